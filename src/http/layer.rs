@@ -1,0 +1,289 @@
+//! The tower [`Layer`] and [`Service`] that instrument HTTP servers.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use super::body::{PANIC_BODY, ResponseBody};
+use super::labels::{ErrorType, method_id, scheme_id};
+use super::metrics::{HttpKey, HttpMetrics, HttpMetricsInner};
+use super::route::{AxumMatchedPath, RouteExtractor};
+
+/// Records the HTTP server metrics of every request that passes through.
+///
+/// Get one from [`Telemetry::http_layer`](crate::Telemetry::http_layer). With
+/// axum, add it with `Router::layer` so that axum has already matched the
+/// route (and set `MatchedPath`) when the layer runs:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// let telemetry = redline::Telemetry::builder().build().unwrap();
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "hi" }))
+///     .layer(telemetry.http_layer());
+/// ```
+///
+/// For plain hyper or tonic, pick a [`RouteExtractor`] with
+/// [`HttpMetricsLayer::with_route_extractor`].
+#[derive(Clone)]
+pub struct HttpMetricsLayer<E = AxumMatchedPath> {
+    metrics: HttpMetrics,
+    extractor: E,
+    catch_panics: bool,
+}
+
+impl HttpMetricsLayer<AxumMatchedPath> {
+    pub(crate) fn new(metrics: HttpMetrics) -> Self {
+        Self {
+            metrics,
+            extractor: AxumMatchedPath,
+            catch_panics: true,
+        }
+    }
+}
+
+impl<E> HttpMetricsLayer<E> {
+    /// Uses `extractor` to find route templates (for hyper or tonic).
+    ///
+    /// ```
+    /// use redline::http::RouteFn;
+    /// let telemetry = redline::Telemetry::builder().build().unwrap();
+    /// let layer = telemetry
+    ///     .http_layer()
+    ///     .with_route_extractor(RouteFn(|uri: &http::Uri| match uri.path() {
+    ///         "/hello" => Some("/hello"),
+    ///         _ => None,
+    ///     }));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_route_extractor<E2: RouteExtractor>(self, extractor: E2) -> HttpMetricsLayer<E2> {
+        HttpMetricsLayer {
+            metrics: self.metrics,
+            extractor,
+            catch_panics: self.catch_panics,
+        }
+    }
+
+    /// Whether a panicking handler is turned into a `500` with a generic JSON
+    /// body (the default, recorded with `error_type="panic"`). With `false`
+    /// the panic propagates (the server then drops the connection) and the
+    /// request is recorded as `client_disconnected`.
+    ///
+    /// ```
+    /// let telemetry = redline::Telemetry::builder().build().unwrap();
+    /// let layer = telemetry.http_layer().catch_panics(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn catch_panics(mut self, enabled: bool) -> Self {
+        self.catch_panics = enabled;
+        self
+    }
+}
+
+impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
+    type Service = HttpMetricsService<S, E>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpMetricsService {
+            inner,
+            metrics: self.metrics.inner.clone(),
+            extractor: self.extractor.clone(),
+            catch_panics: self.catch_panics,
+        }
+    }
+}
+
+/// The service made by [`HttpMetricsLayer`].
+#[derive(Clone)]
+pub struct HttpMetricsService<S, E = AxumMatchedPath> {
+    inner: S,
+    metrics: Arc<HttpMetricsInner>,
+    extractor: E,
+    catch_panics: bool,
+}
+
+impl<S, E, ReqBody, ResBody> Service<Request<ReqBody>> for HttpMetricsService<S, E>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    E: RouteExtractor,
+    ReqBody: Body,
+    ResBody: Body,
+    ResBody::Data: From<&'static [u8]>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let metrics = &self.metrics;
+        let method = method_id(req.method());
+        let scheme = scheme_id(req.uri(), metrics.default_scheme);
+        let route = metrics.route_id(self.extractor.route(req.uri(), req.extensions()));
+        let request_size = req.body().size_hint().exact();
+        let state =
+            RequestState::start(metrics.clone(), method, scheme, route, request_size, start);
+        ResponseFuture {
+            inner: self.inner.call(req),
+            state: Some(state),
+            catch_panics: self.catch_panics,
+        }
+    }
+}
+
+/// What the layer knows about one request until its response is sent.
+///
+/// Created when the request arrives (incrementing the active gauge) and
+/// finished exactly once: when the body ends, or on drop (client gone).
+pub(crate) struct RequestState {
+    metrics: Arc<HttpMetricsInner>,
+    start: Instant,
+    request_size: Option<u64>,
+    route: u32,
+    status: u16,
+    method: u8,
+    scheme: u8,
+    error: ErrorType,
+    finished: bool,
+}
+
+impl RequestState {
+    fn start(
+        metrics: Arc<HttpMetricsInner>,
+        method: u8,
+        scheme: u8,
+        route: u32,
+        request_size: Option<u64>,
+        start: Instant,
+    ) -> Self {
+        metrics.active(method, scheme, 1);
+        Self {
+            metrics,
+            start,
+            request_size,
+            route,
+            status: 0,
+            method,
+            scheme,
+            error: ErrorType::None,
+            finished: false,
+        }
+    }
+
+    /// Records the request. `error` overrides the outcome known so far only
+    /// when nothing failed before (a 5xx stays a 5xx even if the client then
+    /// leaves).
+    pub(crate) fn finish(mut self, response_size: u64, error: Option<ErrorType>) {
+        self.record(response_size, error);
+    }
+
+    fn record(&mut self, response_size: u64, error: Option<ErrorType>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let Some(e) = error {
+            if self.error == ErrorType::None {
+                self.error = e;
+            }
+        }
+        let elapsed = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        let key = HttpKey {
+            method: self.method,
+            route: self.route,
+            status: self.status,
+            scheme: self.scheme,
+            error: self.error as u8,
+        };
+        self.metrics
+            .record(&key, elapsed, self.request_size, response_size);
+        self.metrics.active(self.method, self.scheme, -1);
+    }
+}
+
+impl Drop for RequestState {
+    fn drop(&mut self) {
+        // Reached only when nobody called `finish`: the future or the body
+        // was dropped before the response was complete.
+        self.record(0, Some(ErrorType::ClientDisconnected));
+    }
+}
+
+pin_project! {
+    /// Response future of [`HttpMetricsService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        state: Option<RequestState>,
+        catch_panics: bool,
+    }
+}
+
+impl<F, ResBody, Err> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, Err>>,
+    ResBody: Body,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, Err>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = if *this.catch_panics {
+            let inner = this.inner;
+            match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+                Ok(polled) => polled,
+                Err(_panic) => {
+                    let Some(mut state) = this.state.take() else {
+                        panic!("ResponseFuture polled after completion");
+                    };
+                    state.status = 500;
+                    state.error = ErrorType::Panic;
+                    let mut response = Response::new(ResponseBody::fixed(PANIC_BODY, state));
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    return Poll::Ready(Ok(response));
+                }
+            }
+        } else {
+            this.inner.poll(cx)
+        };
+        let result = match polled {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        let Some(mut state) = this.state.take() else {
+            panic!("ResponseFuture polled after completion");
+        };
+        Poll::Ready(match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                state.status = status;
+                if status >= 500 {
+                    state.error = ErrorType::ServerStatus;
+                }
+                Ok(response.map(|body| ResponseBody::new(body, state)))
+            }
+            Err(err) => {
+                state.error = ErrorType::HandlerError;
+                state.finish(0, None);
+                Err(err)
+            }
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! The HTTP server metric families (OpenTelemetry HTTP semantic conventions
+//! mapped to Prometheus names), stored in sharded series and exported through
+//! the `prometheus` crate's [`Collector`] interface.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use prometheus::IntCounter;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{MetricFamily, MetricType};
+
+use super::labels::{ErrorType, METHOD_NAMES, SCHEME_NAMES, status_label};
+use crate::metrics::family::{Interner, LabelSets, OVERFLOW_LABEL};
+use crate::metrics::proto;
+use crate::metrics::sharded::{Buckets, ShardedGauge, ShardedHistogram};
+
+pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
+pub(crate) const ACTIVE: &str = "http_server_active_requests";
+pub(crate) const REQUEST_SIZE: &str = "http_server_request_body_size_bytes";
+pub(crate) const RESPONSE_SIZE: &str = "http_server_response_body_size_bytes";
+
+/// The `http_route` value of requests no route matched.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Default duration buckets, in seconds (OpenTelemetry HTTP semantic
+/// conventions' advice).
+pub const DEFAULT_DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Body size buckets, in bytes: 0 (no body), then powers of four from 64 B to
+/// 16 MiB.
+pub(crate) const SIZE_BUCKETS: [f64; 11] = [
+    0.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0,
+];
+
+/// One label set: every field is a small id into a fixed table or the route
+/// interner, so hashing and comparing are cheap and allocation-free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct HttpKey {
+    pub(crate) method: u8,
+    pub(crate) route: u32,
+    pub(crate) status: u16,
+    pub(crate) scheme: u8,
+    pub(crate) error: u8,
+}
+
+const OVERFLOW_KEY: HttpKey = HttpKey {
+    method: u8::MAX,
+    route: u32::MAX,
+    status: u16::MAX,
+    scheme: u8::MAX,
+    error: u8::MAX,
+};
+
+/// The three histograms of one label set.
+pub(crate) struct HttpSeries {
+    duration: ShardedHistogram,
+    request_size: ShardedHistogram,
+    response_size: ShardedHistogram,
+}
+
+pub(crate) struct HttpMetricsInner {
+    duration_buckets: Buckets,
+    size_buckets: Buckets,
+    routes: Interner,
+    unmatched: u32,
+    series: LabelSets<HttpKey, HttpSeries>,
+    /// Active requests by `[method][scheme]`: fixed, so no lookup at all.
+    active: Box<[[ShardedGauge; 2]; 10]>,
+    /// Bit `method * 2 + scheme` is set once such a request was seen, so
+    /// idle method/scheme pairs stay out of the output.
+    active_seen: AtomicU32,
+    pub(crate) default_scheme: u8,
+    descs: Vec<Desc>,
+}
+
+/// The HTTP server metrics: shared by every clone of the HTTP layer.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    pub(crate) inner: Arc<HttpMetricsInner>,
+}
+
+impl HttpMetrics {
+    /// Creates the families. `duration_buckets` are in seconds; `cap` is the
+    /// maximum number of label sets per family; `overflow` counts
+    /// observations folded into the overflow series.
+    pub(crate) fn new(
+        duration_buckets: &[f64],
+        cap: usize,
+        default_scheme: u8,
+        overflow: IntCounter,
+    ) -> Self {
+        let routes = Interner::new(cap, overflow.clone());
+        let unmatched = routes.id(UNMATCHED_ROUTE);
+        let labels = [
+            "error_type",
+            "http_request_method",
+            "http_response_status_code",
+            "http_route",
+            "url_scheme",
+        ];
+        let descs = vec![
+            proto::desc(
+                DURATION,
+                "Duration of HTTP server requests, until the response body has been sent.",
+                &labels,
+            ),
+            proto::desc(
+                ACTIVE,
+                "Number of HTTP server requests in flight.",
+                &["http_request_method", "url_scheme"],
+            ),
+            proto::desc(
+                REQUEST_SIZE,
+                "Size of HTTP server request bodies (when known from Content-Length or an empty body).",
+                &labels,
+            ),
+            proto::desc(
+                RESPONSE_SIZE,
+                "Size of HTTP server response bodies as sent.",
+                &labels,
+            ),
+        ];
+        Self {
+            inner: Arc::new(HttpMetricsInner {
+                duration_buckets: Buckets::new(duration_buckets, 1e-9),
+                size_buckets: Buckets::new(&SIZE_BUCKETS, 1.0),
+                routes,
+                unmatched,
+                series: LabelSets::new(cap, OVERFLOW_KEY, overflow),
+                active: Box::new(std::array::from_fn(|_| {
+                    [ShardedGauge::new(), ShardedGauge::new()]
+                })),
+                active_seen: AtomicU32::new(0),
+                default_scheme,
+                descs,
+            }),
+        }
+    }
+
+    /// Number of label sets currently held by the duration family.
+    pub fn series_count(&self) -> usize {
+        self.inner.series.len()
+    }
+}
+
+impl HttpMetricsInner {
+    /// The route id for a matched template, or the unmatched id.
+    #[inline]
+    pub(crate) fn route_id(&self, route: Option<&str>) -> u32 {
+        match route {
+            Some(r) => self.routes.id(r),
+            None => self.unmatched,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn active(&self, method: u8, scheme: u8, delta: i64) {
+        let bit = 1u32 << (method as u32 * 2 + scheme as u32);
+        // A plain load first: after warm-up the line is only read, so both
+        // cores keep it cached and no write contends.
+        if self.active_seen.load(Ordering::Relaxed) & bit == 0 {
+            self.active_seen.fetch_or(bit, Ordering::Relaxed);
+        }
+        self.active[method as usize][scheme as usize].add(delta);
+    }
+
+    #[inline]
+    pub(crate) fn record(
+        &self,
+        key: &HttpKey,
+        duration_nanos: u64,
+        request_size: Option<u64>,
+        response_size: u64,
+    ) {
+        let make = || HttpSeries {
+            duration: ShardedHistogram::new(&self.duration_buckets),
+            request_size: ShardedHistogram::new(&self.size_buckets),
+            response_size: ShardedHistogram::new(&self.size_buckets),
+        };
+        self.series.with(key, make, |s| {
+            s.duration.observe(&self.duration_buckets, duration_nanos);
+            if let Some(size) = request_size {
+                s.request_size.observe(&self.size_buckets, size);
+            }
+            s.response_size.observe(&self.size_buckets, response_size);
+        });
+    }
+}
+
+impl Collector for HttpMetrics {
+    fn desc(&self) -> Vec<&Desc> {
+        self.inner.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let inner = &*self.inner;
+        let routes = inner.routes.names();
+        let help = |i: usize| inner.descs[i].help.as_str();
+        let mut duration = proto::family(DURATION, help(0), MetricType::HISTOGRAM);
+        let mut request = proto::family(REQUEST_SIZE, help(2), MetricType::HISTOGRAM);
+        let mut response = proto::family(RESPONSE_SIZE, help(3), MetricType::HISTOGRAM);
+        let entries = inner.series.entries();
+        let mut d = Vec::with_capacity(entries.len());
+        let mut rq = Vec::with_capacity(entries.len());
+        let mut rs = Vec::with_capacity(entries.len());
+        for (key, series) in entries {
+            let labels = if key == OVERFLOW_KEY {
+                proto::labels(&[
+                    ("error_type", OVERFLOW_LABEL),
+                    ("http_request_method", OVERFLOW_LABEL),
+                    ("http_response_status_code", OVERFLOW_LABEL),
+                    ("http_route", OVERFLOW_LABEL),
+                    ("url_scheme", OVERFLOW_LABEL),
+                ])
+            } else {
+                let route = routes
+                    .get(key.route as usize)
+                    .map(|r| &**r)
+                    .unwrap_or(OVERFLOW_LABEL);
+                let method = METHOD_NAMES[key.method as usize];
+                let status = status_label(key.status);
+                let scheme = SCHEME_NAMES[key.scheme as usize];
+                match ErrorType::from_u8(key.error).label(key.status) {
+                    Some(error) => proto::labels(&[
+                        ("error_type", error),
+                        ("http_request_method", method),
+                        ("http_response_status_code", status),
+                        ("http_route", route),
+                        ("url_scheme", scheme),
+                    ]),
+                    None => proto::labels(&[
+                        ("http_request_method", method),
+                        ("http_response_status_code", status),
+                        ("http_route", route),
+                        ("url_scheme", scheme),
+                    ]),
+                }
+            };
+            let request_snapshot = series.request_size.snapshot();
+            if request_snapshot.count() > 0 {
+                rq.push(proto::histogram(
+                    labels.clone(),
+                    ShardedHistogram::to_proto(&request_snapshot, &inner.size_buckets),
+                ));
+            }
+            rs.push(proto::histogram(
+                labels.clone(),
+                ShardedHistogram::to_proto(&series.response_size.snapshot(), &inner.size_buckets),
+            ));
+            d.push(proto::histogram(
+                labels,
+                ShardedHistogram::to_proto(&series.duration.snapshot(), &inner.duration_buckets),
+            ));
+        }
+        duration.set_metric(d);
+        request.set_metric(rq);
+        response.set_metric(rs);
+
+        let mut active = proto::family(ACTIVE, help(1), MetricType::GAUGE);
+        let mut a = Vec::new();
+        for (m, per_scheme) in inner.active.iter().enumerate() {
+            for (s, gauge) in per_scheme.iter().enumerate() {
+                let value = gauge.get();
+                // Methods never seen stay out of the output; a method seen
+                // once keeps its series (at 0) so `rate`/`max_over_time`
+                // queries see it drop back down.
+                if value != 0 || inner.active_seen.load(Ordering::Relaxed) & (1 << (m * 2 + s)) != 0
+                {
+                    a.push(proto::gauge(
+                        proto::labels(&[
+                            ("http_request_method", METHOD_NAMES[m]),
+                            ("url_scheme", SCHEME_NAMES[s]),
+                        ]),
+                        value as f64,
+                    ));
+                }
+            }
+        }
+        active.set_metric(a);
+        vec![duration, active, request, response]
+    }
+}

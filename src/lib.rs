@@ -1,0 +1,34 @@
+//! # redline
+//!
+//! Observability for Rust services in a few lines: a tower layer that records
+//! the OpenTelemetry HTTP server metrics, a timer for non-HTTP operations,
+//! process/system/build metrics, and a Prometheus `/metrics` endpoint, all
+//! with bounded label cardinality.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use axum::{Router, routing::get};
+//!
+//! let telemetry = redline::Telemetry::from_env()?;          // OTEL_* and REDLINE_* variables
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "user" }))
+//!     .layer(telemetry.http_layer());                        // latency, sizes, in-flight
+//! let greeting = telemetry.operations().time("greet", || Ok::<_, ()>("hi"));
+//! let text = telemetry.render_metrics();                     // what GET /metrics serves
+//! assert!(text.contains(r#"redline_operation_duration_seconds_count{operation="greet",outcome="success"} 1"#));
+//! # let _ = (app, greeting);
+//! # Ok::<(), redline::Error>(())
+//! # }).unwrap();
+//! ```
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod metrics;
+mod telemetry;
+
+pub use config::{Config, ConfigError, UrlScheme};
+pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome};
+pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};

@@ -1,0 +1,139 @@
+//! System metrics from `sysinfo`: CPU utilization, memory, the cgroup memory
+//! limit, load average. Refreshed at most once per interval, on scrape (no
+//! background task): scrapes in between get the cached values.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{MetricFamily, MetricType};
+use sysinfo::System;
+
+use super::proto;
+
+const FAMILIES: [(&str, &str); 7] = [
+    (
+        "redline_system_cpu_utilization_ratio",
+        "Whole-system CPU utilization between the last two refreshes, 0 to 1.",
+    ),
+    ("redline_system_cpu_count", "Logical CPUs of the system."),
+    ("redline_system_memory_total_bytes", "Total system memory."),
+    (
+        "redline_system_memory_available_bytes",
+        "Memory available for new allocations without swapping.",
+    ),
+    ("redline_system_memory_used_bytes", "Memory in use."),
+    (
+        "redline_system_memory_limit_bytes",
+        "Memory limit of the cgroup the process runs in (absent when none is set).",
+    ),
+    (
+        "redline_system_load_average",
+        "System load average over the period.",
+    ),
+];
+
+struct State {
+    system: Option<System>,
+    refreshed: Option<Instant>,
+    cached: Vec<MetricFamily>,
+}
+
+/// Collects system metrics, refreshing at most once per `interval`.
+pub(crate) struct SystemCollector {
+    interval: Duration,
+    state: Mutex<State>,
+    descs: Vec<Desc>,
+}
+
+impl SystemCollector {
+    pub(crate) fn new(interval: Duration) -> Self {
+        let descs = FAMILIES
+            .iter()
+            .map(|(name, help)| {
+                let labels: &[&str] = if name.ends_with("load_average") {
+                    &["period"]
+                } else {
+                    &[]
+                };
+                proto::desc(name, help, labels)
+            })
+            .collect();
+        let mut system = System::new().ok();
+        if let Some(s) = system.as_mut() {
+            // A first CPU reading, so the first scrape's utilization spans a
+            // real interval instead of being 0.
+            s.refresh_cpu_usage();
+        }
+        Self {
+            interval,
+            state: Mutex::new(State {
+                system,
+                refreshed: None,
+                cached: Vec::new(),
+            }),
+            descs,
+        }
+    }
+
+    fn refresh(system: &mut System) -> Vec<MetricFamily> {
+        system.refresh_cpu_usage();
+        system.refresh_memory();
+        let gauge = |i: usize, value: f64| {
+            let (name, help) = FAMILIES[i];
+            let mut f = proto::family(name, help, MetricType::GAUGE);
+            f.set_metric(vec![proto::gauge(Vec::new(), value)]);
+            f
+        };
+        let mut out = vec![
+            gauge(
+                0,
+                f64::from(system.global_cpu_usage()).clamp(0.0, 100.0) / 100.0,
+            ),
+            gauge(1, system.cpus().len() as f64),
+            gauge(2, system.total_memory() as f64),
+            gauge(3, system.available_memory() as f64),
+            gauge(4, system.used_memory() as f64),
+        ];
+        if let Some(limits) = system.cgroup_limits() {
+            out.push(gauge(5, limits.total_memory as f64));
+        }
+        if let Ok(load) = System::load_average() {
+            let (name, help) = FAMILIES[6];
+            let mut f = proto::family(name, help, MetricType::GAUGE);
+            f.set_metric(
+                [("1m", load.one), ("5m", load.five), ("15m", load.fifteen)]
+                    .into_iter()
+                    .map(|(period, v)| proto::gauge(proto::labels(&[("period", period)]), v))
+                    .collect(),
+            );
+            out.push(f);
+        }
+        out
+    }
+}
+
+impl Collector for SystemCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = state
+            .refreshed
+            .is_none_or(|at| at.elapsed() >= self.interval);
+        if due {
+            let State {
+                system,
+                cached,
+                refreshed,
+            } = &mut *state;
+            if let Some(system) = system.as_mut() {
+                *cached = Self::refresh(system);
+            }
+            *refreshed = Some(Instant::now());
+        }
+        state.cached.clone()
+    }
+}

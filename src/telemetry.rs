@@ -1,0 +1,392 @@
+//! The one entry point: configuration in; HTTP layer, operation timer, admin
+//! router and shutdown guard out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::{IntCounterVec, Opts, Registry};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError, UrlScheme};
+use crate::http::{HttpMetrics, HttpMetricsLayer};
+use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info, system};
+
+/// Why redline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A metric could not be registered (for example, a collector of the
+    /// same name is already in a registry passed to the builder).
+    #[error("cannot register metrics: {0}")]
+    Registry(#[from] prometheus::Error),
+    /// The admin listener could not bind its address.
+    #[error(
+        "cannot listen on {addr} (set REDLINE_ADMIN_LISTEN to another address, or off): {source}"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+struct Inner {
+    config: Config,
+    registry: Registry,
+    http: HttpMetrics,
+    operations: OperationTimer,
+}
+
+/// Owns all of redline's instrumentation for one service. Cheap to clone.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use axum::{Router, routing::get};
+/// let mut config = redline::Config::default();
+/// config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+/// let telemetry = redline::Telemetry::builder().config(config).build().unwrap();
+/// let app: Router = Router::new()
+///     .route("/hello", get(|| async { "hello" }))
+///     .layer(telemetry.http_layer());
+/// let guard = telemetry.serve_admin().await.unwrap(); // GET /metrics
+/// assert!(guard.admin_addr().is_some());
+/// guard.shutdown().await;
+/// # let _ = app;
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Telemetry {
+    inner: Arc<Inner>,
+}
+
+/// Builds a [`Telemetry`] (see [`Telemetry::builder`]).
+#[derive(Default)]
+pub struct TelemetryBuilder {
+    config: Option<Config>,
+    build_info: Option<BuildInfo>,
+    registry: Option<Registry>,
+}
+
+impl TelemetryBuilder {
+    /// Uses `config` instead of the defaults.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder()
+    ///     .config(redline::Config::default())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = t;
+    /// ```
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// What `build_info` reports (default: redline's own version).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder()
+    ///     .build_info(redline::BuildInfo::new("2.0.1", "deadbeef"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(t.render_metrics().contains(r#"version="2.0.1""#));
+    /// ```
+    pub fn build_info(mut self, info: BuildInfo) -> Self {
+        self.build_info = Some(info);
+        self
+    }
+
+    /// Registers into an existing registry (so metrics you define with the
+    /// `prometheus` crate appear on the same `/metrics`).
+    ///
+    /// ```
+    /// let registry = prometheus::Registry::new();
+    /// let jobs = prometheus::IntCounter::new("jobs_total", "Jobs.").unwrap();
+    /// registry.register(Box::new(jobs.clone())).unwrap();
+    /// let t = redline::Telemetry::builder().registry(registry).build().unwrap();
+    /// assert!(t.render_metrics().contains("jobs_total 0"));
+    /// ```
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Creates the metric families and registers them.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(t.render_metrics().contains("build_info"));
+    /// ```
+    pub fn build(self) -> Result<Telemetry, Error> {
+        let config = self.config.unwrap_or_default();
+        let registry = self.registry.unwrap_or_default();
+        let overflow = IntCounterVec::new(
+            Opts::new(
+                OVERFLOW_METRIC,
+                "Observations folded into a metric's overflow series because it reached its label-set cap.",
+            ),
+            &["metric"],
+        )?;
+        registry.register(Box::new(overflow.clone()))?;
+        let cap = config.max_series_per_metric;
+        let scheme = match config.url_scheme {
+            UrlScheme::Http => 0,
+            UrlScheme::Https => 1,
+        };
+        let http = HttpMetrics::new(
+            &config.http_duration_buckets,
+            cap,
+            scheme,
+            overflow.with_label_values(&[crate::http::DURATION]),
+        );
+        registry.register(Box::new(http.clone()))?;
+        let operations = OperationTimer::new(
+            &config.operation_duration_buckets,
+            cap,
+            overflow.with_label_values(&["redline_operation_duration_seconds"]),
+        );
+        registry.register(Box::new(operations.clone()))?;
+        if config.process_metrics && cfg!(target_os = "linux") {
+            registry.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))?;
+        }
+        if config.system_metrics {
+            registry.register(Box::new(system::SystemCollector::new(
+                config.system_metrics_interval,
+            )))?;
+        }
+        build_info::register(
+            &registry,
+            &self.build_info.unwrap_or_else(BuildInfo::redline),
+            &config.service_name,
+            &config.resource_attributes,
+        )?;
+        Ok(Telemetry {
+            inner: Arc::new(Inner {
+                config,
+                registry,
+                http,
+                operations,
+            }),
+        })
+    }
+}
+
+impl Telemetry {
+    /// A builder with default configuration.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// # let _ = t;
+    /// ```
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+
+    /// Builds from the environment ([`Config::from_env`]).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::from_env().unwrap();
+    /// # let _ = t;
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::builder().config(Config::from_env()?).build()
+    }
+
+    /// The configuration in force.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.config().max_series_per_metric, 2000);
+    /// ```
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The tower layer that records HTTP server metrics.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "ok" }))
+    ///     .layer(t.http_layer());
+    /// # let _ = app;
+    /// ```
+    pub fn http_layer(&self) -> HttpMetricsLayer {
+        HttpMetricsLayer::new(self.inner.http.clone())
+    }
+
+    /// The HTTP metric families (for inspection, e.g. the series count).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.http_metrics().series_count(), 0);
+    /// ```
+    pub fn http_metrics(&self) -> &HttpMetrics {
+        &self.inner.http
+    }
+
+    /// The timer for non-HTTP operations.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.operations().time("warmup", || ());
+    /// assert!(t.render_metrics().contains(r#"operation="warmup""#));
+    /// ```
+    pub fn operations(&self) -> OperationTimer {
+        self.inner.operations.clone()
+    }
+
+    /// The registry everything is registered in.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(!t.registry().gather().is_empty());
+    /// ```
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Renders every metric in the Prometheus text format (what `/metrics`
+    /// answers).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(t.render_metrics().contains("# TYPE build_info gauge"));
+    /// ```
+    pub fn render_metrics(&self) -> String {
+        crate::metrics::render_text(&self.inner.registry)
+    }
+
+    /// The admin router (`/metrics`), to serve yourself or merge into the
+    /// application's router.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let app: axum::Router = axum::Router::new().merge(t.admin_router());
+    /// # let _ = app;
+    /// ```
+    pub fn admin_router(&self) -> axum::Router {
+        crate::admin::router(self)
+    }
+
+    /// Starts the admin listener on `admin_listen` (if configured) and returns
+    /// the guard that stops it. Call from within a Tokio runtime.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let mut config = redline::Config::default();
+    /// config.admin_listen = None;
+    /// let t = redline::Telemetry::builder().config(config).build().unwrap();
+    /// let guard = t.serve_admin().await.unwrap();
+    /// assert_eq!(guard.admin_addr(), None);
+    /// guard.shutdown().await;
+    /// # });
+    /// ```
+    pub async fn serve_admin(&self) -> Result<ShutdownGuard, Error> {
+        let Some(addr) = self.inner.config.admin_listen else {
+            return Ok(ShutdownGuard::empty());
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { addr, source })?;
+        let (stop, mut stopped) = watch::channel(false);
+        let router = self.admin_router();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                eprintln!("redline: admin listener stopped: {e}");
+            }
+        });
+        Ok(ShutdownGuard {
+            admin_addr: Some(local),
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// Stops what [`Telemetry::serve_admin`] started. Call
+/// [`ShutdownGuard::shutdown`] for a graceful, bounded stop; dropping the
+/// guard stops the listener without waiting.
+#[must_use = "dropping the guard stops the admin listener"]
+pub struct ShutdownGuard {
+    admin_addr: Option<SocketAddr>,
+    stop: Option<watch::Sender<bool>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// How long [`ShutdownGuard::shutdown`] waits for in-flight admin requests.
+const ADMIN_DRAIN: Duration = Duration::from_secs(5);
+
+impl ShutdownGuard {
+    fn empty() -> Self {
+        Self {
+            admin_addr: None,
+            stop: None,
+            task: None,
+        }
+    }
+
+    /// The address the admin listener is bound to (useful with port 0).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let mut config = redline::Config::default();
+    /// config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// let t = redline::Telemetry::builder().config(config).build().unwrap();
+    /// let guard = t.serve_admin().await.unwrap();
+    /// assert_ne!(guard.admin_addr().unwrap().port(), 0);
+    /// # });
+    /// ```
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Stops the admin listener, letting in-flight scrapes finish (at most
+    /// 5 seconds).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let mut config = redline::Config::default();
+    /// config.admin_listen = None;
+    /// let guard = redline::Telemetry::builder().config(config).build().unwrap()
+    ///     .serve_admin().await.unwrap();
+    /// guard.shutdown().await;
+    /// # let _ = t;
+    /// # });
+    /// ```
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(ADMIN_DRAIN, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
