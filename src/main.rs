@@ -1,1 +1,141 @@
-fn main() {}
+//! The `redline` command: runs the instrumented demo service.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use clap::{Parser, Subcommand};
+use redline::demo::{Demo, DemoOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "redline",
+    version,
+    about = "redline: observability toolkit for Rust services",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// A bare `redline` runs the demo with these options.
+    #[command(flatten)]
+    demo: DemoArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo message-bot service, fully instrumented (the default).
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Address of the demo API.
+    #[arg(long, env = "REDLINE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Address of the admin endpoints (/metrics, /faults); overrides REDLINE_ADMIN_LISTEN.
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// Built-in traffic generator, in requests per second (0 = off).
+    #[arg(long = "load", env = "REDLINE_LOAD_RPS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    load_rps: u32,
+    /// Fraction of requests failed with a 500 on purpose (0 to 1).
+    #[arg(long, env = "REDLINE_ERROR_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    error_rate: f64,
+    /// Latency added to every request, in milliseconds (0 to 60000).
+    #[arg(long, env = "REDLINE_LATENCY_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    latency_ms: u64,
+    /// Stop by itself after this many seconds (default: run until Ctrl-C / SIGTERM).
+    #[arg(long, env = "REDLINE_DEMO_DURATION")]
+    duration: Option<u64>,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("expected a number from 0 to 1, got {s:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Demo(args)) => args,
+        None => cli.demo,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("redline: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: DemoArgs) -> ExitCode {
+    let mut config = match redline::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("redline: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(admin) = args.admin_listen {
+        config.admin_listen = Some(admin);
+    }
+    let options = DemoOptions {
+        listen: args.listen,
+        config,
+        load_rps: args.load_rps,
+        error_rate: args.error_rate,
+        latency_ms: args.latency_ms,
+    };
+    let demo = match Demo::start(options).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("redline: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = demo.app_addr();
+    println!("redline demo ({})", demo.telemetry().config().service_name);
+    println!(
+        "  API:      http://{app}/hello  (also /messages, /conversations/{{id}}, /media, /batch, /groups/{{id}}/members)"
+    );
+    if let Some(admin) = demo.admin_addr() {
+        println!("  metrics:  http://{admin}/metrics");
+        println!(
+            "  faults:   curl -X PUT http://{admin}/faults -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
+        );
+    }
+    if args.load_rps > 0 {
+        println!(
+            "  load:     {} requests/s from the built-in generator",
+            args.load_rps
+        );
+    }
+    println!("Ctrl-C to stop.");
+    match args.duration {
+        Some(secs) => {
+            tokio::select! {
+                _ = redline::demo::shutdown_signal() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {}
+            }
+        }
+        None => redline::demo::shutdown_signal().await,
+    }
+    println!("shutting down…");
+    let stats = demo.load_stats();
+    let (sent, failed) = (
+        stats.sent.load(Ordering::Relaxed),
+        stats.failed.load(Ordering::Relaxed),
+    );
+    demo.shutdown().await;
+    if args.load_rps > 0 {
+        println!("load generator: {sent} responses, {failed} transport failures");
+    }
+    ExitCode::SUCCESS
+}

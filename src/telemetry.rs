@@ -290,6 +290,23 @@ impl Telemetry {
     /// # });
     /// ```
     pub async fn serve_admin(&self) -> Result<ShutdownGuard, Error> {
+        self.serve_admin_with(axum::Router::new()).await
+    }
+
+    /// Like [`Telemetry::serve_admin`], with extra routes merged into the
+    /// admin router (the demo adds `/faults` this way).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let mut config = redline::Config::default();
+    /// config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// let t = redline::Telemetry::builder().config(config).build().unwrap();
+    /// let extra = axum::Router::new().route("/version", axum::routing::get(|| async { "1" }));
+    /// let guard = t.serve_admin_with(extra).await.unwrap();
+    /// guard.shutdown().await;
+    /// # });
+    /// ```
+    pub async fn serve_admin_with(&self, extra: axum::Router) -> Result<ShutdownGuard, Error> {
         let Some(addr) = self.inner.config.admin_listen else {
             return Ok(ShutdownGuard::empty());
         };
@@ -300,7 +317,7 @@ impl Telemetry {
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let (stop, mut stopped) = watch::channel(false);
-        let router = self.admin_router();
+        let router = self.admin_router().merge(extra);
         let task = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;

@@ -45,6 +45,15 @@ pin_project! {
     }
 }
 
+impl<B> std::fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("sent", &self.sent)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<B> ResponseBody<B> {
     pub(crate) fn new(inner: B, state: RequestState) -> Self
     where

@@ -222,21 +222,24 @@ impl Collector for HttpMetrics {
                 let method = METHOD_NAMES[key.method as usize];
                 let status = status_label(key.status);
                 let scheme = SCHEME_NAMES[key.scheme as usize];
-                match ErrorType::from_u8(key.error).label(key.status) {
-                    Some(error) => proto::labels(&[
-                        ("error_type", error),
-                        ("http_request_method", method),
-                        ("http_response_status_code", status),
-                        ("http_route", route),
-                        ("url_scheme", scheme),
-                    ]),
-                    None => proto::labels(&[
-                        ("http_request_method", method),
-                        ("http_response_status_code", status),
-                        ("http_route", route),
-                        ("url_scheme", scheme),
-                    ]),
+                // Sorted by label name; `error_type` only on failures and the
+                // status only when a response was produced.
+                let mut pairs: [(&str, &str); 5] = [("", ""); 5];
+                let mut n = 0;
+                let error = ErrorType::from_u8(key.error).label(key.status);
+                for (name, value) in [
+                    ("error_type", error.unwrap_or("")),
+                    ("http_request_method", method),
+                    ("http_response_status_code", status),
+                    ("http_route", route),
+                    ("url_scheme", scheme),
+                ] {
+                    if !value.is_empty() {
+                        pairs[n] = (name, value);
+                        n += 1;
+                    }
                 }
+                proto::labels(&pairs[..n])
             };
             let request_snapshot = series.request_size.snapshot();
             if request_snapshot.count() > 0 {

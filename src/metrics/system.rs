@@ -16,7 +16,7 @@ const FAMILIES: [(&str, &str); 7] = [
         "redline_system_cpu_utilization_ratio",
         "Whole-system CPU utilization between the last two refreshes, 0 to 1.",
     ),
-    ("redline_system_cpu_count", "Logical CPUs of the system."),
+    ("redline_system_logical_cpus", "Logical CPUs of the system."),
     ("redline_system_memory_total_bytes", "Total system memory."),
     (
         "redline_system_memory_available_bytes",

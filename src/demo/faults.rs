@@ -1,0 +1,155 @@
+//! Fault injection for the demo: an error rate and an added latency that can
+//! change at run time (`PUT /faults` on the admin listener).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+
+/// Largest injectable latency: a minute.
+pub const MAX_LATENCY_MS: u64 = 60_000;
+
+/// The current faults, shared by the middleware and the admin endpoint.
+///
+/// ```
+/// let faults = redline::demo::Faults::new(0.0, 0).unwrap();
+/// faults.set(redline::demo::FaultSettings { error_rate: Some(0.5), latency_ms: None }).unwrap();
+/// assert_eq!(faults.get().error_rate, Some(0.5));
+/// ```
+#[derive(Clone, Default)]
+pub struct Faults {
+    // Error rate in millionths, so it fits an atomic.
+    error_ppm: Arc<AtomicU32>,
+    latency_ms: Arc<AtomicU64>,
+}
+
+/// The JSON of `GET`/`PUT /faults`; absent fields are left unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSettings {
+    /// Fraction of requests answered `500`, from 0 to 1.
+    pub error_rate: Option<f64>,
+    /// Latency added to every request, in milliseconds (at most 60000).
+    pub latency_ms: Option<u64>,
+}
+
+/// A fault setting out of range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// The error rate is not within 0..=1.
+    #[error("error_rate must be a number from 0 to 1, got {0}")]
+    ErrorRate(f64),
+    /// The latency exceeds [`MAX_LATENCY_MS`].
+    #[error("latency_ms must be from 0 to 60000, got {0}")]
+    Latency(u64),
+}
+
+impl Faults {
+    /// Faults with the given starting values.
+    ///
+    /// ```
+    /// assert!(redline::demo::Faults::new(1.5, 0).is_err());
+    /// ```
+    pub fn new(error_rate: f64, latency_ms: u64) -> Result<Self, FaultError> {
+        let faults = Self::default();
+        faults.set(FaultSettings {
+            error_rate: Some(error_rate),
+            latency_ms: Some(latency_ms),
+        })?;
+        Ok(faults)
+    }
+
+    /// Changes the given settings (all or nothing).
+    ///
+    /// ```
+    /// let f = redline::demo::Faults::default();
+    /// assert!(f.set(redline::demo::FaultSettings { error_rate: Some(f64::NAN), latency_ms: Some(5) }).is_err());
+    /// assert_eq!(f.get().latency_ms, Some(0), "nothing changed");
+    /// ```
+    pub fn set(&self, settings: FaultSettings) -> Result<(), FaultError> {
+        if let Some(rate) = settings.error_rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(FaultError::ErrorRate(rate));
+            }
+        }
+        if let Some(ms) = settings.latency_ms {
+            if ms > MAX_LATENCY_MS {
+                return Err(FaultError::Latency(ms));
+            }
+        }
+        if let Some(rate) = settings.error_rate {
+            self.error_ppm
+                .store((rate * 1_000_000.0).round() as u32, Ordering::Relaxed);
+        }
+        if let Some(ms) = settings.latency_ms {
+            self.latency_ms.store(ms, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The current settings.
+    ///
+    /// ```
+    /// let f = redline::demo::Faults::new(0.25, 10).unwrap();
+    /// assert_eq!(f.get().latency_ms, Some(10));
+    /// ```
+    pub fn get(&self) -> FaultSettings {
+        FaultSettings {
+            error_rate: Some(f64::from(self.error_ppm.load(Ordering::Relaxed)) / 1_000_000.0),
+            latency_ms: Some(self.latency_ms.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The admin routes `GET /faults` and `PUT /faults`.
+    pub(crate) fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .route("/faults", axum::routing::get(get_faults).put(put_faults))
+            .with_state(self.clone())
+    }
+}
+
+/// Middleware: adds the configured latency, then fails the configured share
+/// of requests with a `500`.
+pub(crate) async fn inject(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    let latency = faults.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let ppm = faults.error_ppm.load(Ordering::Relaxed);
+    if ppm > 0 && rand::random_range(0..1_000_000) < ppm {
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected_fault",
+            "fault injected by the demo",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+async fn get_faults(State(faults): State<Faults>) -> Json<FaultSettings> {
+    Json(faults.get())
+}
+
+async fn put_faults(
+    State(faults): State<Faults>,
+    body: Result<Json<FaultSettings>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<FaultSettings>, ApiError> {
+    let Json(settings) = body.map_err(ApiError::from_json_rejection)?;
+    faults.set(settings).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fault",
+            e.to_string(),
+        )
+    })?;
+    Ok(Json(faults.get()))
+}

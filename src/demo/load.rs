@@ -1,0 +1,168 @@
+//! The demo's built-in traffic generator: a paced mix of requests over every
+//! route, mostly successful, with a realistic share of 4xx.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{Semaphore, watch};
+
+/// Requests in flight at most; beyond that, ticks are skipped (and counted)
+/// instead of piling up tasks when the server is slow.
+const MAX_IN_FLIGHT: usize = 256;
+
+/// Counts of what the generator sent.
+#[derive(Debug, Default)]
+pub struct LoadStats {
+    /// Requests that got a response.
+    pub sent: AtomicU64,
+    /// Requests that failed at the transport level.
+    pub failed: AtomicU64,
+    /// Ticks skipped because too many requests were in flight.
+    pub skipped: AtomicU64,
+}
+
+/// One request of the mix: method, path, body, content type.
+fn pick(n: u64) -> (hyper::Method, String, Bytes, &'static str) {
+    use hyper::Method;
+    let json = "application/json";
+    let chat = n % 50;
+    match n % 100 {
+        0..=29 => (Method::GET, "/hello".into(), Bytes::new(), ""),
+        30..=49 => (
+            Method::POST,
+            "/messages".into(),
+            Bytes::from(format!(r#"{{"chat_id":{chat},"text":"hello number {n}"}}"#)),
+            json,
+        ),
+        50..=57 => (
+            Method::POST,
+            "/messages".into(),
+            Bytes::from(format!(r#"{{"chat_id":{chat},"text":"/roll 20"}}"#)),
+            json,
+        ),
+        58..=59 => (
+            Method::POST,
+            "/messages".into(),
+            Bytes::from(format!(r#"{{"chat_id":{chat},"text":"/frobnicate"}}"#)),
+            json,
+        ),
+        60 => (
+            Method::POST,
+            "/messages".into(),
+            Bytes::from_static(b"{not json"),
+            json,
+        ),
+        61..=70 => (
+            Method::GET,
+            format!("/conversations/{}", n % 60),
+            Bytes::new(),
+            "",
+        ),
+        71..=75 => (
+            Method::POST,
+            "/media".into(),
+            Bytes::from(vec![0x89; 512 + (n % 4096) as usize]),
+            "application/octet-stream",
+        ),
+        76..=80 => (
+            Method::POST,
+            "/batch".into(),
+            Bytes::from(format!(
+                r#"[{{"chat_id":{chat},"text":"one"}},{{"chat_id":{chat},"text":"/echo two"}}]"#
+            )),
+            json,
+        ),
+        81..=97 => (
+            Method::GET,
+            format!("/groups/{}/members", n % 1100 + 1),
+            Bytes::new(),
+            "",
+        ),
+        _ => (Method::GET, format!("/no/such/page/{n}"), Bytes::new(), ""),
+    }
+}
+
+/// Sends about `rps` requests per second to `target` until `stop` turns true.
+pub(crate) async fn run(
+    target: SocketAddr,
+    rps: u32,
+    stats: Arc<LoadStats>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if rps == 0 {
+        return;
+    }
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build_http();
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rps)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        n = n.wrapping_add(1);
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            stats.skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let (method, path, body, content_type) = pick(n.wrapping_mul(2654435761) % 1_000_003);
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{target}{path}"));
+        if !content_type.is_empty() {
+            builder = builder.header(hyper::header::CONTENT_TYPE, content_type);
+        }
+        let Ok(request) = builder.body(Full::new(body)) else {
+            continue;
+        };
+        let client = client.clone();
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            let outcome = tokio::time::timeout(Duration::from_secs(70), async {
+                let response = client.request(request).await?;
+                http_body_util::BodyExt::collect(response.into_body()).await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => stats.sent.fetch_add(1, Ordering::Relaxed),
+                _ => stats.failed.fetch_add(1, Ordering::Relaxed),
+            };
+            drop(permit);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_mix_covers_every_route() {
+        let paths: std::collections::HashSet<String> = (0..100)
+            .map(|n| {
+                let p = super::pick(n).1;
+                p.split('/').nth(1).unwrap_or("").to_owned()
+            })
+            .collect();
+        for route in [
+            "hello",
+            "messages",
+            "conversations",
+            "media",
+            "batch",
+            "groups",
+            "no",
+        ] {
+            assert!(paths.contains(route), "{route} missing from the mix");
+        }
+    }
+}
