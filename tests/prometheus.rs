@@ -1,0 +1,221 @@
+//! The real Prometheus tools against the demo: `promtool check metrics` on
+//! the scraped output, and a Prometheus server scraping the demo and
+//! answering PromQL over its histograms.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_accepts_the_exposition() {
+    let mut options = demo_options();
+    options.load_rps = 200;
+    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let c = client();
+    // Exercise every family: operations, errors, overflow, all routes.
+    let _ = demo
+        .telemetry()
+        .operations()
+        .time("check", || Err::<(), _>("x"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let text = scrape(&c, demo.admin_addr().unwrap()).await;
+    demo.shutdown().await;
+    assert!(text.contains("http_server_request_duration_seconds_bucket"));
+
+    let mut child = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool failed:\n{report}");
+    assert_eq!(report.trim(), "", "promtool reported problems");
+}
+
+/// A Prometheus server in a temporary directory, killed on drop.
+struct Prometheus {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prometheus {
+    fn start(target: std::net::SocketAddr) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: redline-demo\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new(tool("prometheus"))
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    async fn query(&self, c: &HttpClient, promql: &str) -> serde_json::Value {
+        let q: String = promql
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (status, body) = get(
+            c,
+            &format!("http://127.0.0.1:{}/api/v1/query?query={q}", self.port),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Polls `promql` until it returns at least one series (bounded wait).
+    async fn wait_for(
+        &self,
+        c: &HttpClient,
+        promql: &str,
+        limit: Duration,
+    ) -> Vec<serde_json::Value> {
+        let start = Instant::now();
+        loop {
+            let v = self.query(c, promql).await;
+            let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
+            if !result.is_empty() {
+                return result;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no result for {promql} after {limit:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_and_queries_the_demo() {
+    let mut options = demo_options();
+    options.load_rps = 100;
+    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let prometheus = Prometheus::start(demo.admin_addr().unwrap());
+    let c = client();
+
+    // Ready, then the target is up.
+    let start = Instant::now();
+    loop {
+        let ready = tokio::time::timeout(
+            Duration::from_secs(2),
+            c.get(
+                format!("http://127.0.0.1:{}/-/ready", prometheus.port)
+                    .parse()
+                    .unwrap(),
+            ),
+        )
+        .await;
+        if matches!(ready, Ok(Ok(ref r)) if r.status() == 200) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "prometheus not ready:\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let up = prometheus
+        .wait_for(&c, "up == 1", Duration::from_secs(30))
+        .await;
+    assert_eq!(up[0]["metric"]["job"], "redline-demo");
+
+    // Request rate per route over the duration histogram's _count.
+    let rates = prometheus
+        .wait_for(
+            &c,
+            "sum by (http_route) (rate(http_server_request_duration_seconds_count[5s])) > 0",
+            Duration::from_secs(30),
+        )
+        .await;
+    let routes: Vec<&str> = rates
+        .iter()
+        .filter_map(|r| r["metric"]["http_route"].as_str())
+        .collect();
+    for route in ["/hello", "/messages", "/groups/{id}/members"] {
+        assert!(routes.contains(&route), "{route} missing from {routes:?}");
+    }
+    // p95 latency of /hello from the buckets: a finite, small number of seconds.
+    let p95 = prometheus
+        .wait_for(
+            &c,
+            r#"histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{http_route="/hello"}[5s])))"#,
+            Duration::from_secs(30),
+        )
+        .await;
+    let seconds: f64 = p95[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(
+        seconds.is_finite() && seconds > 0.0 && seconds <= 0.1,
+        "p95 = {seconds}"
+    );
+    // Operations and system metrics arrive too.
+    prometheus
+        .wait_for(
+            &c,
+            r#"redline_operation_duration_seconds_count{operation="conversation_engine"}"#,
+            Duration::from_secs(10),
+        )
+        .await;
+    prometheus
+        .wait_for(&c, "build_info == 1", Duration::from_secs(10))
+        .await;
+    drop(prometheus);
+    demo.shutdown().await;
+}
