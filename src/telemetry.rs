@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use prometheus::{IntCounterVec, Opts, Registry};
@@ -36,6 +37,8 @@ pub enum Error {
 }
 
 struct Inner {
+    /// Size of the last rendered `/metrics`, to size the next buffer.
+    last_render: AtomicUsize,
     config: Config,
     registry: Registry,
     http: HttpMetrics,
@@ -169,6 +172,7 @@ impl TelemetryBuilder {
         )?;
         Ok(Telemetry {
             inner: Arc::new(Inner {
+                last_render: AtomicUsize::new(64 * 1024),
                 config,
                 registry,
                 http,
@@ -261,7 +265,14 @@ impl Telemetry {
     /// assert!(t.render_metrics().contains("# TYPE build_info gauge"));
     /// ```
     pub fn render_metrics(&self) -> String {
-        crate::metrics::render_text(&self.inner.registry)
+        let hint = self.inner.last_render.load(Ordering::Relaxed);
+        // A little headroom so a slightly larger scrape does not regrow.
+        let text = crate::metrics::exposition::render_text_with_capacity(
+            &self.inner.registry,
+            hint + hint / 8,
+        );
+        self.inner.last_render.store(text.len(), Ordering::Relaxed);
+        text
     }
 
     /// The admin router (`/metrics`), to serve yourself or merge into the

@@ -10,7 +10,7 @@ pub(crate) mod sharded;
 pub(crate) mod system;
 
 pub use build_info::BuildInfo;
-pub use exposition::{PROMETHEUS_TEXT_CONTENT_TYPE, render_text};
+pub use exposition::{PROMETHEUS_TEXT_CONTENT_TYPE, encode_text, render_text};
 pub use operation::{
     DEFAULT_OPERATION_BUCKETS, IntoOutcome, Operation, OperationGuard, OperationTimer, Outcome,
     Timed,

@@ -121,15 +121,19 @@ impl Buckets {
     }
 }
 
-/// One shard of a histogram: per-bucket counts (the last is `+Inf`) and the sum.
-struct HistogramShard {
-    counts: Box<[AtomicU64]>,
-    sum: AtomicU64,
-}
+/// Atomic cells per cache-line pair.
+const CELLS_PER_CHUNK: usize = 16;
 
 /// A histogram over integer values, split across shards.
+///
+/// Every shard's cells (per-bucket counts, `+Inf` last, then the sum) lie
+/// inline in 128-byte chunks of one allocation, so no two shards ever share
+/// a cache line.
 pub(crate) struct ShardedHistogram {
-    shards: Box<[Padded<HistogramShard>]>,
+    chunks: Box<[Padded<[AtomicU64; CELLS_PER_CHUNK]>]>,
+    /// Count cells per shard: buckets + `+Inf`.
+    slots: usize,
+    chunks_per_shard: usize,
 }
 
 /// A consistent-enough reading of a [`ShardedHistogram`].
@@ -150,34 +154,38 @@ impl HistogramSnapshot {
 impl ShardedHistogram {
     pub(crate) fn new(buckets: &Buckets) -> Self {
         let slots = buckets.thresholds.len() + 1;
+        let chunks_per_shard = (slots + 1).div_ceil(CELLS_PER_CHUNK);
         Self {
-            shards: (0..shard_count())
-                .map(|_| {
-                    Padded(HistogramShard {
-                        counts: (0..slots).map(|_| AtomicU64::new(0)).collect(),
-                        sum: AtomicU64::new(0),
-                    })
-                })
+            chunks: (0..shard_count() * chunks_per_shard)
+                .map(|_| Padded(std::array::from_fn(|_| AtomicU64::new(0))))
                 .collect(),
+            slots,
+            chunks_per_shard,
         }
     }
 
     #[inline]
+    fn cell(&self, shard: usize, index: usize) -> &AtomicU64 {
+        let chunk = shard * self.chunks_per_shard + index / CELLS_PER_CHUNK;
+        &self.chunks[chunk].0[index % CELLS_PER_CHUNK]
+    }
+
+    #[inline]
     pub(crate) fn observe(&self, buckets: &Buckets, value: u64) {
-        let shard = &self.shards[shard_index()].0;
-        shard.counts[buckets.index(value)].fetch_add(1, Ordering::Relaxed);
-        shard.sum.fetch_add(value, Ordering::Relaxed);
+        let shard = shard_index();
+        self.cell(shard, buckets.index(value))
+            .fetch_add(1, Ordering::Relaxed);
+        self.cell(shard, self.slots).fetch_add(value, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> HistogramSnapshot {
-        let slots = self.shards[0].0.counts.len();
-        let mut counts = vec![0u64; slots];
+        let mut counts = vec![0u64; self.slots];
         let mut sum = 0u64;
-        for shard in self.shards.iter() {
-            for (total, c) in counts.iter_mut().zip(shard.0.counts.iter()) {
-                *total += c.load(Ordering::Relaxed);
+        for shard in 0..shard_count() {
+            for (i, total) in counts.iter_mut().enumerate() {
+                *total += self.cell(shard, i).load(Ordering::Relaxed);
             }
-            sum = sum.wrapping_add(shard.0.sum.load(Ordering::Relaxed));
+            sum = sum.wrapping_add(self.cell(shard, self.slots).load(Ordering::Relaxed));
         }
         HistogramSnapshot { counts, sum }
     }

@@ -1,0 +1,151 @@
+//! Cost of the HTTP layer per request: the same trivial service with and
+//! without it, on one thread and on two threads contending on one route.
+//!
+//! `cargo bench --bench layer`; figures go to docs/PERFORMANCE.md.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::Full;
+use redline::http::RouteFn;
+use tower::{Layer, Service};
+
+/// Polls a future that completes without waiting (the services here never
+/// wait), so no executor cost enters the measurement.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Reads the body to its end, as a server would.
+fn drain<B: Body + Unpin>(mut body: B) -> usize {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut n = 0;
+    while let Poll::Ready(Some(Ok(frame))) = std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+        if let Some(d) = frame.data_ref() {
+            n += bytes::Buf::remaining(d);
+        }
+    }
+    n
+}
+
+fn request() -> Request<Full<Bytes>> {
+    Request::get("/hello").body(Full::new(Bytes::new())).unwrap()
+}
+
+#[derive(Clone)]
+struct Hello;
+
+impl Service<Request<Full<Bytes>>> for Hello {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, _req: Request<Full<Bytes>>) -> Self::Future {
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"hello\n")))))
+    }
+}
+
+fn one_request<S, B>(svc: &mut S) -> usize
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: Body + Unpin,
+{
+    let response = ready(svc.call(request())).unwrap();
+    drain(response.into_body())
+}
+
+fn telemetry() -> redline::Telemetry {
+    let mut config = redline::Config::default();
+    config.admin_listen = None;
+    config.system_metrics = false;
+    redline::Telemetry::builder().config(config).build().unwrap()
+}
+
+/// Runs `iters` requests on each of `threads` threads at once, returning the
+/// mean wall time per request per thread.
+fn contended<S, B>(svc: &S, threads: usize, iters: u64) -> Duration
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: std::fmt::Debug,
+    B: Body + Unpin,
+{
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let mut svc = svc.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(one_request(&mut svc));
+                }
+                start.elapsed()
+            })
+        })
+        .collect();
+    let total: Duration = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    total / threads as u32
+}
+
+fn bench(c: &mut Criterion) {
+    let t = telemetry();
+    let layer = t
+        .http_layer()
+        .with_route_extractor(RouteFn(|uri: &http::Uri| (uri.path() == "/hello").then_some("/hello")));
+    let bare = Hello;
+    let instrumented = layer.layer(Hello);
+
+    let mut group = c.benchmark_group("layer");
+    for threads in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::new("bare", threads), &threads, |b, &n| {
+            b.iter_custom(|iters| contended(&bare, n, iters))
+        });
+        group.bench_with_input(BenchmarkId::new("instrumented", threads), &threads, |b, &n| {
+            b.iter_custom(|iters| contended(&instrumented, n, iters))
+        });
+    }
+    group.finish();
+
+    // axum: the same comparison through a Router, where the layer is added
+    // per route with `Router::layer` (axum boxes the response body).
+    let router_bare: axum::Router = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
+    let router_instrumented = router_bare.clone().layer(t.http_layer());
+    let mut group = c.benchmark_group("axum");
+    for threads in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::new("bare", threads), &threads, |b, &n| {
+            b.iter_custom(|iters| contended(&router_bare, n, iters))
+        });
+        group.bench_with_input(BenchmarkId::new("instrumented", threads), &threads, |b, &n| {
+            b.iter_custom(|iters| contended(&router_instrumented, n, iters))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(30);
+    targets = bench
+}
+criterion_main!(benches);

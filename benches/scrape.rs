@@ -1,0 +1,65 @@
+//! Time to render `/metrics` with 10,000 histogram series, split into the
+//! `prometheus` crate's `gather()` and the text encoding.
+//!
+//! `cargo bench --bench scrape`; figures go to docs/PERFORMANCE.md.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use prometheus::Encoder;
+
+fn bench(c: &mut Criterion) {
+    let mut config = redline::Config::default();
+    config.admin_listen = None;
+    config.system_metrics = false;
+    config.process_metrics = false;
+    config.max_series_per_metric = 20_000;
+    let t = redline::Telemetry::builder().config(config).build().unwrap();
+    let ops = t.operations();
+    // 5,000 operations × 2 outcomes (success, error) = 10,000 histogram series.
+    for i in 0..5_000 {
+        let op = ops.operation(&format!("operation_{i:05}"));
+        for j in 0..5 {
+            op.start().finish(if j == 0 { redline::Outcome::Error } else { redline::Outcome::Success });
+        }
+    }
+    let series = t
+        .registry()
+        .gather()
+        .iter()
+        .filter(|f| f.name() == "redline_operation_duration_seconds")
+        .map(|f| f.get_metric().len())
+        .sum::<usize>();
+    eprintln!("histogram series rendered: {series}");
+
+    let mut group = c.benchmark_group("scrape");
+    group.bench_function("render_text", |b| b.iter(|| black_box(t.render_metrics().len())));
+    group.bench_function("gather_only", |b| b.iter(|| black_box(t.registry().gather().len())));
+    let families = t.registry().gather();
+    group.bench_function("encode_only", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(8 << 20);
+            redline::metrics::encode_text(&families, &mut out);
+            black_box(out.len())
+        })
+    });
+    group.bench_function("encode_only_prometheus_crate", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(8 << 20);
+            prometheus::TextEncoder::new().encode(&families, &mut out).unwrap();
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);

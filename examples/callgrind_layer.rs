@@ -1,0 +1,74 @@
+//! Runs N requests through a trivial service, bare or with the redline layer,
+//! for instruction counting under `valgrind --tool=callgrind` (see
+//! `benches/callgrind.sh`, which subtracts a run with N=0 to remove setup).
+//!
+//! `cargo run --release --example callgrind_layer -- instrumented 100000`
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::Full;
+use redline::http::RouteFn;
+use tower::{Layer, Service, service_fn};
+
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn run<S, B>(mut svc: S, n: u64)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: Body + Unpin,
+{
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..n {
+        let req = Request::get("/hello").body(Full::new(Bytes::new())).unwrap();
+        let mut body = ready(svc.call(req)).unwrap().into_body();
+        while let Poll::Ready(Some(Ok(frame))) = std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+            black_box(frame);
+        }
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "instrumented".into());
+    let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let hello = service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello\n"))))
+    });
+    let mut config = redline::Config::default();
+    config.admin_listen = None;
+    config.system_metrics = false;
+    config.process_metrics = false;
+    let telemetry = redline::Telemetry::builder().config(config).build().unwrap();
+    match mode.as_str() {
+        "bare" => run(hello, n),
+        "instrumented" => {
+            let layer = telemetry
+                .http_layer()
+                .with_route_extractor(RouteFn(|uri: &http::Uri| (uri.path() == "/hello").then_some("/hello")));
+            // One warm-up request creates the series (the cold path), so the
+            // measured requests are all "label values already seen".
+            let svc = layer.layer(hello);
+            run(svc, n)
+        }
+        other => {
+            eprintln!("mode must be bare or instrumented, got {other}");
+            std::process::exit(2);
+        }
+    }
+}
