@@ -43,7 +43,9 @@ fn drain<B: Body + Unpin>(mut body: B) -> usize {
 }
 
 fn request() -> Request<Full<Bytes>> {
-    Request::get("/hello").body(Full::new(Bytes::new())).unwrap()
+    Request::get("/hello")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
 }
 
 #[derive(Clone)]
@@ -75,7 +77,10 @@ fn telemetry() -> redline::Telemetry {
     let mut config = redline::Config::default();
     config.admin_listen = None;
     config.system_metrics = false;
-    redline::Telemetry::builder().config(config).build().unwrap()
+    redline::Telemetry::builder()
+        .config(config)
+        .build()
+        .unwrap()
 }
 
 /// Runs `iters` requests on each of `threads` threads at once, returning the
@@ -109,7 +114,9 @@ fn bench(c: &mut Criterion) {
     let t = telemetry();
     let layer = t
         .http_layer()
-        .with_route_extractor(RouteFn(|uri: &http::Uri| (uri.path() == "/hello").then_some("/hello")));
+        .with_route_extractor(RouteFn(|uri: &http::Uri| {
+            (uri.path() == "/hello").then_some("/hello")
+        }));
     let bare = Hello;
     let instrumented = layer.layer(Hello);
 
@@ -118,24 +125,29 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("bare", threads), &threads, |b, &n| {
             b.iter_custom(|iters| contended(&bare, n, iters))
         });
-        group.bench_with_input(BenchmarkId::new("instrumented", threads), &threads, |b, &n| {
-            b.iter_custom(|iters| contended(&instrumented, n, iters))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("instrumented", threads),
+            &threads,
+            |b, &n| b.iter_custom(|iters| contended(&instrumented, n, iters)),
+        );
     }
     group.finish();
 
     // axum: the same comparison through a Router, where the layer is added
     // per route with `Router::layer` (axum boxes the response body).
-    let router_bare: axum::Router = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
+    let router_bare: axum::Router =
+        axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
     let router_instrumented = router_bare.clone().layer(t.http_layer());
     let mut group = c.benchmark_group("axum");
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("bare", threads), &threads, |b, &n| {
             b.iter_custom(|iters| contended(&router_bare, n, iters))
         });
-        group.bench_with_input(BenchmarkId::new("instrumented", threads), &threads, |b, &n| {
-            b.iter_custom(|iters| contended(&router_instrumented, n, iters))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("instrumented", threads),
+            &threads,
+            |b, &n| b.iter_custom(|iters| contended(&router_instrumented, n, iters)),
+        );
     }
     group.finish();
 }

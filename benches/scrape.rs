@@ -15,13 +15,20 @@ fn bench(c: &mut Criterion) {
     config.system_metrics = false;
     config.process_metrics = false;
     config.max_series_per_metric = 20_000;
-    let t = redline::Telemetry::builder().config(config).build().unwrap();
+    let t = redline::Telemetry::builder()
+        .config(config)
+        .build()
+        .unwrap();
     let ops = t.operations();
     // 5,000 operations × 2 outcomes (success, error) = 10,000 histogram series.
     for i in 0..5_000 {
         let op = ops.operation(&format!("operation_{i:05}"));
         for j in 0..5 {
-            op.start().finish(if j == 0 { redline::Outcome::Error } else { redline::Outcome::Success });
+            op.start().finish(if j == 0 {
+                redline::Outcome::Error
+            } else {
+                redline::Outcome::Success
+            });
         }
     }
     let series = t
@@ -34,8 +41,12 @@ fn bench(c: &mut Criterion) {
     eprintln!("histogram series rendered: {series}");
 
     let mut group = c.benchmark_group("scrape");
-    group.bench_function("render_text", |b| b.iter(|| black_box(t.render_metrics().len())));
-    group.bench_function("gather_only", |b| b.iter(|| black_box(t.registry().gather().len())));
+    group.bench_function("render_text", |b| {
+        b.iter(|| black_box(t.render_metrics().len()))
+    });
+    group.bench_function("gather_only", |b| {
+        b.iter(|| black_box(t.registry().gather().len()))
+    });
     let families = t.registry().gather();
     group.bench_function("encode_only", |b| {
         b.iter(|| {
@@ -47,7 +58,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("encode_only_prometheus_crate", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(8 << 20);
-            prometheus::TextEncoder::new().encode(&families, &mut out).unwrap();
+            prometheus::TextEncoder::new()
+                .encode(&families, &mut out)
+                .unwrap();
             black_box(out.len())
         })
     });

@@ -35,7 +35,9 @@ where
 {
     let mut cx = Context::from_waker(Waker::noop());
     for _ in 0..n {
-        let req = Request::get("/hello").body(Full::new(Bytes::new())).unwrap();
+        let req = Request::get("/hello")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
         let mut body = ready(svc.call(req)).unwrap().into_body();
         while let Poll::Ready(Some(Ok(frame))) = std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
             black_box(frame);
@@ -54,13 +56,18 @@ fn main() {
     config.admin_listen = None;
     config.system_metrics = false;
     config.process_metrics = false;
-    let telemetry = redline::Telemetry::builder().config(config).build().unwrap();
+    let telemetry = redline::Telemetry::builder()
+        .config(config)
+        .build()
+        .unwrap();
     match mode.as_str() {
         "bare" => run(hello, n),
         "instrumented" => {
             let layer = telemetry
                 .http_layer()
-                .with_route_extractor(RouteFn(|uri: &http::Uri| (uri.path() == "/hello").then_some("/hello")));
+                .with_route_extractor(RouteFn(|uri: &http::Uri| {
+                    (uri.path() == "/hello").then_some("/hello")
+                }));
             // One warm-up request creates the series (the cold path), so the
             // measured requests are all "label values already seen".
             let svc = layer.layer(hello);

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -94,7 +93,7 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
     fn layer(&self, inner: S) -> Self::Service {
         HttpMetricsService {
             inner,
-            metrics: self.metrics.inner.clone(),
+            metrics: self.metrics.inner,
             extractor: self.extractor.clone(),
             catch_panics: self.catch_panics,
         }
@@ -105,7 +104,7 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
 #[derive(Clone)]
 pub struct HttpMetricsService<S, E = AxumMatchedPath> {
     inner: S,
-    metrics: Arc<HttpMetricsInner>,
+    metrics: &'static HttpMetricsInner,
     extractor: E,
     catch_panics: bool,
 }
@@ -129,13 +128,12 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
-        let metrics = &self.metrics;
+        let metrics = self.metrics;
         let method = method_id(req.method());
         let scheme = scheme_id(req.uri(), metrics.default_scheme);
         let route = metrics.route_id(self.extractor.route(req.uri(), req.extensions()));
         let request_size = req.body().size_hint().exact();
-        let state =
-            RequestState::start(metrics.clone(), method, scheme, route, request_size, start);
+        let state = RequestState::start(metrics, method, scheme, route, request_size, start);
         ResponseFuture {
             inner: self.inner.call(req),
             state: Some(state),
@@ -149,7 +147,7 @@ where
 /// Created when the request arrives (incrementing the active gauge) and
 /// finished exactly once: when the body ends, or on drop (client gone).
 pub(crate) struct RequestState {
-    metrics: Arc<HttpMetricsInner>,
+    metrics: &'static HttpMetricsInner,
     start: Instant,
     request_size: Option<u64>,
     route: u32,
@@ -162,7 +160,7 @@ pub(crate) struct RequestState {
 
 impl RequestState {
     fn start(
-        metrics: Arc<HttpMetricsInner>,
+        metrics: &'static HttpMetricsInner,
         method: u8,
         scheme: u8,
         route: u32,

@@ -114,7 +114,13 @@ impl BoundCache {
     }
 }
 
-fn encode_metric(name: &str, kind: MetricType, m: &Metric, bounds: &mut BoundCache, out: &mut String) {
+fn encode_metric(
+    name: &str,
+    kind: MetricType,
+    m: &Metric,
+    bounds: &mut BoundCache,
+    out: &mut String,
+) {
     // The label set is escaped once per series and reused by every line of
     // it (a histogram writes buckets + 3 lines).
     let mut labels = String::new();
@@ -129,9 +135,28 @@ fn encode_metric(name: &str, kind: MetricType, m: &Metric, bounds: &mut BoundCac
     }
     let ts = m.timestamp_ms();
     match kind {
-        MetricType::COUNTER => sample(out, name, "", &labels, None, m.get_counter().get_value(), ts),
+        MetricType::COUNTER => sample(
+            out,
+            name,
+            "",
+            &labels,
+            None,
+            m.get_counter().get_value(),
+            ts,
+        ),
         MetricType::GAUGE => sample(out, name, "", &labels, None, m.get_gauge().get_value(), ts),
-        MetricType::UNTYPED => sample(out, name, "", &labels, None, m.get_untyped().get_value(), ts),
+        // Deprecated upstream, but third-party collectors still emit untyped
+        // families, and the upstream encoder panics on them.
+        #[allow(deprecated)]
+        MetricType::UNTYPED => sample(
+            out,
+            name,
+            "",
+            &labels,
+            None,
+            m.get_untyped().get_value(),
+            ts,
+        ),
         MetricType::HISTOGRAM => {
             let h = m.get_histogram();
             let mut inf_seen = false;
@@ -139,13 +164,37 @@ fn encode_metric(name: &str, kind: MetricType, m: &Metric, bounds: &mut BoundCac
                 let upper = b.upper_bound();
                 inf_seen |= upper == f64::INFINITY;
                 let bound = bounds.get(i, upper);
-                sample(out, name, "_bucket", &labels, Some(("le", bound)), b.cumulative_count() as f64, ts);
+                sample(
+                    out,
+                    name,
+                    "_bucket",
+                    &labels,
+                    Some(("le", bound)),
+                    b.cumulative_count() as f64,
+                    ts,
+                );
             }
             if !inf_seen {
-                sample(out, name, "_bucket", &labels, Some(("le", "+Inf")), h.get_sample_count() as f64, ts);
+                sample(
+                    out,
+                    name,
+                    "_bucket",
+                    &labels,
+                    Some(("le", "+Inf")),
+                    h.get_sample_count() as f64,
+                    ts,
+                );
             }
             sample(out, name, "_sum", &labels, None, h.get_sample_sum(), ts);
-            sample(out, name, "_count", &labels, None, h.get_sample_count() as f64, ts);
+            sample(
+                out,
+                name,
+                "_count",
+                &labels,
+                None,
+                h.get_sample_count() as f64,
+                ts,
+            );
         }
         MetricType::SUMMARY => {
             let s = m.get_summary();
@@ -153,10 +202,26 @@ fn encode_metric(name: &str, kind: MetricType, m: &Metric, bounds: &mut BoundCac
             for quantile in s.get_quantile() {
                 q.clear();
                 push_f64(&mut q, quantile.quantile());
-                sample(out, name, "", &labels, Some(("quantile", &q)), quantile.value(), ts);
+                sample(
+                    out,
+                    name,
+                    "",
+                    &labels,
+                    Some(("quantile", &q)),
+                    quantile.value(),
+                    ts,
+                );
             }
             sample(out, name, "_sum", &labels, None, s.sample_sum(), ts);
-            sample(out, name, "_count", &labels, None, s.sample_count() as f64, ts);
+            sample(
+                out,
+                name,
+                "_count",
+                &labels,
+                None,
+                s.sample_count() as f64,
+                ts,
+            );
         }
     }
 }
@@ -250,7 +315,8 @@ mod tests {
             &["v"],
         )
         .unwrap();
-        c.with_label_values(&["quote \" back \\ nl \n end"]).inc_by(2.5);
+        c.with_label_values(&["quote \" back \\ nl \n end"])
+            .inc_by(2.5);
         c.with_label_values(&["plain"]).inc();
         r.register(Box::new(c)).unwrap();
         let g = prometheus::Gauge::new("g", "A gauge.").unwrap();
@@ -298,7 +364,11 @@ mod tests {
                     let series = match series.split_once("le=\"") {
                         Some((head, tail)) => {
                             let (le, rest) = tail.split_once('"').unwrap();
-                            let le: f64 = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+                            let le: f64 = if le == "+Inf" {
+                                f64::INFINITY
+                            } else {
+                                le.parse().unwrap()
+                            };
                             format!("{head}le=\"{le}\"{rest}")
                         }
                         None => series.to_owned(),
@@ -308,7 +378,12 @@ mod tests {
                 .collect()
         };
         assert_eq!(normalize(&ours), normalize(&theirs));
-        let headers = |t: &str| t.lines().filter(|l| l.starts_with('#')).map(str::to_owned).collect::<Vec<_>>();
+        let headers = |t: &str| {
+            t.lines()
+                .filter(|l| l.starts_with('#'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(headers(&ours), headers(&theirs));
     }
 
@@ -329,6 +404,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(deprecated)]
     fn untyped_families_render_instead_of_panicking() {
         let mut f = MetricFamily::default();
         f.set_name("legacy".into());

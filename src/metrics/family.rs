@@ -1,25 +1,22 @@
 //! Bounded label sets: the cardinality guard shared by every metric family.
 //!
 //! A family maps a label set (a small integer key) to its series. Lookups of
-//! label sets already seen take one lock-free snapshot load (`arc-swap`) and
-//! one hash lookup, and allocate nothing. New label sets are rare: they take a
-//! mutex and publish a new snapshot (copy-on-write). Once a family holds `cap`
+//! label sets already seen are wait-free reads of an insert-only table
+//! ([`super::table`]) and allocate nothing. New label sets are rare: they take
+//! a mutex. Once a family holds `cap`
 //! label sets, every further new set is folded into one overflow series and
 //! counted in `redline_metric_overflow_total{metric}`.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use arc_swap::ArcSwap;
-use foldhash::fast::RandomState;
 use prometheus::IntCounter;
 
-type Snapshot<K, V> = HashMap<K, Arc<V>, RandomState>;
+use super::table::InsertOnlyMap;
 
 /// A capped map from label-set keys to series.
 pub(crate) struct LabelSets<K, V> {
-    map: ArcSwap<Snapshot<K, V>>,
+    map: InsertOnlyMap<K, V>,
     insert: Mutex<()>,
     cap: usize,
     overflow_key: K,
@@ -30,7 +27,7 @@ impl<K: Hash + Eq + Clone, V> LabelSets<K, V> {
     /// `cap` counts ordinary label sets; the overflow series comes on top.
     pub(crate) fn new(cap: usize, overflow_key: K, overflow: IntCounter) -> Self {
         Self {
-            map: ArcSwap::from_pointee(HashMap::with_hasher(RandomState::default())),
+            map: InsertOnlyMap::with_capacity(cap + 1),
             insert: Mutex::new(()),
             cap,
             overflow_key,
@@ -42,52 +39,42 @@ impl<K: Hash + Eq + Clone, V> LabelSets<K, V> {
     /// using the overflow series when the family is full).
     #[inline]
     pub(crate) fn with<R>(&self, key: &K, make: impl Fn() -> V, f: impl FnOnce(&V) -> R) -> R {
-        {
-            let snapshot = self.map.load();
-            if let Some(series) = snapshot.get(key) {
-                return f(series);
-            }
+        match self.map.get(key) {
+            Some(series) => f(series),
+            None => self.with_slow(key, make, f),
         }
-        let series = self.insert_slow(key, make);
-        f(&series)
     }
 
     #[cold]
-    fn insert_slow(&self, key: &K, make: impl Fn() -> V) -> Arc<V> {
+    fn with_slow<R>(&self, key: &K, make: impl Fn() -> V, f: impl FnOnce(&V) -> R) -> R {
         let _guard = self.insert.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = self.map.load_full();
-        if let Some(series) = current.get(key) {
-            return series.clone();
+        if let Some(series) = self.map.get(key) {
+            return f(series);
         }
-        let ordinary = current.len() - usize::from(current.contains_key(&self.overflow_key));
+        let has_overflow = self.map.get(&self.overflow_key).is_some();
+        let ordinary = self.map.len() - usize::from(has_overflow);
         let key = if ordinary >= self.cap && *key != self.overflow_key {
             self.overflow.inc();
-            if let Some(series) = current.get(&self.overflow_key) {
-                return series.clone();
-            }
             &self.overflow_key
         } else {
             key
         };
-        let series = Arc::new(make());
-        let mut next: Snapshot<K, V> = (*current).clone();
-        next.insert(key.clone(), series.clone());
-        self.map.store(Arc::new(next));
-        series
+        // Capacity is `cap + 1` and ordinary inserts stop at `cap` (checked
+        // under the lock), so this insert always has room.
+        match self.map.get_or_insert(key, || (key.clone(), make())) {
+            Some((series, _)) => f(series),
+            None => f(&make()),
+        }
     }
 
     /// Every label set and its series, for collection.
-    pub(crate) fn entries(&self) -> Vec<(K, Arc<V>)> {
-        self.map
-            .load()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter()
     }
 
     /// Number of label sets, overflow included.
     pub(crate) fn len(&self) -> usize {
-        self.map.load().len()
+        self.map.len()
     }
 }
 
@@ -101,9 +88,8 @@ pub(crate) const OVERFLOW_LABEL: &str = "_OVERFLOW";
 /// ids, so hot-path keys are plain integers. Capped like [`LabelSets`]: past
 /// the cap, new strings get [`OVERFLOW_ID`].
 pub(crate) struct Interner {
-    ids: ArcSwap<HashMap<Box<str>, u32, RandomState>>,
+    ids: InsertOnlyMap<Box<str>, u32>,
     names: RwLock<Vec<Arc<str>>>,
-    insert: Mutex<()>,
     cap: usize,
     overflow: IntCounter,
 }
@@ -111,9 +97,8 @@ pub(crate) struct Interner {
 impl Interner {
     pub(crate) fn new(cap: usize, overflow: IntCounter) -> Self {
         Self {
-            ids: ArcSwap::from_pointee(HashMap::with_hasher(RandomState::default())),
+            ids: InsertOnlyMap::with_capacity(cap),
             names: RwLock::new(Vec::new()),
-            insert: Mutex::new(()),
             cap,
             overflow,
         }
@@ -122,30 +107,34 @@ impl Interner {
     /// The id of `name`, interning it if there is room.
     #[inline]
     pub(crate) fn id(&self, name: &str) -> u32 {
-        if let Some(id) = self.ids.load().get(name) {
-            return *id;
+        match self.ids.get(name) {
+            Some(id) => *id,
+            None => self.insert_slow(name),
         }
-        self.insert_slow(name)
     }
 
     #[cold]
     fn insert_slow(&self, name: &str) -> u32 {
-        let _guard = self.insert.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = self.ids.load_full();
-        if let Some(id) = current.get(name) {
+        // The names lock also serializes inserts, so ids are dense.
+        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(id) = self.ids.get(name) {
             return *id;
         }
-        if current.len() >= self.cap {
+        if names.len() >= self.cap {
             self.overflow.inc();
             return OVERFLOW_ID;
         }
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
         let id = names.len() as u32;
-        names.push(Arc::from(name));
-        let mut next = (*current).clone();
-        next.insert(Box::from(name), id);
-        self.ids.store(Arc::new(next));
-        id
+        match self.ids.get_or_insert(name, || (Box::from(name), id)) {
+            Some(_) => {
+                names.push(Arc::from(name));
+                id
+            }
+            None => {
+                self.overflow.inc();
+                OVERFLOW_ID
+            }
+        }
     }
 
     /// The string for `id` ([`OVERFLOW_LABEL`] for the overflow id).
@@ -187,9 +176,8 @@ mod tests {
         assert_eq!(sets.len(), 4, "3 ordinary sets plus the overflow series");
         assert_eq!(counter.get(), 7);
         let mut entries: Vec<(u32, u64)> = sets
-            .entries()
-            .into_iter()
-            .map(|(k, v)| (k, v.load(std::sync::atomic::Ordering::Relaxed)))
+            .iter()
+            .map(|(k, v)| (*k, v.load(std::sync::atomic::Ordering::Relaxed)))
             .collect();
         entries.sort();
         assert_eq!(entries, vec![(0, 1), (1, 2), (2, 1), (u32::MAX, 7)]);

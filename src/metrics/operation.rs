@@ -7,7 +7,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -122,9 +121,10 @@ struct Inner {
 /// let parsed: Result<u32, std::num::ParseIntError> = ops.time("parse", || "42".parse());
 /// assert_eq!(parsed, Ok(42));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct OperationTimer {
-    inner: Arc<Inner>,
+    // Allocated once, never freed: see `crate::metrics::leak`.
+    inner: &'static Inner,
 }
 
 impl OperationTimer {
@@ -138,7 +138,7 @@ impl OperationTimer {
             proto::desc(ACTIVE, "Operations in flight.", &["operation"]),
         ];
         Self {
-            inner: Arc::new(Inner {
+            inner: super::leak(Inner {
                 names: Interner::new(cap, overflow.clone()),
                 buckets: Buckets::new(buckets, 1e-9),
                 // Four outcomes per operation.
@@ -164,7 +164,7 @@ impl OperationTimer {
     /// ```
     pub fn operation(&self, name: &str) -> Operation {
         Operation {
-            inner: self.inner.clone(),
+            inner: self.inner,
             id: self.inner.names.id(name),
         }
     }
@@ -202,9 +202,9 @@ impl OperationTimer {
 }
 
 /// A pre-resolved operation name (see [`OperationTimer::operation`]).
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct Operation {
-    inner: Arc<Inner>,
+    inner: &'static Inner,
     id: u32,
 }
 
@@ -239,7 +239,7 @@ impl Operation {
     {
         Timed {
             future,
-            op: self.clone(),
+            op: *self,
             guard: None,
         }
     }
@@ -256,7 +256,7 @@ impl Operation {
     pub fn start(&self) -> OperationGuard {
         self.adjust_active(1);
         OperationGuard {
-            op: Some(self.clone()),
+            op: Some(*self),
             start: Instant::now(),
         }
     }
@@ -354,7 +354,7 @@ impl Collector for OperationTimer {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let inner = &*self.inner;
+        let inner = self.inner;
         let names = inner.names.names();
         let name = |id: u32| -> &str {
             if id == OVERFLOW_ID {
@@ -370,9 +370,8 @@ impl Collector for OperationTimer {
         duration.set_metric(
             inner
                 .durations
-                .entries()
-                .into_iter()
-                .map(|((id, outcome), h)| {
+                .iter()
+                .map(|(&(id, outcome), h)| {
                     let outcome = Outcome::NAMES
                         .get(outcome as usize)
                         .copied()
@@ -388,9 +387,8 @@ impl Collector for OperationTimer {
         active.set_metric(
             inner
                 .active
-                .entries()
-                .into_iter()
-                .map(|(id, g)| {
+                .iter()
+                .map(|(&id, g)| {
                     proto::gauge(proto::labels(&[("operation", name(id))]), g.get() as f64)
                 })
                 .collect(),

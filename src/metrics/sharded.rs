@@ -175,7 +175,8 @@ impl ShardedHistogram {
         let shard = shard_index();
         self.cell(shard, buckets.index(value))
             .fetch_add(1, Ordering::Relaxed);
-        self.cell(shard, self.slots).fetch_add(value, Ordering::Relaxed);
+        self.cell(shard, self.slots)
+            .fetch_add(value, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> HistogramSnapshot {
