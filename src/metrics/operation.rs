@@ -159,8 +159,8 @@ impl OperationTimer {
     /// ```
     /// let telemetry = redline::Telemetry::builder().build().unwrap();
     /// let send = telemetry.operations().operation("media_handler");
-    /// let n = send.time(|| 3 + 4);
-    /// assert_eq!(n, 7);
+    /// let n: Result<u32, String> = send.time(|| Ok(3 + 4));
+    /// assert_eq!(n, Ok(7));
     /// ```
     pub fn operation(&self, name: &str) -> Operation {
         Operation {
