@@ -74,9 +74,11 @@ where
 }
 
 fn telemetry() -> redline::Telemetry {
-    let mut config = redline::Config::default();
-    config.admin_listen = None;
-    config.system_metrics = false;
+    let config = redline::Config {
+        admin_listen: None,
+        system_metrics: false,
+        ..Default::default()
+    };
     redline::Telemetry::builder()
         .config(config)
         .build()
@@ -138,7 +140,32 @@ fn bench(c: &mut Criterion) {
     let router_bare: axum::Router =
         axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
     let router_instrumented = router_bare.clone().layer(t.http_layer());
+    // Reference point: a layer that only wraps the response body in a
+    // pass-through type, i.e. what axum's boxing of a non-`Body` response
+    // body costs by itself.
+    #[derive(Debug)]
+    struct Wrap(axum::body::Body);
+    impl http_body::Body for Wrap {
+        type Data = Bytes;
+        type Error = axum::Error;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+            std::pin::Pin::new(&mut self.0).poll_frame(cx)
+        }
+    }
+    let router_wrap = router_bare
+        .clone()
+        .layer(tower::util::MapResponseLayer::new(
+            |r: Response<axum::body::Body>| r.map(Wrap),
+        ));
     let mut group = c.benchmark_group("axum");
+    for t in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::new("wrap_only", t), &t, |b, &n| {
+            b.iter_custom(|iters| contended(&router_wrap, n, iters))
+        });
+    }
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("bare", threads), &threads, |b, &n| {
             b.iter_custom(|iters| contended(&router_bare, n, iters))

@@ -10,11 +10,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use prometheus::Encoder;
 
 fn bench(c: &mut Criterion) {
-    let mut config = redline::Config::default();
-    config.admin_listen = None;
-    config.system_metrics = false;
-    config.process_metrics = false;
-    config.max_series_per_metric = 20_000;
+    let config = redline::Config {
+        admin_listen: None,
+        system_metrics: false,
+        process_metrics: false,
+        max_series_per_metric: 20_000,
+        ..Default::default()
+    };
     let t = redline::Telemetry::builder()
         .config(config)
         .build()

@@ -52,10 +52,12 @@ fn main() {
     let hello = service_fn(|_req: Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello\n"))))
     });
-    let mut config = redline::Config::default();
-    config.admin_listen = None;
-    config.system_metrics = false;
-    config.process_metrics = false;
+    let config = redline::Config {
+        admin_listen: None,
+        system_metrics: false,
+        process_metrics: false,
+        ..Default::default()
+    };
     let telemetry = redline::Telemetry::builder()
         .config(config)
         .build()

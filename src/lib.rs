@@ -30,5 +30,10 @@ pub mod metrics;
 mod telemetry;
 
 pub use config::{Config, ConfigError, UrlScheme};
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome};
 pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};

@@ -147,13 +147,13 @@ impl TelemetryBuilder {
             scheme,
             overflow.with_label_values(&[crate::http::DURATION]),
         );
-        registry.register(Box::new(http.clone()))?;
+        registry.register(Box::new(http))?;
         let operations = OperationTimer::new(
             &config.operation_duration_buckets,
             cap,
             overflow.with_label_values(&["redline_operation_duration_seconds"]),
         );
-        registry.register(Box::new(operations.clone()))?;
+        registry.register(Box::new(operations))?;
         if config.process_metrics && cfg!(target_os = "linux") {
             registry.register(Box::new(
                 prometheus::process_collector::ProcessCollector::for_self(),
@@ -223,7 +223,7 @@ impl Telemetry {
     /// # let _ = app;
     /// ```
     pub fn http_layer(&self) -> HttpMetricsLayer {
-        HttpMetricsLayer::new(self.inner.http.clone())
+        HttpMetricsLayer::new(self.inner.http)
     }
 
     /// The HTTP metric families (for inspection, e.g. the series count).
@@ -244,7 +244,7 @@ impl Telemetry {
     /// assert!(t.render_metrics().contains(r#"operation="warmup""#));
     /// ```
     pub fn operations(&self) -> OperationTimer {
-        self.inner.operations.clone()
+        self.inner.operations
     }
 
     /// The registry everything is registered in.
@@ -403,10 +403,10 @@ impl ShutdownGuard {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(true);
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(ADMIN_DRAIN, &mut task).await.is_err() {
-                task.abort();
-            }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(ADMIN_DRAIN, &mut task).await.is_err()
+        {
+            task.abort();
         }
     }
 }

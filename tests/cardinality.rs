@@ -101,9 +101,11 @@ async fn scanner_adds_only_a_handful_of_series() {
 
 #[tokio::test]
 async fn a_leaky_route_extractor_is_capped_and_overflow_is_counted() {
-    let mut config = redline::Config::default();
-    config.admin_listen = None;
-    config.max_series_per_metric = 50;
+    let config = redline::Config {
+        admin_listen: None,
+        max_series_per_metric: 50,
+        ..Default::default()
+    };
     let t = redline::Telemetry::builder()
         .config(config)
         .build()

@@ -19,10 +19,12 @@ use tower::{Layer, ServiceExt};
 const COUNT: &str = "http_server_request_duration_seconds_count";
 
 fn telemetry() -> Telemetry {
-    let mut config = redline::Config::default();
-    config.admin_listen = None;
-    config.system_metrics = false;
-    config.process_metrics = false;
+    let config = redline::Config {
+        admin_listen: None,
+        system_metrics: false,
+        process_metrics: false,
+        ..Default::default()
+    };
     Telemetry::builder().config(config).build().unwrap()
 }
 

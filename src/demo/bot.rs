@@ -199,10 +199,10 @@ impl Bot {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if !c.by_chat.contains_key(&chat_id) {
-            if c.by_chat.len() >= MAX_CONVERSATIONS {
-                if let Some(oldest) = c.order.pop_front() {
-                    c.by_chat.remove(&oldest);
-                }
+            if c.by_chat.len() >= MAX_CONVERSATIONS
+                && let Some(oldest) = c.order.pop_front()
+            {
+                c.by_chat.remove(&oldest);
             }
             c.order.push_back(chat_id);
         }

@@ -75,15 +75,15 @@ impl Faults {
     /// assert_eq!(f.get().latency_ms, Some(0), "nothing changed");
     /// ```
     pub fn set(&self, settings: FaultSettings) -> Result<(), FaultError> {
-        if let Some(rate) = settings.error_rate {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(FaultError::ErrorRate(rate));
-            }
+        if let Some(rate) = settings.error_rate
+            && !(0.0..=1.0).contains(&rate)
+        {
+            return Err(FaultError::ErrorRate(rate));
         }
-        if let Some(ms) = settings.latency_ms {
-            if ms > MAX_LATENCY_MS {
-                return Err(FaultError::Latency(ms));
-            }
+        if let Some(ms) = settings.latency_ms
+            && ms > MAX_LATENCY_MS
+        {
+            return Err(FaultError::Latency(ms));
         }
         if let Some(rate) = settings.error_rate {
             self.error_ppm

@@ -193,10 +193,10 @@ impl RequestState {
             return;
         }
         self.finished = true;
-        if let Some(e) = error {
-            if self.error == ErrorType::None {
-                self.error = e;
-            }
+        if let Some(e) = error
+            && self.error == ErrorType::None
+        {
+            self.error = e;
         }
         let elapsed = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         let key = HttpKey {
