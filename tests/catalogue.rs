@@ -12,7 +12,8 @@ use common::*;
 /// Metric names in the first column of the catalogue's tables, with whether
 /// the row is marked conditional.
 fn catalogue() -> Vec<(String, bool)> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md")).unwrap();
     // Only tables whose header starts with `| name |` list metrics.
     let mut in_metric_table = false;
     text.lines()
@@ -29,7 +30,9 @@ fn catalogue() -> Vec<(String, bool)> {
             }
             let first = line.strip_prefix("| `")?;
             let name = &first[..first.find('`')?];
-            let is_metric = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            let is_metric = name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             is_metric.then(|| (name.to_owned(), line.contains("*Conditional*")))
         })
         .collect()
@@ -56,12 +59,18 @@ async fn every_exported_family_is_catalogued_and_back() {
     let listed = catalogue();
     let names: BTreeSet<String> = listed.iter().map(|(n, _)| n.clone()).collect();
     let missing: Vec<_> = exported.difference(&names).collect();
-    assert!(missing.is_empty(), "exported but not in docs/METRICS.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "exported but not in docs/METRICS.md: {missing:?}"
+    );
     let stale: Vec<_> = listed
         .iter()
         .filter(|(name, conditional)| !conditional && !exported.contains(name))
         .map(|(name, _)| name)
         .collect();
-    assert!(stale.is_empty(), "in docs/METRICS.md but not exported: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "in docs/METRICS.md but not exported: {stale:?}"
+    );
     assert!(names.len() >= 20, "catalogue parsed: {names:?}");
 }

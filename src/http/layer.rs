@@ -131,7 +131,15 @@ where
         let metrics = self.metrics;
         let method = method_id(req.method());
         let scheme = scheme_id(req.uri(), metrics.default_scheme);
-        let route = metrics.route_id(self.extractor.route(req.uri(), req.extensions()));
+        let matched = if self.extractor.uses_matched_path() {
+            req.extensions().get::<axum::extract::MatchedPath>()
+        } else {
+            None
+        };
+        let route = match matched {
+            Some(path) => metrics.matched_path_id(path),
+            None => metrics.route_id(self.extractor.route(req.uri(), req.extensions())),
+        };
         let request_size = req.body().size_hint().exact();
         let state = RequestState::start(metrics, method, scheme, route, request_size, start);
         ResponseFuture {
@@ -206,9 +214,9 @@ impl RequestState {
             scheme: self.scheme,
             error: self.error as u8,
         };
+        // Also brings the active-requests gauge back down.
         self.metrics
             .record(&key, elapsed, self.request_size, response_size);
-        self.metrics.active(self.method, self.scheme, -1);
     }
 }
 

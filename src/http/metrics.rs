@@ -11,7 +11,8 @@ use prometheus::proto::{MetricFamily, MetricType};
 use super::labels::{ErrorType, METHOD_NAMES, SCHEME_NAMES, status_label};
 use crate::metrics::family::{Interner, LabelSets, OVERFLOW_LABEL};
 use crate::metrics::proto;
-use crate::metrics::sharded::{Buckets, ShardedGauge, ShardedHistogram};
+use crate::metrics::sharded::{Buckets, ShardedGauge, ShardedHistogram, Slot, slot};
+use crate::metrics::table::InsertOnlyMap;
 
 pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
 pub(crate) const ACTIVE: &str = "http_server_active_requests";
@@ -78,6 +79,10 @@ pub(crate) struct HttpMetricsInner {
     duration_buckets: Buckets,
     size_buckets: Buckets,
     routes: Interner,
+    /// Route ids of axum `MatchedPath`s by the address of their shared
+    /// string; each entry keeps a clone, so the address cannot be reused by
+    /// another string while it is cached.
+    matched_paths: InsertOnlyMap<usize, (axum::extract::MatchedPath, u32)>,
     unmatched: u32,
     series: LabelSets<HttpKey, HttpSeries>,
     /// Active requests by `[method][scheme]`: fixed, so no lookup at all.
@@ -145,6 +150,7 @@ impl HttpMetrics {
                 duration_buckets: Buckets::new(duration_buckets, 1e-9),
                 size_buckets: Buckets::new(&SIZE_BUCKETS, 1.0),
                 routes,
+                matched_paths: InsertOnlyMap::with_capacity(cap),
                 unmatched,
                 series: LabelSets::new(cap, OVERFLOW_KEY, overflow),
                 active: Box::new(std::array::from_fn(|_| {
@@ -173,17 +179,45 @@ impl HttpMetricsInner {
         }
     }
 
+    /// The route id of an axum `MatchedPath`.
+    ///
+    /// Why not hash the template: axum clones the `Arc<str>` inside
+    /// `MatchedPath` for every request, so with two cores on one route the
+    /// cache line holding its count *and* its first bytes bounces between
+    /// them; reading the string cost ~150 ns per request in
+    /// `benches/layer.rs` (axum, 2 threads). The address alone is in the
+    /// request's own extension and costs nothing to read.
+    #[inline]
+    pub(crate) fn matched_path_id(&self, path: &axum::extract::MatchedPath) -> u32 {
+        let address = path.as_str().as_ptr() as usize;
+        if let Some((_, id)) = self.matched_paths.get(&address) {
+            return *id;
+        }
+        let id = self.routes.id(path.as_str());
+        // When the cache is full the id is still right, just not cached.
+        let _ = self
+            .matched_paths
+            .get_or_insert(&address, || (address, (path.clone(), id)));
+        id
+    }
+
     #[inline]
     pub(crate) fn active(&self, method: u8, scheme: u8, delta: i64) {
+        self.active_in(slot(), method, scheme, delta);
+    }
+
+    #[inline]
+    fn active_in(&self, slot: Slot, method: u8, scheme: u8, delta: i64) {
         let bit = 1u32 << (method as u32 * 2 + scheme as u32);
         // A plain load first: after warm-up the line is only read, so both
         // cores keep it cached and no write contends.
         if self.active_seen.load(Ordering::Relaxed) & bit == 0 {
             self.active_seen.fetch_or(bit, Ordering::Relaxed);
         }
-        self.active[method as usize][scheme as usize].add(delta);
+        self.active[method as usize][scheme as usize].add_in(slot, delta);
     }
 
+    /// Records a finished request and takes it off the active-requests gauge.
     #[inline]
     pub(crate) fn record(
         &self,
@@ -197,13 +231,17 @@ impl HttpMetricsInner {
             request_size: ShardedHistogram::new(&self.size_buckets),
             response_size: ShardedHistogram::new(&self.size_buckets),
         };
+        let slot = slot();
         self.series.with(key, make, |s| {
-            s.duration.observe(&self.duration_buckets, duration_nanos);
+            s.duration
+                .observe_in(slot, &self.duration_buckets, duration_nanos);
             if let Some(size) = request_size {
-                s.request_size.observe(&self.size_buckets, size);
+                s.request_size.observe_in(slot, &self.size_buckets, size);
             }
-            s.response_size.observe(&self.size_buckets, response_size);
+            s.response_size
+                .observe_in(slot, &self.size_buckets, response_size);
         });
+        self.active_in(slot, key.method, key.scheme, -1);
     }
 }
 

@@ -31,6 +31,13 @@ use http::{Extensions, Uri};
 pub trait RouteExtractor: Clone + Send + Sync + 'static {
     /// The template of the route that serves this request, if any.
     fn route<'r>(&self, uri: &'r Uri, extensions: &'r Extensions) -> Option<&'r str>;
+
+    /// Whether to look for axum's `MatchedPath` first (see
+    /// [`AxumMatchedPath`]); other extractors keep the default `false`.
+    #[doc(hidden)]
+    fn uses_matched_path(&self) -> bool {
+        false
+    }
 }
 
 /// Reads axum's [`MatchedPath`](axum::extract::MatchedPath), which axum sets
@@ -51,6 +58,13 @@ impl RouteExtractor for AxumMatchedPath {
         extensions
             .get::<axum::extract::MatchedPath>()
             .map(|p| p.as_str())
+    }
+
+    /// The layer then maps the `MatchedPath` to its route id by the address
+    /// of its shared string, without reading the string (see
+    /// `HttpMetricsInner::matched_path_id`).
+    fn uses_matched_path(&self) -> bool {
+        true
     }
 }
 
