@@ -187,24 +187,39 @@ fn futures_stream() -> impl futures_core::Stream<Item = Frame> + Send {
 #[tokio::test]
 async fn a_body_dropped_before_the_end_counts_as_disconnected() {
     let t = telemetry();
+    // Larger than the complete-body limit (64 KiB), so the body is wrapped
+    // and its end observed.
     let app: Router = Router::new()
-        .route("/big", get(|| async { "x".repeat(10) }))
+        .route("/big", get(|| async { "x".repeat(100_000) }))
+        .route(
+            "/stream",
+            get(|| async { Body::from_stream(futures_stream_ok()) }),
+        )
         .layer(t.http_layer());
-    let response = app
-        .oneshot(Request::get("/big").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    // Response headers arrived; the client goes away before reading the body.
-    drop(response);
+    for path in ["/big", "/stream"] {
+        let response = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        // Response headers arrived; the client goes away before reading the body.
+        drop(response);
+    }
     let m = parse(&t.render_metrics());
-    let labels = [
-        ("error_type", "client_disconnected"),
-        ("http_request_method", "GET"),
-        ("http_response_status_code", "200"),
-        ("http_route", "/big"),
-        ("url_scheme", "http"),
-    ];
-    assert_eq!(value(&m, COUNT, &labels), Some(1.0));
+    for route in ["/big", "/stream"] {
+        let labels = [
+            ("error_type", "client_disconnected"),
+            ("http_request_method", "GET"),
+            ("http_response_status_code", "200"),
+            ("http_route", route),
+            ("url_scheme", "http"),
+        ];
+        assert_eq!(value(&m, COUNT, &labels), Some(1.0), "{route}");
+        assert_eq!(
+            value(&m, "http_server_response_body_size_bytes_sum", &labels),
+            Some(0.0)
+        );
+    }
     assert_eq!(
         value(
             &m,
@@ -213,4 +228,68 @@ async fn a_body_dropped_before_the_end_counts_as_disconnected() {
         ),
         Some(0.0)
     );
+}
+
+fn futures_stream_ok() -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    struct Chunks(u8);
+    impl futures_core::Stream for Chunks {
+        type Item = Result<Bytes, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            self.0 += 1;
+            std::task::Poll::Ready((self.0 <= 3).then(|| Ok(Bytes::from_static(b"chunk"))))
+        }
+    }
+    Chunks(0)
+}
+
+#[tokio::test]
+async fn streaming_and_large_bodies_are_measured_to_their_end() {
+    let t = telemetry();
+    let app: Router = Router::new()
+        .route("/big", get(|| async { "y".repeat(100_000) }))
+        .route("/small", get(|| async { "small" }))
+        .route(
+            "/stream",
+            get(|| async { Body::from_stream(futures_stream_ok()) }),
+        )
+        .layer(t.http_layer());
+    for path in ["/big", "/small", "/stream"] {
+        let response = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        // Until the body is read, a wrapped body's request is still active.
+        let active = value(
+            &parse(&t.render_metrics()),
+            "http_server_active_requests",
+            &[("http_request_method", "GET"), ("url_scheme", "http")],
+        );
+        let expect_active = if path == "/small" { 0.0 } else { 1.0 };
+        assert_eq!(
+            active,
+            Some(expect_active),
+            "{path}: complete small bodies finish at once"
+        );
+        response.into_body().collect().await.unwrap();
+    }
+    let m = parse(&t.render_metrics());
+    let ok = |route| {
+        [
+            ("http_request_method", "GET"),
+            ("http_response_status_code", "200"),
+            ("http_route", route),
+            ("url_scheme", "http"),
+        ]
+    };
+    let sent = |route| value(&m, "http_server_response_body_size_bytes_sum", &ok(route));
+    assert_eq!(sent("/big"), Some(100_000.0));
+    assert_eq!(sent("/small"), Some(5.0));
+    assert_eq!(sent("/stream"), Some(15.0));
+    for route in ["/big", "/small", "/stream"] {
+        assert_eq!(value(&m, COUNT, &ok(route)), Some(1.0), "{route}");
+    }
 }

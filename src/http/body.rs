@@ -15,17 +15,45 @@ use super::layer::RequestState;
 pub(crate) const PANIC_BODY: &[u8] =
     br#"{"error":"internal_error","message":"internal server error"}"#;
 
+/// Complete bodies up to this size are recorded when the response head is
+/// ready instead of being wrapped (see [`into_response_body`]).
+pub(crate) const COMPLETE_BODY_LIMIT: u64 = 64 * 1024;
+
+/// Turns the inner response body into the layer's response body, finishing
+/// the request's measurement at the right moment.
+///
+/// A body whose exact size is known and at most [`COMPLETE_BODY_LIMIT`]
+/// (`String`, `Json`, `Bytes`… responses) is recorded now and passed on
+/// untouched. Why: wrapping it would make axum box the response body once
+/// more per request (~80 ns in `benches/layer.rs`, `axum/wrap_only`), and for
+/// such a body "head ready" and "body sent" are the same moment as far as a
+/// server can tell: hyper writes the head and the whole body in one `writev`
+/// into the socket buffer. Streaming and larger bodies are wrapped, and
+/// recorded when their last frame is handed over, fails, or is dropped.
+pub(crate) fn into_response_body<B>(body: B, state: RequestState) -> axum::body::Body
+where
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    match body.size_hint().exact() {
+        Some(size) if size <= COMPLETE_BODY_LIMIT => {
+            state.finish(size, None);
+            axum::body::Body::new(body)
+        }
+        _ => axum::body::Body::new(ResponseBody::new(body, state)),
+    }
+}
+
 pin_project! {
-    /// The body of an instrumented response.
+    /// A streaming response body under measurement.
     ///
     /// It behaves exactly like the inner body `B`; when the last frame has
     /// been handed to the server (or the body is dropped early, which means
     /// the client went away) the request's duration, response size and
     /// outcome are recorded and the active-requests gauge comes back down.
-    pub struct ResponseBody<B> {
+    pub(crate) struct ResponseBody<B> {
         #[pin]
-        inner: Option<B>,
-        fixed: Option<&'static [u8]>,
+        inner: B,
         state: Option<RequestState>,
         sent: u64,
         // Whether the inner body reported its end (checked at creation and
@@ -61,29 +89,14 @@ impl<B> ResponseBody<B> {
     {
         Self {
             ended: inner.is_end_stream(),
-            inner: Some(inner),
-            fixed: None,
+            inner,
             state: Some(state),
             sent: 0,
-        }
-    }
-
-    pub(crate) fn fixed(bytes: &'static [u8], state: RequestState) -> Self {
-        Self {
-            inner: None,
-            fixed: Some(bytes),
-            state: Some(state),
-            sent: 0,
-            ended: false,
         }
     }
 }
 
-impl<B> Body for ResponseBody<B>
-where
-    B: Body,
-    B::Data: From<&'static [u8]>,
-{
+impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -92,17 +105,7 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let Some(mut inner) = this.inner.as_pin_mut() else {
-            *this.ended = true;
-            let frame = this.fixed.take().map(|bytes| {
-                *this.sent += bytes.len() as u64;
-                Ok(Frame::data(B::Data::from(bytes)))
-            });
-            if let Some(state) = this.state.take() {
-                state.finish(*this.sent, None);
-            }
-            return Poll::Ready(frame);
-        };
+        let mut inner = this.inner;
         let polled = inner.as_mut().poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -133,17 +136,10 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.inner {
-            Some(inner) => inner.is_end_stream(),
-            None => self.fixed.is_none(),
-        }
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.inner, self.fixed) {
-            (Some(inner), _) => inner.size_hint(),
-            (None, Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
-            (None, None) => SizeHint::with_exact(0),
-        }
+        self.inner.size_hint()
     }
 }

@@ -11,7 +11,7 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::body::{PANIC_BODY, ResponseBody};
+use super::body::{PANIC_BODY, into_response_body};
 use super::labels::{ErrorType, method_id, scheme_id};
 use super::metrics::{HttpKey, HttpMetrics, HttpMetricsInner};
 use super::route::{AxumMatchedPath, RouteExtractor};
@@ -109,15 +109,18 @@ pub struct HttpMetricsService<S, E = AxumMatchedPath> {
     catch_panics: bool,
 }
 
+/// The response body is always an [`axum::body::Body`] (a type-erased
+/// `Bytes` body that hyper, axum and tonic all serve): it lets the layer pass
+/// complete bodies through untouched, so axum does not box them again.
 impl<S, E, ReqBody, ResBody> Service<Request<ReqBody>> for HttpMetricsService<S, E>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     E: RouteExtractor,
     ReqBody: Body,
-    ResBody: Body,
-    ResBody::Data: From<&'static [u8]>,
+    ResBody: Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<axum::body::Body>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -241,9 +244,10 @@ pin_project! {
 impl<F, ResBody, Err> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, Err>>,
-    ResBody: Body,
+    ResBody: Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
 {
-    type Output = Result<Response<ResponseBody<ResBody>>, Err>;
+    type Output = Result<Response<axum::body::Body>, Err>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -257,7 +261,8 @@ where
                     };
                     state.status = 500;
                     state.error = ErrorType::Panic;
-                    let mut response = Response::new(ResponseBody::fixed(PANIC_BODY, state));
+                    state.finish(PANIC_BODY.len() as u64, None);
+                    let mut response = Response::new(axum::body::Body::from(PANIC_BODY));
                     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                     response.headers_mut().insert(
                         http::header::CONTENT_TYPE,
@@ -283,7 +288,7 @@ where
                 if status >= 500 {
                     state.error = ErrorType::ServerStatus;
                 }
-                Ok(response.map(|body| ResponseBody::new(body, state)))
+                Ok(response.map(|body| into_response_body(body, state)))
             }
             Err(err) => {
                 state.error = ErrorType::HandlerError;

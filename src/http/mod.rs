@@ -28,7 +28,6 @@ mod layer;
 mod metrics;
 mod route;
 
-pub use body::ResponseBody;
 pub use labels::ErrorType;
 pub use layer::{HttpMetricsLayer, HttpMetricsService, ResponseFuture};
 pub(crate) use metrics::DURATION;
