@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Throughput of the instrumented server relative to the bare one, measured
-# side by side: ROUNDS interleaved rounds (order alternating), each running
-# wrk for SECONDS against each server; prints every round's requests/s and
-# the median of the paired ratios. Loopback only; bounded by ROUNDS×SECONDS.
+# side by side: ROUNDS interleaved rounds (the order rotates every round),
+# each running wrk for SECONDS_PER_RUN against each of three servers:
+#   bare          axum, GET /hello
+#   noop          the same with a pass-through layer added by Router::layer
+#                 (what axum's per-route layering costs by itself)
+#   instrumented  the same with redline's layer
+# Prints every round and the median of the paired ratios. Loopback only;
+# bounded by ROUNDS × 3 × SECONDS_PER_RUN.
 #
 #   bash benches/wrk_compare.sh            # 10 rounds of 5 s each
 #   ROUNDS=20 SECONDS_PER_RUN=5 bash benches/wrk_compare.sh
@@ -14,23 +19,30 @@ CONNS=${CONNECTIONS:-32}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --example bench_server >&2
 BIN=target/release/examples/bench_server
-BARE=127.0.0.1:${BARE_PORT:-18091}
-INSTR=127.0.0.1:${INSTR_PORT:-18092}
-"$BIN" bare "$BARE" >/dev/null & P1=$!
-"$BIN" instrumented "$INSTR" >/dev/null & P2=$!
-trap 'kill $P1 $P2 2>/dev/null || true' EXIT
-for addr in "$BARE" "$INSTR"; do
-  for _ in $(seq 50); do curl -sf "http://$addr/hello" >/dev/null && break; sleep 0.1; done
+declare -A ADDR=([bare]=127.0.0.1:18091 [noop]=127.0.0.1:18092 [instrumented]=127.0.0.1:18093)
+PIDS=()
+for mode in bare noop instrumented; do
+  "$BIN" "$mode" "${ADDR[$mode]}" >/dev/null & PIDS+=($!)
 done
-rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "http://$1/hello" | awk '/Requests\/sec/ {print $2}'; }
-# Warm-up, not counted.
-rps "$BARE" >/dev/null; rps "$INSTR" >/dev/null
-ratios=()
-printf 'round  bare_rps  instrumented_rps  ratio\n'
+trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+for mode in bare noop instrumented; do
+  for _ in $(seq 50); do curl -sf "http://${ADDR[$mode]}/hello" >/dev/null && break; sleep 0.1; done
+done
+rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "http://${ADDR[$1]}/hello" | awk '/Requests\/sec/ {print $2}'; }
+for mode in bare noop instrumented; do rps "$mode" >/dev/null; done   # warm-up, not counted
+ORDERS=("bare noop instrumented" "noop instrumented bare" "instrumented bare noop")
+r_instr=(); r_noop=(); r_layer=()
+printf 'round  bare_rps  noop_rps  instrumented_rps  instr/bare  noop/bare  instr/noop\n'
 for i in $(seq "$ROUNDS"); do
-  if (( i % 2 )); then b=$(rps "$BARE"); n=$(rps "$INSTR"); else n=$(rps "$INSTR"); b=$(rps "$BARE"); fi
-  r=$(awk -v n="$n" -v b="$b" 'BEGIN {printf "%.4f", n / b}')
-  ratios+=("$r")
-  printf '%5d  %8.0f  %16.0f  %s\n' "$i" "$b" "$n" "$r"
+  declare -A got=()
+  for mode in ${ORDERS[$(( (i - 1) % 3 ))]}; do got[$mode]=$(rps "$mode"); done
+  a=$(awk -v n="${got[instrumented]}" -v b="${got[bare]}" 'BEGIN {printf "%.4f", n / b}')
+  b=$(awk -v n="${got[noop]}" -v b="${got[bare]}" 'BEGIN {printf "%.4f", n / b}')
+  c=$(awk -v n="${got[instrumented]}" -v b="${got[noop]}" 'BEGIN {printf "%.4f", n / b}')
+  r_instr+=("$a"); r_noop+=("$b"); r_layer+=("$c")
+  printf '%5d  %8.0f  %8.0f  %16.0f  %10s  %9s  %10s\n' "$i" "${got[bare]}" "${got[noop]}" "${got[instrumented]}" "$a" "$b" "$c"
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "median paired ratio (instrumented / bare): %.4f over %d rounds (min %.4f, max %.4f)\n", m, NR, a[1], a[NR]}'
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.4f (min %.4f, max %.4f, %d rounds)", m, a[1], a[NR], NR}'; }
+echo "median paired ratio instrumented / bare: $(median "${r_instr[@]}")"
+echo "median paired ratio noop / bare:         $(median "${r_noop[@]}")"
+echo "median paired ratio instrumented / noop: $(median "${r_layer[@]}")"

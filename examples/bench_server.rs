@@ -1,5 +1,5 @@
-//! A minimal axum server for load tests: `GET /hello`, bare or with the
-//! redline layer, on a single-threaded runtime (so the server is CPU-bound
+//! A minimal axum server for load tests: `GET /hello`, bare, with a no-op
+//! layer, or with the redline layer, on a single-threaded runtime (so the server is CPU-bound
 //! on one core and the load generator has the other).
 //!
 //! `cargo run --release --example bench_server -- instrumented 127.0.0.1:8081`
@@ -20,6 +20,10 @@ fn main() {
         let app: Router = Router::new().route("/hello", get(|| async { "hello\n" }));
         let app = match mode.as_str() {
             "bare" => app,
+            // A pass-through layer added the same way: what axum's per-route
+            // `Router::layer` costs by itself (it boxes and clones the route
+            // service per request), whatever the layer does.
+            "noop" => app.layer(tower::layer::layer_fn(|inner| inner)),
             "instrumented" => {
                 let config = redline::Config {
                     admin_listen: None,
@@ -33,7 +37,7 @@ fn main() {
                     .merge(telemetry.admin_router())
             }
             other => {
-                eprintln!("mode must be bare or instrumented, got {other}");
+                eprintln!("mode must be bare, noop or instrumented, got {other}");
                 std::process::exit(2);
             }
         };

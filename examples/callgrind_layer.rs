@@ -3,6 +3,7 @@
 //! `benches/callgrind.sh`, which subtracts a run with N=0 to remove setup).
 //!
 //! `cargo run --release --example callgrind_layer -- instrumented 100000`
+//! (modes: `bare`, `instrumented`, `axum-bare`, `axum-instrumented`)
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -75,8 +76,19 @@ fn main() {
             let svc = layer.layer(hello);
             run(svc, n)
         }
+        "axum-bare" | "axum-instrumented" => {
+            let router: axum::Router =
+                axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
+            if mode == "axum-bare" {
+                run(router, n)
+            } else {
+                run(router.layer(telemetry.http_layer()), n)
+            }
+        }
         other => {
-            eprintln!("mode must be bare or instrumented, got {other}");
+            eprintln!(
+                "mode must be bare, instrumented, axum-bare or axum-instrumented, got {other}"
+            );
             std::process::exit(2);
         }
     }
