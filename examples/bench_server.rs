@@ -3,7 +3,7 @@
 //! on one core and the load generator has the other).
 //!
 //! `cargo run --release --example bench_server -- instrumented 127.0.0.1:8081`
-//! (`/metrics` is also served on the same port in instrumented mode).
+//! (in instrumented mode `/metrics` is served on the port 100 above).
 
 use axum::Router;
 use axum::routing::get;
@@ -25,16 +25,22 @@ fn main() {
             // service per request), whatever the layer does.
             "noop" => app.layer(tower::layer::layer_fn(|inner| inner)),
             "instrumented" => {
+                // `/metrics` on its own listener (the port 100 above), so
+                // the router under load has the same single route as the
+                // others.
+                let mut admin: std::net::SocketAddr = addr.parse().expect("address");
+                admin.set_port(admin.port() + 100);
                 let config = redline::Config {
-                    admin_listen: None,
+                    admin_listen: Some(admin),
                     ..Default::default()
                 };
                 let telemetry = redline::Telemetry::builder()
                     .config(config)
                     .build()
                     .expect("telemetry");
+                // Kept for the life of the process (dropping it stops the listener).
+                std::mem::forget(telemetry.serve_admin().await.expect("admin listener"));
                 app.layer(telemetry.http_layer())
-                    .merge(telemetry.admin_router())
             }
             other => {
                 eprintln!("mode must be bare, noop or instrumented, got {other}");
