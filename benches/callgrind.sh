@@ -15,10 +15,12 @@ count() {
     | awk '/Collected :/ {print $4}'
 }
 declare -A per
-for mode in bare instrumented axum-bare axum-instrumented; do
+for mode in bare instrumented axum-bare axum-noop axum-instrumented; do
   zero=$(count "$mode" 0); full=$(count "$mode" "$N")
   per[$mode]=$(( (full - zero) / N ))
   echo "$mode: $(( full - zero )) instructions for $N requests = ${per[$mode]} per request"
 done
 echo "added by the layer (tower service_fn): $(( per[instrumented] - per[bare] )) instructions per request"
 echo "added by the layer (axum Router::layer): $(( per[axum-instrumented] - per[axum-bare] )) instructions per request"
+echo "  of which axum's per-route layering (no-op layer): $(( per[axum-noop] - per[axum-bare] ))"
+echo "  and redline's own work: $(( per[axum-instrumented] - per[axum-noop] ))"

@@ -3,7 +3,7 @@
 //! `benches/callgrind.sh`, which subtracts a run with N=0 to remove setup).
 //!
 //! `cargo run --release --example callgrind_layer -- instrumented 100000`
-//! (modes: `bare`, `instrumented`, `axum-bare`, `axum-instrumented`)
+//! (modes: `bare`, `instrumented`, `axum-bare`, `axum-noop`, `axum-instrumented`)
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -76,13 +76,14 @@ fn main() {
             let svc = layer.layer(hello);
             run(svc, n)
         }
-        "axum-bare" | "axum-instrumented" => {
+        "axum-bare" | "axum-noop" | "axum-instrumented" => {
             let router: axum::Router =
                 axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
-            if mode == "axum-bare" {
-                run(router, n)
-            } else {
-                run(router.layer(telemetry.http_layer()), n)
+            match mode.as_str() {
+                "axum-bare" => run(router, n),
+                // A pass-through layer: what axum's per-route layering costs.
+                "axum-noop" => run(router.layer(tower::layer::layer_fn(|inner| inner)), n),
+                _ => run(router.layer(telemetry.http_layer()), n),
             }
         }
         other => {

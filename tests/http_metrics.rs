@@ -119,6 +119,14 @@ async fn exact_counts_and_labels_across_routes() {
         405
     );
 
+    let response = c
+        .get(format!("http://{admin}/metrics").parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let text = scrape(&c, admin).await;
     let m = parse(&text);
     let count = |method, route, status| value(&m, DURATION_COUNT, &labels(method, route, status));

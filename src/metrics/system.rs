@@ -36,6 +36,7 @@ const FAMILIES: [(&str, &str); 7] = [
 struct State {
     system: Option<System>,
     refreshed: Option<Instant>,
+    refreshes: u64,
     cached: Vec<MetricFamily>,
 }
 
@@ -70,6 +71,7 @@ impl SystemCollector {
             state: Mutex::new(State {
                 system,
                 refreshed: None,
+                refreshes: 0,
                 cached: Vec::new(),
             }),
             descs,
@@ -128,12 +130,44 @@ impl Collector for SystemCollector {
                 system,
                 cached,
                 refreshed,
+                refreshes,
             } = &mut *state;
             if let Some(system) = system.as_mut() {
                 *cached = Self::refresh(system);
             }
             *refreshed = Some(Instant::now());
+            *refreshes += 1;
         }
         state.cached.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refreshes(c: &SystemCollector) -> u64 {
+        c.state.lock().unwrap().refreshes
+    }
+
+    #[test]
+    fn refreshes_at_most_once_per_interval() {
+        let slow = SystemCollector::new(Duration::from_secs(3600));
+        let first = slow.collect();
+        for _ in 0..10 {
+            assert_eq!(slow.collect(), first, "cached values between refreshes");
+        }
+        assert_eq!(refreshes(&slow), 1);
+
+        let fast = SystemCollector::new(Duration::from_millis(10));
+        fast.collect();
+        std::thread::sleep(Duration::from_millis(20));
+        fast.collect();
+        assert_eq!(refreshes(&fast), 2);
+        let names: Vec<String> = fast.collect().iter().map(|f| f.name().to_owned()).collect();
+        assert!(
+            names.contains(&"redline_system_memory_total_bytes".to_string()),
+            "{names:?}"
+        );
     }
 }
