@@ -127,6 +127,8 @@ impl TelemetryBuilder {
     /// ```
     pub fn build(self) -> Result<Telemetry, Error> {
         let config = self.config.unwrap_or_default();
+        // Calibrate the request clock now rather than on the first request.
+        let _ = quanta::Instant::now();
         let registry = self.registry.unwrap_or_default();
         let overflow = IntCounterVec::new(
             Opts::new(

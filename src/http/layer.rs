@@ -4,7 +4,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+// A TSC clock where the CPU has a reliable one (two reads per request;
+// `clock_gettime` was ~0.7% of server CPU under wrk load here).
+use quanta::Instant;
 
 use http::{Request, Response, StatusCode};
 use http_body::Body;
