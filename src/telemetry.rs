@@ -329,25 +329,40 @@ impl Telemetry {
         let local = listener
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
-        let (stop, mut stopped) = watch::channel(false);
-        let router = self.admin_router().merge(extra);
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                eprintln!("redline: admin listener stopped: {e}");
-            }
-        });
+        let (stop, stopped) = watch::channel(false);
+        let task = serve_until(
+            listener,
+            self.admin_router().merge(extra),
+            stopped,
+            "admin listener",
+        );
         Ok(ShutdownGuard {
             admin_addr: Some(local),
             stop: Some(stop),
             task: Some(task),
         })
     }
+}
+
+/// Serves `router` on `listener` until `stop` turns true, then lets
+/// in-flight requests finish (graceful shutdown).
+pub(crate) fn serve_until(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+    what: &'static str,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            eprintln!("redline: {what} stopped: {e}");
+        }
+    })
 }
 
 /// Stops what [`Telemetry::serve_admin`] started. Call

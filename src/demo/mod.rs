@@ -116,18 +116,7 @@ impl Demo {
         let guard = telemetry.serve_admin_with(faults.router()).await?;
         let (stop, stopped) = watch::channel(false);
         let app = router(&telemetry, faults.clone());
-        let mut server_stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                eprintln!("redline demo: server error: {e}");
-            }
-        });
+        let server = crate::telemetry::serve_until(listener, app, stopped.clone(), "demo API");
         let load_stats = Arc::new(LoadStats::default());
         let load = (options.load_rps > 0).then(|| {
             tokio::spawn(load::run(

@@ -67,7 +67,7 @@ pub fn encode_text(families: &[MetricFamily], out: &mut String) {
             out.push_str("# HELP ");
             out.push_str(name);
             out.push(' ');
-            escape_help(help, out);
+            escape(help, false, out);
             out.push('\n');
         }
         let kind = family.get_field_type();
@@ -130,7 +130,7 @@ fn encode_metric(
         }
         labels.push_str(l.name());
         labels.push_str("=\"");
-        escape_label_value(l.value(), &mut labels);
+        escape(l.value(), true, &mut labels);
         labels.push('"');
     }
     let ts = m.timestamp_ms();
@@ -276,26 +276,18 @@ pub(crate) fn push_f64(out: &mut String, v: f64) {
     }
 }
 
-fn escape_label_value(s: &str, out: &mut String) {
-    if !s.contains(['\\', '"', '\n']) {
+/// Escapes `\`, newline and (in label values only) `"`.
+fn escape(s: &str, quote: bool, out: &mut String) {
+    let special = |c: char| c == '\\' || c == '\n' || (quote && c == '"');
+    if !s.contains(special) {
         out.push_str(s);
         return;
     }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn escape_help(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
+            '"' if quote => out.push_str("\\\""),
             c => out.push(c),
         }
     }

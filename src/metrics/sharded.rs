@@ -23,7 +23,7 @@
 //! another released it sees every value the previous owner wrote.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Slots with a single writer: twice the CPUs (workers plus a few helper
@@ -56,18 +56,6 @@ impl Slot {
 
     #[inline]
     fn add_u64(self, cell: &AtomicU64, v: u64) {
-        if self.exclusive {
-            cell.store(
-                cell.load(Ordering::Relaxed).wrapping_add(v),
-                Ordering::Relaxed,
-            );
-        } else {
-            cell.fetch_add(v, Ordering::Relaxed);
-        }
-    }
-
-    #[inline]
-    fn add_i64(self, cell: &AtomicI64, v: i64) {
         if self.exclusive {
             cell.store(
                 cell.load(Ordering::Relaxed).wrapping_add(v),
@@ -138,16 +126,18 @@ pub(crate) fn slot() -> Slot {
 #[repr(align(128))]
 struct Padded<T>(T);
 
-/// A signed counter (used as a gauge) split across shards.
+/// A signed counter (used as a gauge) split across shards. Each shard holds
+/// its running delta in two's complement, so increments and decrements are
+/// the same wrapping add, and the shards' wrapping sum is the value.
 pub(crate) struct ShardedGauge {
-    shards: Box<[Padded<AtomicI64>]>,
+    shards: Box<[Padded<AtomicU64>]>,
 }
 
 impl ShardedGauge {
     pub(crate) fn new() -> Self {
         Self {
             shards: (0..slot_count())
-                .map(|_| Padded(AtomicI64::new(0)))
+                .map(|_| Padded(AtomicU64::new(0)))
                 .collect(),
         }
     }
@@ -159,14 +149,13 @@ impl ShardedGauge {
 
     #[inline]
     pub(crate) fn add_in(&self, slot: Slot, delta: i64) {
-        slot.add_i64(&self.shards[slot.index].0, delta);
+        slot.add_u64(&self.shards[slot.index].0, delta as u64);
     }
 
     pub(crate) fn get(&self) -> i64 {
         self.shards
             .iter()
-            .map(|s| s.0.load(Ordering::Relaxed))
-            .sum()
+            .fold(0u64, |sum, s| sum.wrapping_add(s.0.load(Ordering::Relaxed))) as i64
     }
 }
 
