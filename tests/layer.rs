@@ -293,3 +293,30 @@ async fn streaming_and_large_bodies_are_measured_to_their_end() {
         assert_eq!(value(&m, COUNT, &ok(route)), Some(1.0), "{route}");
     }
 }
+
+#[tokio::test]
+async fn a_propagated_panic_is_still_recorded_as_a_panic() {
+    let t = telemetry();
+    let app: Router = Router::new()
+        .route(
+            "/boom",
+            get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("propagates");
+                }
+                "unreachable"
+            }),
+        )
+        .layer(t.http_layer().catch_panics(false));
+    let joined =
+        tokio::spawn(app.oneshot(Request::get("/boom").body(Body::empty()).unwrap())).await;
+    assert!(joined.unwrap_err().is_panic());
+    let m = parse(&t.render_metrics());
+    let labels = [
+        ("error_type", "panic"),
+        ("http_request_method", "GET"),
+        ("http_route", "/boom"),
+        ("url_scheme", "http"),
+    ];
+    assert_eq!(value(&m, COUNT, &labels), Some(1.0));
+}

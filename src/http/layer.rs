@@ -75,8 +75,8 @@ impl<E> HttpMetricsLayer<E> {
 
     /// Whether a panicking handler is turned into a `500` with a generic JSON
     /// body (the default, recorded with `error_type="panic"`). With `false`
-    /// the panic propagates (the server then drops the connection) and the
-    /// request is recorded as `client_disconnected`.
+    /// the panic propagates (the server then drops the connection); the
+    /// request is still recorded with `error_type="panic"`, and no status.
     ///
     /// ```
     /// let telemetry = redline::Telemetry::builder().build().unwrap();
@@ -228,8 +228,14 @@ impl RequestState {
 impl Drop for RequestState {
     fn drop(&mut self) {
         // Reached only when nobody called `finish`: the future or the body
-        // was dropped before the response was complete.
-        self.record(0, Some(ErrorType::ClientDisconnected));
+        // was dropped before the response was complete, or a panic is
+        // unwinding through it (with `catch_panics(false)`).
+        let error = if std::thread::panicking() {
+            ErrorType::Panic
+        } else {
+            ErrorType::ClientDisconnected
+        };
+        self.record(0, Some(error));
     }
 }
 

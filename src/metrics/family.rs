@@ -8,6 +8,7 @@
 //! counted in `redline_metric_overflow_total{metric}`.
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use prometheus::IntCounter;
@@ -18,6 +19,10 @@ use super::table::InsertOnlyMap;
 pub(crate) struct LabelSets<K, V> {
     map: InsertOnlyMap<K, V>,
     insert: Mutex<()>,
+    /// Set once the cap is reached: later new label sets go straight to the
+    /// overflow series without taking the lock (a scanner must not be able
+    /// to serialize requests on it).
+    full: AtomicBool,
     cap: usize,
     overflow_key: K,
     overflow: IntCounter,
@@ -29,6 +34,7 @@ impl<K: Hash + Eq + Clone, V> LabelSets<K, V> {
         Self {
             map: InsertOnlyMap::with_capacity(cap + 1),
             insert: Mutex::new(()),
+            full: AtomicBool::new(false),
             cap,
             overflow_key,
             overflow,
@@ -47,6 +53,13 @@ impl<K: Hash + Eq + Clone, V> LabelSets<K, V> {
 
     #[cold]
     fn with_slow<R>(&self, key: &K, make: impl Fn() -> V, f: impl FnOnce(&V) -> R) -> R {
+        if self.full.load(Ordering::Acquire)
+            && *key != self.overflow_key
+            && let Some(series) = self.map.get(&self.overflow_key)
+        {
+            self.overflow.inc();
+            return f(series);
+        }
         let _guard = self.insert.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(series) = self.map.get(key) {
             return f(series);
@@ -55,6 +68,7 @@ impl<K: Hash + Eq + Clone, V> LabelSets<K, V> {
         let ordinary = self.map.len() - usize::from(has_overflow);
         let key = if ordinary >= self.cap && *key != self.overflow_key {
             self.overflow.inc();
+            self.full.store(true, Ordering::Release);
             &self.overflow_key
         } else {
             key
@@ -89,6 +103,8 @@ pub(crate) const OVERFLOW_LABEL: &str = "_OVERFLOW";
 /// the cap, new strings get [`OVERFLOW_ID`].
 pub(crate) struct Interner {
     ids: InsertOnlyMap<Box<str>, u32>,
+    /// Set once the cap is reached (see [`LabelSets`]'s `full`).
+    full: AtomicBool,
     names: RwLock<Vec<Arc<str>>>,
     cap: usize,
     overflow: IntCounter,
@@ -98,6 +114,7 @@ impl Interner {
     pub(crate) fn new(cap: usize, overflow: IntCounter) -> Self {
         Self {
             ids: InsertOnlyMap::with_capacity(cap),
+            full: AtomicBool::new(false),
             names: RwLock::new(Vec::new()),
             cap,
             overflow,
@@ -115,12 +132,17 @@ impl Interner {
 
     #[cold]
     fn insert_slow(&self, name: &str) -> u32 {
+        if self.full.load(Ordering::Acquire) {
+            self.overflow.inc();
+            return OVERFLOW_ID;
+        }
         // The names lock also serializes inserts, so ids are dense.
         let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
         if names.len() >= self.cap {
+            self.full.store(true, Ordering::Release);
             self.overflow.inc();
             return OVERFLOW_ID;
         }

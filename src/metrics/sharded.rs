@@ -178,7 +178,19 @@ impl Buckets {
     pub(crate) fn new(bounds: &[f64], scale: f64) -> Self {
         let thresholds = bounds
             .iter()
-            .map(|b| (b / scale).floor().max(0.0) as u64)
+            .map(|b| {
+                // 0.075 / 1e-9 is 74999999.99999999 in floating point: snap
+                // values within rounding error of an integer to it, so an
+                // observation of exactly 75 ms falls in the `le="0.075"` bucket.
+                let t = b / scale;
+                let nearest = t.round();
+                let snapped = if (t - nearest).abs() <= 1e-9 * nearest.max(1.0) {
+                    nearest
+                } else {
+                    t.floor()
+                };
+                snapped.max(0.0) as u64
+            })
             .collect();
         Self {
             bounds: bounds.to_vec(),
@@ -297,6 +309,20 @@ impl ShardedHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_bounds_survive_floating_point_division() {
+        let b = Buckets::new(&crate::http::DEFAULT_DURATION_BUCKETS, 1e-9);
+        for (bound, threshold) in b.bounds.iter().zip(&b.thresholds) {
+            let nanos = (bound * 1e9).round() as u64;
+            assert_eq!(*threshold, nanos, "bound {bound}");
+            assert_eq!(
+                b.bounds[b.index(nanos)],
+                *bound,
+                "exactly {bound}s is in its own bucket"
+            );
+        }
+    }
 
     #[test]
     fn histogram_buckets_are_inclusive_upper_bounds() {
