@@ -12,6 +12,14 @@ use crate::http::DEFAULT_DURATION_BUCKETS;
 use crate::metrics::DEFAULT_OPERATION_BUCKETS;
 
 /// A configuration value that cannot be used.
+///
+/// ```
+/// let err = redline::Config::from_lookup(|name| {
+///     (name == "REDLINE_SYSTEM_METRICS").then(|| "maybe".to_string())
+/// }).unwrap_err();
+/// assert!(matches!(&err, redline::ConfigError::Invalid { variable, .. } if variable == "REDLINE_SYSTEM_METRICS"));
+/// assert!(err.to_string().contains("expected true or false"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// A variable (or file key) has a value outside what it accepts.
@@ -74,6 +82,14 @@ pub struct Config {
 }
 
 /// The scheme the service is reached with.
+///
+/// ```
+/// let config = redline::Config::from_lookup(|name| {
+///     (name == "REDLINE_URL_SCHEME").then(|| "https".to_string())
+/// }).unwrap();
+/// assert_eq!(config.url_scheme, redline::UrlScheme::Https);
+/// assert_eq!(redline::UrlScheme::default(), redline::UrlScheme::Http);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UrlScheme {
     /// Plain HTTP.

@@ -15,6 +15,15 @@ use crate::http::{HttpMetrics, HttpMetricsLayer};
 use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info, system};
 
 /// Why redline could not start.
+///
+/// ```
+/// let registry = prometheus::Registry::new();
+/// let first = redline::Telemetry::builder().registry(registry.clone()).build();
+/// assert!(first.is_ok());
+/// // The same families cannot be registered twice in one registry.
+/// let second = redline::Telemetry::builder().registry(registry).build();
+/// assert!(matches!(second, Err(redline::Error::Registry(_))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration is invalid.
@@ -68,6 +77,16 @@ pub struct Telemetry {
 }
 
 /// Builds a [`Telemetry`] (see [`Telemetry::builder`]).
+///
+/// ```
+/// let config = redline::Config { service_name: "checkout".into(), admin_listen: None, ..Default::default() };
+/// let t = redline::Telemetry::builder()
+///     .config(config)
+///     .build_info(redline::BuildInfo::new("1.4.0", "abc1234"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(t.config().service_name, "checkout");
+/// ```
 #[derive(Default)]
 pub struct TelemetryBuilder {
     config: Option<Config>,
@@ -368,6 +387,17 @@ pub(crate) fn serve_until(
 /// Stops what [`Telemetry::serve_admin`] started. Call
 /// [`ShutdownGuard::shutdown`] for a graceful, bounded stop; dropping the
 /// guard stops the listener without waiting.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let config = redline::Config { admin_listen: Some("127.0.0.1:0".parse().unwrap()), ..Default::default() };
+/// let t = redline::Telemetry::builder().config(config).build().unwrap();
+/// let guard: redline::ShutdownGuard = t.serve_admin().await.unwrap();
+/// let addr = guard.admin_addr().unwrap();
+/// guard.shutdown().await;
+/// assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "stopped");
+/// # });
+/// ```
 #[must_use = "dropping the guard stops the admin listener"]
 pub struct ShutdownGuard {
     admin_addr: Option<SocketAddr>,

@@ -17,6 +17,17 @@ use super::faults::{self, Faults};
 use crate::Telemetry;
 
 /// Largest accepted request body (JSON and media): 1 MiB.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::ServiceExt;
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let app = redline::demo::router(&t, redline::demo::Faults::default());
+/// let big = vec![0u8; redline::demo::MAX_BODY_BYTES + 1];
+/// let request = http::Request::post("/media").body(axum::body::Body::from(big)).unwrap();
+/// assert_eq!(app.oneshot(request).await.unwrap().status(), 413);
+/// # });
+/// ```
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Builds the demo's router: the bot routes, a JSON 404 fallback, fault

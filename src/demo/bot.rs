@@ -10,17 +10,76 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::{Operation, OperationTimer};
 
 /// Most conversations kept; the oldest is forgotten past that.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::Message;
+/// use redline::demo::MAX_CONVERSATIONS;
+/// for chat_id in 0..=MAX_CONVERSATIONS as u64 {
+///     bot.handle(Message { chat_id, text: "hi".into() }).unwrap();
+/// }
+/// assert_eq!(bot.conversation(0), None, "the oldest was forgotten");
+/// assert!(bot.conversation(1).is_some());
+/// ```
 pub const MAX_CONVERSATIONS: usize = 10_000;
 /// Most messages kept per conversation.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::Message;
+/// use redline::demo::MAX_HISTORY;
+/// for i in 0..=MAX_HISTORY {
+///     bot.handle(Message { chat_id: 1, text: format!("m{i}") }).unwrap();
+/// }
+/// let history = bot.conversation(1).unwrap();
+/// assert_eq!((history.len(), history[0].as_str()), (MAX_HISTORY, "m1"));
+/// ```
 pub const MAX_HISTORY: usize = 50;
 /// Longest message text, in characters.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::{BotError, MAX_TEXT_CHARS, Message};
+/// let longest = "é".repeat(MAX_TEXT_CHARS); // characters, not bytes
+/// assert!(bot.handle(Message { chat_id: 1, text: longest }).is_ok());
+/// let too_long = "x".repeat(MAX_TEXT_CHARS + 1);
+/// assert_eq!(bot.handle(Message { chat_id: 1, text: too_long }), Err(BotError::TextLength));
+/// ```
 pub const MAX_TEXT_CHARS: usize = 4096;
 /// Most messages in one batch.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::{BotError, MAX_BATCH, Message};
+/// let message = Message { chat_id: 1, text: "hi".into() };
+/// assert!(bot.batch(vec![message.clone(); MAX_BATCH]).is_ok());
+/// assert_eq!(bot.batch(vec![message; MAX_BATCH + 1]), Err(BotError::BatchSize));
+/// ```
 pub const MAX_BATCH: usize = 100;
 /// Groups that exist: ids 1 to this.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::{BotError, GROUP_COUNT};
+/// assert!(bot.group_members(GROUP_COUNT).is_ok());
+/// assert_eq!(bot.group_members(GROUP_COUNT + 1), Err(BotError::NoSuchGroup(GROUP_COUNT + 1)));
+/// ```
 pub const GROUP_COUNT: u64 = 1000;
 
 /// An incoming chat message.
+///
+/// ```
+/// use redline::demo::Message;
+/// let m: Message = serde_json::from_str(r#"{"chat_id": 7, "text": "/help"}"#).unwrap();
+/// assert_eq!(m, Message { chat_id: 7, text: "/help".into() });
+/// // Unknown fields are refused.
+/// assert!(serde_json::from_str::<Message>(r#"{"chat_id": 7, "text": "hi", "x": 1}"#).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
@@ -31,6 +90,16 @@ pub struct Message {
 }
 
 /// What the bot answers.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::Message;
+/// let reply = bot.handle(Message { chat_id: 3, text: "hello".into() }).unwrap();
+/// assert_eq!(reply.chat_id, 3);
+/// assert_eq!(reply.handled_by, "conversation");
+/// assert_eq!(reply.reply, "you said 5 characters; 1 messages so far");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     /// The conversation.
@@ -42,6 +111,15 @@ pub struct Reply {
 }
 
 /// Why the bot refused a message.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::{BotError, Message};
+/// let err = bot.handle(Message { chat_id: 1, text: "/frobnicate".into() }).unwrap_err();
+/// assert_eq!(err, BotError::UnknownCommand("frobnicate".into()));
+/// assert_eq!(err.to_string(), "unknown command /frobnicate; try /help");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BotError {
     /// The text is empty or too long.
@@ -65,6 +143,15 @@ pub enum BotError {
 }
 
 /// Result of the media handler.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// let info: redline::demo::MediaInfo = bot.media(b"%PDF-1.7").unwrap();
+/// assert_eq!(info.bytes, 8);
+/// assert_eq!(info.kind, "application/pdf");
+/// assert_eq!(info.checksum.len(), 16);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaInfo {
     /// Bytes received.
@@ -76,6 +163,18 @@ pub struct MediaInfo {
 }
 
 /// Result of the batch processor.
+///
+/// ```
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// # let bot = redline::demo::Bot::new(&t.operations());
+/// use redline::demo::Message;
+/// let report = bot.batch(vec![
+///     Message { chat_id: 1, text: "hi".into() },
+///     Message { chat_id: 1, text: "/nope".into() },
+/// ]).unwrap();
+/// assert_eq!(report.processed, 1);
+/// assert_eq!(report.failed, ["message 1: unknown command /nope; try /help"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchReport {
     /// Messages answered.
@@ -85,6 +184,15 @@ pub struct BatchReport {
 }
 
 /// The bot: state plus one pre-resolved operation handle per component.
+///
+/// ```
+/// use redline::demo::{Bot, Message};
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let bot = Bot::new(&t.operations());
+/// bot.handle(Message { chat_id: 1, text: "/start".into() }).unwrap();
+/// let metrics = t.render_metrics();
+/// assert!(metrics.contains(r#"redline_operation_duration_seconds_count{operation="command_executor",outcome="success"} 1"#));
+/// ```
 pub struct Bot {
     conversations: Mutex<Conversations>,
     command_executor: Operation,
@@ -122,6 +230,16 @@ impl Bot {
 
     /// Answers one message: commands through the command executor, other
     /// text through the conversation engine.
+    ///
+    /// ```
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// # let bot = redline::demo::Bot::new(&t.operations());
+    /// use redline::demo::Message;
+    /// let command = bot.handle(Message { chat_id: 1, text: "/echo hi".into() }).unwrap();
+    /// assert_eq!((command.reply.as_str(), command.handled_by), ("hi", "command"));
+    /// let chat = bot.handle(Message { chat_id: 1, text: "hello".into() }).unwrap();
+    /// assert_eq!(chat.handled_by, "conversation");
+    /// ```
     pub fn handle(&self, message: Message) -> Result<Reply, BotError> {
         let chars = message.text.chars().count();
         if chars == 0 || chars > MAX_TEXT_CHARS {
@@ -219,6 +337,15 @@ impl Bot {
     }
 
     /// The messages kept for a conversation, oldest first.
+    ///
+    /// ```
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// # let bot = redline::demo::Bot::new(&t.operations());
+    /// use redline::demo::Message;
+    /// assert_eq!(bot.conversation(5), None);
+    /// bot.handle(Message { chat_id: 5, text: "hello".into() }).unwrap();
+    /// assert_eq!(bot.conversation(5), Some(vec!["hello".to_string()]));
+    /// ```
     pub fn conversation(&self, chat_id: u64) -> Option<Vec<String>> {
         let c = self
             .conversations
@@ -228,6 +355,15 @@ impl Bot {
     }
 
     /// Inspects an uploaded media body.
+    ///
+    /// ```
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// # let bot = redline::demo::Bot::new(&t.operations());
+    /// use redline::demo::BotError;
+    /// let png = bot.media(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A]).unwrap();
+    /// assert_eq!((png.bytes, png.kind), (6, "image/png"));
+    /// assert_eq!(bot.media(&[]), Err(BotError::EmptyMedia));
+    /// ```
     pub fn media(&self, body: &[u8]) -> Result<MediaInfo, BotError> {
         self.media_handler.time(|| {
             if body.is_empty() {
@@ -252,6 +388,19 @@ impl Bot {
     }
 
     /// Answers a batch of messages, reporting the ones refused.
+    ///
+    /// ```
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// # let bot = redline::demo::Bot::new(&t.operations());
+    /// use redline::demo::{BotError, Message};
+    /// let messages = vec![
+    ///     Message { chat_id: 2, text: "/echo a".into() },
+    ///     Message { chat_id: 2, text: "".into() },
+    /// ];
+    /// let report = bot.batch(messages).unwrap();
+    /// assert_eq!((report.processed, report.failed.len()), (1, 1));
+    /// assert_eq!(bot.batch(Vec::new()), Err(BotError::BatchSize));
+    /// ```
     pub fn batch(&self, messages: Vec<Message>) -> Result<BatchReport, BotError> {
         self.batch_processor.time(|| {
             if messages.is_empty() || messages.len() > MAX_BATCH {
@@ -272,6 +421,14 @@ impl Bot {
     }
 
     /// The members of a group.
+    ///
+    /// ```
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// # let bot = redline::demo::Bot::new(&t.operations());
+    /// use redline::demo::BotError;
+    /// assert_eq!(bot.group_members(1).unwrap(), ["user10", "user11", "user12"]);
+    /// assert_eq!(bot.group_members(0), Err(BotError::NoSuchGroup(0)));
+    /// ```
     pub fn group_members(&self, group_id: u64) -> Result<Vec<String>, BotError> {
         self.group_manager.time(|| {
             if group_id == 0 || group_id > GROUP_COUNT {

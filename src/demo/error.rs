@@ -28,6 +28,18 @@ struct Body<'a> {
 
 impl ApiError {
     /// An error with a status, a stable machine-readable code and a message.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use axum::response::IntoResponse;
+    /// use http_body_util::BodyExt;
+    /// let e = redline::demo::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such chat");
+    /// let response = e.into_response();
+    /// assert_eq!(response.status(), 404);
+    /// let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// assert_eq!(body, r#"{"error":"not_found","message":"no such chat"}"#);
+    /// # });
+    /// ```
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,

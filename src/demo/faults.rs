@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 
 /// Largest injectable latency: a minute.
+///
+/// ```
+/// use redline::demo::{FaultError, Faults, MAX_LATENCY_MS};
+/// assert!(Faults::new(0.0, MAX_LATENCY_MS).is_ok());
+/// let err = Faults::new(0.0, MAX_LATENCY_MS + 1).err();
+/// assert_eq!(err, Some(FaultError::Latency(MAX_LATENCY_MS + 1)));
+/// ```
 pub const MAX_LATENCY_MS: u64 = 60_000;
 
 /// The current faults, shared by the middleware and the admin endpoint.
@@ -32,6 +39,15 @@ pub struct Faults {
 }
 
 /// The JSON of `GET`/`PUT /faults`; absent fields are left unchanged.
+///
+/// ```
+/// use redline::demo::{FaultSettings, Faults};
+/// let settings: FaultSettings = serde_json::from_str(r#"{"latency_ms": 250}"#).unwrap();
+/// assert_eq!(settings, FaultSettings { error_rate: None, latency_ms: Some(250) });
+/// let faults = Faults::new(0.1, 0).unwrap();
+/// faults.set(settings).unwrap();
+/// assert_eq!(faults.get(), FaultSettings { error_rate: Some(0.1), latency_ms: Some(250) });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSettings {
@@ -42,6 +58,14 @@ pub struct FaultSettings {
 }
 
 /// A fault setting out of range.
+///
+/// ```
+/// use redline::demo::{FaultError, FaultSettings, Faults};
+/// let faults = Faults::default();
+/// let err = faults.set(FaultSettings { error_rate: Some(2.0), latency_ms: None }).unwrap_err();
+/// assert_eq!(err, FaultError::ErrorRate(2.0));
+/// assert_eq!(err.to_string(), "error_rate must be a number from 0 to 1, got 2");
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaultError {
     /// The error rate is not within 0..=1.

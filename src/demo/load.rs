@@ -17,6 +17,20 @@ use tokio::sync::{Semaphore, watch};
 const MAX_IN_FLIGHT: usize = 256;
 
 /// Counts of what the generator sent.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # use redline::demo::{Demo, DemoOptions};
+/// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+/// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+/// use std::sync::atomic::Ordering::Relaxed;
+/// let demo = Demo::start(options).await.unwrap(); // load_rps 0: no generator
+/// let stats: &redline::demo::LoadStats = demo.load_stats();
+/// let total = stats.sent.load(Relaxed) + stats.failed.load(Relaxed) + stats.skipped.load(Relaxed);
+/// assert_eq!(total, 0);
+/// demo.shutdown().await;
+/// # });
+/// ```
 #[derive(Debug, Default)]
 pub struct LoadStats {
     /// Requests that got a response.

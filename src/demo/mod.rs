@@ -25,7 +25,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use app::{MAX_BODY_BYTES, router};
-pub use bot::{BatchReport, Bot, BotError, MediaInfo, Message, Reply};
+pub use bot::{
+    BatchReport, Bot, BotError, GROUP_COUNT, MAX_BATCH, MAX_CONVERSATIONS, MAX_HISTORY,
+    MAX_TEXT_CHARS, MediaInfo, Message, Reply,
+};
 pub use error::ApiError;
 pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
 pub use load::LoadStats;
@@ -33,6 +36,17 @@ pub use load::LoadStats;
 use crate::{Config, ShutdownGuard, Telemetry};
 
 /// How to run the demo.
+///
+/// ```
+/// use redline::demo::DemoOptions;
+/// assert_eq!(DemoOptions::default().listen.port(), 8080);
+/// let mut options = DemoOptions {
+///     listen: "127.0.0.1:0".parse().unwrap(), // any free port
+///     load_rps: 20,
+///     ..Default::default()
+/// };
+/// options.config.admin_listen = None; // no admin listener
+/// ```
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     /// Address of the API (`--listen`).
@@ -60,6 +74,15 @@ impl Default for DemoOptions {
 }
 
 /// Why the demo could not start.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use redline::demo::{Demo, DemoError, DemoOptions};
+/// let options = DemoOptions { error_rate: 2.0, ..Default::default() };
+/// let err = Demo::start(options).await.err().unwrap();
+/// assert!(matches!(err, DemoError::Faults(_)));
+/// # });
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     /// redline itself failed to start.
@@ -79,6 +102,18 @@ pub enum DemoError {
 }
 
 /// A running demo.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # use redline::demo::{Demo, DemoOptions};
+/// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+/// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+/// let demo = Demo::start(options).await.unwrap();
+/// assert_ne!(demo.app_addr().port(), 0);
+/// assert!(demo.admin_addr().is_some());
+/// demo.shutdown().await;
+/// # });
+/// ```
 pub struct Demo {
     telemetry: Telemetry,
     faults: Faults,
@@ -96,6 +131,17 @@ const DRAIN: Duration = Duration::from_secs(10);
 impl Demo {
     /// Builds telemetry, binds the API and admin listeners, and starts
     /// serving (and the traffic generator, if asked for).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// let demo = Demo::start(options).await.unwrap();
+    /// assert_eq!(demo.telemetry().config().service_name, "redline-demo");
+    /// demo.shutdown().await;
+    /// # });
+    /// ```
     pub async fn start(options: DemoOptions) -> Result<Self, DemoError> {
         let mut config = options.config;
         if config.service_name == Config::default().service_name {
@@ -139,32 +185,119 @@ impl Demo {
     }
 
     /// Where the API listens.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// let demo = Demo::start(options).await.unwrap();
+    /// let mut stream = tokio::net::TcpStream::connect(demo.app_addr()).await.unwrap();
+    /// stream.write_all(b"GET /hello HTTP/1.0\r\n\r\n").await.unwrap();
+    /// let mut response = String::new();
+    /// stream.read_to_string(&mut response).await.unwrap();
+    /// assert!(response.starts_with("HTTP/1.0 200") && response.ends_with("hello\n"));
+    /// demo.shutdown().await;
+    /// # });
+    /// ```
     pub fn app_addr(&self) -> SocketAddr {
         self.app_addr
     }
 
     /// Where the admin endpoints (`/metrics`, `/faults`) listen.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// let demo = Demo::start(options).await.unwrap();
+    /// let mut stream = tokio::net::TcpStream::connect(demo.admin_addr().unwrap()).await.unwrap();
+    /// stream.write_all(b"GET /faults HTTP/1.0\r\n\r\n").await.unwrap();
+    /// let mut response = String::new();
+    /// stream.read_to_string(&mut response).await.unwrap();
+    /// assert!(response.ends_with(r#"{"error_rate":0.0,"latency_ms":0}"#));
+    /// demo.shutdown().await;
+    /// # });
+    /// ```
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.guard.admin_addr()
     }
 
     /// The demo's telemetry.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// let demo = Demo::start(options).await.unwrap();
+    /// demo.telemetry().operations().time("warmup", || ());
+    /// assert!(demo.telemetry().render_metrics().contains(r#"operation="warmup""#));
+    /// demo.shutdown().await;
+    /// # });
+    /// ```
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
     }
 
     /// The live fault settings.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// use redline::demo::FaultSettings;
+    /// let demo = Demo::start(options).await.unwrap();
+    /// demo.faults().set(FaultSettings { error_rate: Some(0.1), latency_ms: None }).unwrap();
+    /// assert_eq!(demo.faults().get().error_rate, Some(0.1));
+    /// demo.shutdown().await;
+    /// # });
+    /// ```
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
 
     /// What the traffic generator has sent so far.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// use std::sync::atomic::Ordering::Relaxed;
+    /// options.load_rps = 100;
+    /// let demo = Demo::start(options).await.unwrap();
+    /// let first = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+    ///     while demo.load_stats().sent.load(Relaxed) == 0 {
+    ///         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    ///     }
+    /// });
+    /// assert!(first.await.is_ok(), "the generator answered within 10 s");
+    /// demo.shutdown().await;
+    /// # });
+    /// ```
     pub fn load_stats(&self) -> &LoadStats {
         &self.load_stats
     }
 
     /// Stops the traffic generator, lets in-flight requests finish (up to
     /// 10 s), then stops the admin listener.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use redline::demo::{Demo, DemoOptions};
+    /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// let demo = Demo::start(options).await.unwrap();
+    /// let app = demo.app_addr();
+    /// demo.shutdown().await;
+    /// assert!(tokio::net::TcpStream::connect(app).await.is_err(), "no longer listening");
+    /// # });
+    /// ```
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         if let Some(load) = self.load {
@@ -179,6 +312,17 @@ impl Demo {
 }
 
 /// Resolves on SIGINT or SIGTERM.
+///
+/// ```no_run
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # use redline::demo::{Demo, DemoOptions};
+/// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+/// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+/// let demo = Demo::start(options).await.unwrap();
+/// redline::demo::shutdown_signal().await; // Ctrl-C or SIGTERM
+/// demo.shutdown().await;
+/// # });
+/// ```
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

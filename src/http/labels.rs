@@ -48,6 +48,18 @@ pub(crate) fn scheme_id(uri: &http::Uri, default: u8) -> u8 {
 /// Why a request counts as failed: the `error_type` label. Its values are a
 /// closed set; for 5xx responses the label is the status code itself, as the
 /// semantic conventions advise.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::ServiceExt;
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let app: axum::Router = axum::Router::new()
+///     .route("/busy", axum::routing::get(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE }))
+///     .layer(t.http_layer());
+/// app.oneshot(http::Request::get("/busy").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+/// assert!(t.render_metrics().contains(r#"error_type="503""#)); // ErrorType::ServerStatus
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ErrorType {

@@ -103,6 +103,20 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
 }
 
 /// The service made by [`HttpMetricsLayer`].
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::{Layer, ServiceExt};
+/// # let t = redline::Telemetry::builder().build().unwrap();
+/// let pong = tower::service_fn(|_req: http::Request<axum::body::Body>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from("pong")))
+/// });
+/// let svc: redline::http::HttpMetricsService<_> = t.http_layer().layer(pong);
+/// let response = svc.oneshot(http::Request::new(axum::body::Body::empty())).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// assert!(t.render_metrics().contains(r#"http_route="unmatched""#));
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct HttpMetricsService<S, E = AxumMatchedPath> {
     inner: S,
@@ -241,6 +255,20 @@ impl Drop for RequestState {
 
 pin_project! {
     /// Response future of [`HttpMetricsService`].
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower::{Layer, Service, ServiceExt};
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// let pong = tower::service_fn(|_req: http::Request<axum::body::Body>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from("pong")))
+    /// });
+    /// let mut svc = t.http_layer().layer(pong);
+    /// let request = http::Request::new(axum::body::Body::empty());
+    /// let future: redline::http::ResponseFuture<_> = svc.ready().await.unwrap().call(request);
+    /// assert_eq!(future.await.unwrap().status(), 200);
+    /// # });
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,

@@ -20,10 +20,29 @@ pub(crate) const REQUEST_SIZE: &str = "http_server_request_body_size_bytes";
 pub(crate) const RESPONSE_SIZE: &str = "http_server_response_body_size_bytes";
 
 /// The `http_route` value of requests no route matched.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::ServiceExt;
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let app: axum::Router = axum::Router::new()
+///     .route("/hello", axum::routing::get(|| async { "hello" }))
+///     .layer(t.http_layer());
+/// app.oneshot(http::Request::get("/nope").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+/// let label = format!(r#"http_route="{}""#, redline::http::UNMATCHED_ROUTE);
+/// assert!(t.render_metrics().contains(&label));
+/// # });
+/// ```
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// Default duration buckets, in seconds (OpenTelemetry HTTP semantic
 /// conventions' advice).
+///
+/// ```
+/// use redline::http::DEFAULT_DURATION_BUCKETS;
+/// assert_eq!(redline::Config::default().http_duration_buckets, DEFAULT_DURATION_BUCKETS);
+/// assert_eq!((DEFAULT_DURATION_BUCKETS[0], DEFAULT_DURATION_BUCKETS[13]), (0.005, 10.0));
+/// ```
 pub const DEFAULT_DURATION_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
@@ -99,6 +118,15 @@ pub(crate) struct HttpMetricsInner {
 /// The storage is allocated once and lives until the process exits (see
 /// [`crate::metrics::leak`] for why), so the layer, its services and every
 /// in-flight request refer to it without reference counting.
+///
+/// ```
+/// use prometheus::core::Collector;
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let metrics: redline::http::HttpMetrics = *t.http_metrics(); // `Copy`, shared storage
+/// let names: Vec<String> = metrics.desc().iter().map(|d| d.fq_name.clone()).collect();
+/// assert_eq!(names.len(), 4);
+/// assert!(names.contains(&"http_server_request_duration_seconds".to_string()));
+/// ```
 #[derive(Clone, Copy)]
 pub struct HttpMetrics {
     pub(crate) inner: &'static HttpMetricsInner,
@@ -164,6 +192,19 @@ impl HttpMetrics {
     }
 
     /// Number of label sets currently held by the duration family.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower::ServiceExt;
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "ok" }))
+    ///     .layer(t.http_layer());
+    /// assert_eq!(t.http_metrics().series_count(), 0);
+    /// app.oneshot(http::Request::get("/").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(t.http_metrics().series_count(), 1);
+    /// # });
+    /// ```
     pub fn series_count(&self) -> usize {
         self.inner.series.len()
     }

@@ -16,6 +16,16 @@ use prometheus::Registry;
 use prometheus::proto::{Metric, MetricFamily, MetricType};
 
 /// `Content-Type` of the Prometheus text format.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::ServiceExt;
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let request = http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap();
+/// let response = t.admin_router().oneshot(request).await.unwrap();
+/// assert_eq!(response.headers()["content-type"], redline::metrics::PROMETHEUS_TEXT_CONTENT_TYPE);
+/// # });
+/// ```
 pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Gathers `registry` and renders it in the Prometheus text format.

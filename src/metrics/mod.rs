@@ -18,6 +18,16 @@ pub use operation::{
 };
 
 /// Name of the counter of observations folded into overflow series.
+///
+/// ```
+/// let config = redline::Config { max_series_per_metric: 1, admin_listen: None, ..Default::default() };
+/// let t = redline::Telemetry::builder().config(config).build().unwrap();
+/// t.operations().time("first", || ());
+/// t.operations().time("second", || ()); // over the cap: folded
+/// let text = t.render_metrics();
+/// assert!(text.contains(redline::metrics::OVERFLOW_METRIC));
+/// assert!(text.contains(r#"operation="_OVERFLOW""#));
+/// ```
 pub const OVERFLOW_METRIC: &str = "redline_metric_overflow_total";
 
 /// Moves hot-path metric storage to the `'static` lifetime.

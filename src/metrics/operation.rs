@@ -24,11 +24,28 @@ pub(crate) const ACTIVE: &str = "redline_operations_active";
 
 /// Default operation duration buckets, in seconds: 1 ms to 60 s (operations
 /// include batch jobs, slower than typical HTTP requests).
+///
+/// ```
+/// use redline::metrics::DEFAULT_OPERATION_BUCKETS;
+/// assert_eq!(redline::Config::default().operation_duration_buckets, DEFAULT_OPERATION_BUCKETS);
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// t.operations().time("job", || ());
+/// assert!(t.render_metrics().contains(r#"operation="job",outcome="success",le="0.001"}"#));
+/// ```
 pub const DEFAULT_OPERATION_BUCKETS: [f64; 16] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0,
 ];
 
 /// How an operation ended: the `outcome` label.
+///
+/// ```
+/// use redline::Outcome;
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let found: Option<u32> = t.operations().time("lookup", || None); // `None`: error
+/// assert_eq!(found, None);
+/// assert!(t.render_metrics().contains(r#"operation="lookup",outcome="error""#));
+/// assert_eq!(Outcome::Cancelled.as_str(), "cancelled");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Outcome {
@@ -202,6 +219,16 @@ impl OperationTimer {
 }
 
 /// A pre-resolved operation name (see [`OperationTimer::operation`]).
+///
+/// ```
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let op: redline::Operation = t.operations().operation("resize");
+/// for n in 0..3 {
+///     op.time(|| n < 2); // `false`: error
+/// }
+/// let text = t.render_metrics();
+/// assert!(text.contains(r#"redline_operation_duration_seconds_count{operation="resize",outcome="success"} 2"#));
+/// ```
 #[derive(Clone, Copy)]
 pub struct Operation {
     inner: &'static Inner,
@@ -279,6 +306,13 @@ impl Operation {
 }
 
 /// A running operation (see [`Operation::start`]).
+///
+/// ```
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let guard: redline::metrics::OperationGuard = t.operations().operation("upload").start();
+/// drop(guard); // never finished: recorded as cancelled
+/// assert!(t.render_metrics().contains(r#"operation="upload",outcome="cancelled""#));
+/// ```
 #[must_use = "dropping the guard at once records a cancelled operation"]
 pub struct OperationGuard {
     op: Option<Operation>,
@@ -318,6 +352,16 @@ impl Drop for OperationGuard {
 
 pin_project! {
     /// A future timed as an operation (see [`Operation::time_future`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let timed: redline::metrics::Timed<_> =
+    ///     t.operations().time_future("fetch", async { Err::<(), _>("timeout") });
+    /// assert!(timed.await.is_err());
+    /// assert!(t.render_metrics().contains(r#"operation="fetch",outcome="error""#));
+    /// # });
+    /// ```
     pub struct Timed<F> {
         #[pin]
         future: F,
