@@ -325,3 +325,28 @@ async fn injected_errors_are_5xx_with_error_type() {
     );
     demo.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_requests_are_measured_like_http1() {
+    let demo = start_demo().await;
+    let (app, admin) = (demo.app_addr(), demo.admin_addr().unwrap());
+    // HTTP/2 with prior knowledge (h2c), as gRPC clients speak it.
+    let h2: HttpClient =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+    for _ in 0..3 {
+        let response = h2
+            .get(format!("http://{app}/hello").parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        assert_eq!(response.status(), 200);
+    }
+    let m = parse(&scrape(&client(), admin).await);
+    assert_eq!(
+        value(&m, DURATION_COUNT, &labels("GET", "/hello", "200")),
+        Some(3.0)
+    );
+    demo.shutdown().await;
+}
