@@ -195,14 +195,12 @@ fn encode_metric(
                     ts,
                 );
             }
-            sample(out, name, "_sum", &labels, None, h.get_sample_sum(), ts);
-            sample(
+            sum_and_count(
                 out,
                 name,
-                "_count",
                 &labels,
-                None,
-                h.get_sample_count() as f64,
+                h.get_sample_sum(),
+                h.get_sample_count(),
                 ts,
             );
         }
@@ -222,18 +220,15 @@ fn encode_metric(
                     ts,
                 );
             }
-            sample(out, name, "_sum", &labels, None, s.sample_sum(), ts);
-            sample(
-                out,
-                name,
-                "_count",
-                &labels,
-                None,
-                s.sample_count() as f64,
-                ts,
-            );
+            sum_and_count(out, name, &labels, s.sample_sum(), s.sample_count(), ts);
         }
     }
+}
+
+/// The `_sum` and `_count` lines of a histogram or summary.
+fn sum_and_count(out: &mut String, name: &str, labels: &str, sum: f64, count: u64, ts: i64) {
+    sample(out, name, "_sum", labels, None, sum, ts);
+    sample(out, name, "_count", labels, None, count as f64, ts);
 }
 
 /// One line: `name{labels,extra="…"} value [timestamp]`. `labels` is the
