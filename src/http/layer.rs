@@ -150,14 +150,14 @@ where
         let metrics = self.metrics;
         let method = method_id(req.method());
         let scheme = scheme_id(req.uri(), metrics.default_scheme);
-        let matched = if self.extractor.uses_matched_path() {
-            req.extensions().get::<axum::extract::MatchedPath>()
+        let route = if self.extractor.uses_matched_path() {
+            // One extension lookup; no `MatchedPath` means the fallback.
+            match req.extensions().get::<axum::extract::MatchedPath>() {
+                Some(path) => metrics.matched_path_id(path),
+                None => metrics.route_id(None),
+            }
         } else {
-            None
-        };
-        let route = match matched {
-            Some(path) => metrics.matched_path_id(path),
-            None => metrics.route_id(self.extractor.route(req.uri(), req.extensions())),
+            metrics.route_id(self.extractor.route(req.uri(), req.extensions()))
         };
         let request_size = req.body().size_hint().exact();
         let state = RequestState::start(metrics, method, scheme, route, request_size, start);
