@@ -103,20 +103,20 @@ pub fn encode_text(families: &[MetricFamily], out: &mut String) {
 /// always share one bucket layout).
 #[derive(Default)]
 struct BoundCache {
-    values: Vec<f64>,
+    /// Bit pattern of the value formatted in each slot (`None`: empty), so a
+    /// NaN bound is formatted too instead of matching an empty slot.
+    values: Vec<Option<u64>>,
     text: Vec<String>,
 }
 
 impl BoundCache {
     fn get(&mut self, i: usize, bound: f64) -> &str {
         if i >= self.values.len() {
-            self.values.resize(i + 1, f64::NAN);
+            self.values.resize(i + 1, None);
             self.text.resize(i + 1, String::new());
         }
-        // Compare bit patterns: NaN never equals itself, so a NaN slot is
-        // always re-formatted.
-        if self.values[i].to_bits() != bound.to_bits() {
-            self.values[i] = bound;
+        if self.values[i] != Some(bound.to_bits()) {
+            self.values[i] = Some(bound.to_bits());
             self.text[i].clear();
             push_f64(&mut self.text[i], bound);
         }
@@ -415,5 +415,13 @@ mod tests {
         let mut out = String::new();
         encode_text(&[f], &mut out);
         assert_eq!(out, "# HELP legacy Old.\n# TYPE legacy untyped\nlegacy 3\n");
+    }
+
+    #[test]
+    fn a_nan_bound_is_written_not_left_empty() {
+        let mut cache = BoundCache::default();
+        assert_eq!(cache.get(0, f64::NAN), "NaN");
+        assert_eq!(cache.get(0, 1.0), "1");
+        assert_eq!(cache.get(0, f64::NAN), "NaN");
     }
 }
