@@ -1,16 +1,16 @@
 //! The admin router: `GET /metrics` (more endpoints join it as they are
-//! built). Serve it on its own listener with
+//! built). `/metrics` answers in the Prometheus text format, or in
+//! OpenMetrics with exemplars when the scraper's `Accept` header asks for it. Serve it on its own listener with
 //! [`Telemetry::serve_admin`](crate::Telemetry::serve_admin), or merge it into
 //! the application's router.
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::Telemetry;
-use crate::metrics::PROMETHEUS_TEXT_CONTENT_TYPE;
 
 /// Builds the admin router over `telemetry`.
 ///
@@ -25,15 +25,17 @@ pub fn router(telemetry: &Telemetry) -> Router {
         .with_state(telemetry.clone())
 }
 
-async fn metrics(State(telemetry): State<Telemetry>) -> Response {
+async fn metrics(State(telemetry): State<Telemetry>, headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     // Rendering walks every series: keep it off the async workers.
-    let rendered = tokio::task::spawn_blocking(move || telemetry.render_metrics()).await;
+    let rendered =
+        tokio::task::spawn_blocking(move || telemetry.render_for(accept.as_deref())).await;
     match rendered {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(PROMETHEUS_TEXT_CONTENT_TYPE),
-            )],
+        Ok((text, content_type)) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
             text,
         )
             .into_response(),

@@ -79,6 +79,9 @@ pub struct Config {
     /// `REDLINE_URL_SCHEME`: `url_scheme` for requests whose URI has none
     /// (`http`, or `https` behind a TLS terminator).
     pub url_scheme: UrlScheme,
+    /// Traces: OTLP export, sampling, batching (the `OTEL_*` variables; see
+    /// [`crate::traces::TraceConfig`]).
+    pub traces: crate::traces::TraceConfig,
 }
 
 /// The scheme the service is reached with.
@@ -112,6 +115,7 @@ impl Default for Config {
             system_metrics_interval: Duration::from_secs(5),
             process_metrics: true,
             url_scheme: UrlScheme::Http,
+            traces: crate::traces::TraceConfig::default(),
         }
     }
 }
@@ -210,6 +214,7 @@ impl Config {
                 _ => return Err(invalid(&var, &v, "http or https")),
             };
         }
+        config.traces = crate::traces::TraceConfig::from_source(&get)?;
         Ok(config)
     }
 }
@@ -244,10 +249,13 @@ impl FileValues {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-        if let Some(unknown) = table.keys().find(|k| !FILE_KEYS.contains(&k.as_str())) {
+        let known =
+            |k: &str| FILE_KEYS.contains(&k) || crate::traces::config::FILE_KEYS.contains(&k);
+        if let Some(unknown) = table.keys().find(|k| !known(k)) {
             return Err(file_error(format!(
-                "unknown key `{unknown}`; known keys: {}",
-                FILE_KEYS.join(", ")
+                "unknown key `{unknown}`; known keys: {}, {}",
+                FILE_KEYS.join(", "),
+                crate::traces::config::FILE_KEYS.join(", ")
             )));
         }
         Ok(Self {
@@ -282,7 +290,7 @@ impl FileValues {
     }
 }
 
-fn invalid(variable: &str, value: &str, expected: &str) -> ConfigError {
+pub(crate) fn invalid(variable: &str, value: &str, expected: &str) -> ConfigError {
     ConfigError::Invalid {
         variable: variable.to_owned(),
         value: value.to_owned(),
@@ -290,7 +298,7 @@ fn invalid(variable: &str, value: &str, expected: &str) -> ConfigError {
     }
 }
 
-fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
@@ -368,7 +376,7 @@ fn parse_resource_attributes(var: &str, v: &str) -> Result<Vec<(String, String)>
     Ok(out)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -28,6 +28,7 @@ pub mod demo;
 pub mod http;
 pub mod metrics;
 mod telemetry;
+pub mod traces;
 
 pub use config::{Config, ConfigError, UrlScheme};
 

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ConfigError, UrlScheme};
 use crate::http::{HttpMetrics, HttpMetricsLayer};
 use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info, system};
+use crate::traces::Tracing;
 
 /// Why redline could not start.
 ///
@@ -43,6 +44,9 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The trace pipeline could not start.
+    #[error(transparent)]
+    Traces(#[from] crate::traces::TraceError),
 }
 
 struct Inner {
@@ -52,6 +56,7 @@ struct Inner {
     registry: Registry,
     http: HttpMetrics,
     operations: OperationTimer,
+    tracing: Tracing,
 }
 
 /// Owns all of redline's instrumentation for one service. Cheap to clone.
@@ -162,6 +167,7 @@ impl TelemetryBuilder {
             UrlScheme::Http => 0,
             UrlScheme::Https => 1,
         };
+        let tracing = Tracing::new(&config, &registry)?;
         let http = HttpMetrics::new(
             &config.http_duration_buckets,
             cap,
@@ -173,6 +179,7 @@ impl TelemetryBuilder {
             &config.operation_duration_buckets,
             cap,
             overflow.with_label_values(&["redline_operation_duration_seconds"]),
+            tracing.hot(),
         );
         registry.register(Box::new(operations))?;
         if config.process_metrics && cfg!(target_os = "linux") {
@@ -198,6 +205,7 @@ impl TelemetryBuilder {
                 registry,
                 http,
                 operations,
+                tracing,
             }),
         })
     }
@@ -244,7 +252,7 @@ impl Telemetry {
     /// # let _ = app;
     /// ```
     pub fn http_layer(&self) -> HttpMetricsLayer {
-        HttpMetricsLayer::new(self.inner.http)
+        HttpMetricsLayer::new(self.inner.http, self.inner.tracing.hot())
     }
 
     /// The HTTP metric families (for inspection, e.g. the series count).
@@ -278,6 +286,16 @@ impl Telemetry {
         &self.inner.registry
     }
 
+    /// The trace pipeline: tracer, `tracing` layer, flush and shutdown.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(t.tracing().is_enabled());
+    /// ```
+    pub fn tracing(&self) -> &Tracing {
+        &self.inner.tracing
+    }
+
     /// Renders every metric in the Prometheus text format (what `/metrics`
     /// answers).
     ///
@@ -294,6 +312,47 @@ impl Telemetry {
         );
         self.inner.last_render.store(text.len(), Ordering::Relaxed);
         text
+    }
+
+    /// Renders every metric in the OpenMetrics text format 1.0.0, with
+    /// exemplars (trace ids of recent sampled requests) on the HTTP latency
+    /// buckets: what `/metrics` answers a scraper that asks for
+    /// `application/openmetrics-text`.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let text = t.render_openmetrics();
+    /// assert!(text.contains("# TYPE build_info gauge"));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
+    pub fn render_openmetrics(&self) -> String {
+        let families = self.inner.registry.gather();
+        let mut exemplars = crate::metrics::Exemplars::default();
+        self.inner.http.inner.collect_exemplars(&mut exemplars);
+        let hint = self.inner.last_render.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(hint + hint / 4);
+        crate::metrics::encode_openmetrics(&families, &exemplars, &mut out);
+        out
+    }
+
+    /// Renders in the format a scraper's `Accept` header asks for (see
+    /// [`crate::metrics::ExpositionFormat::negotiate`]); returns the body
+    /// and its `Content-Type`.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let (_, content_type) = t.render_for(Some("application/openmetrics-text;version=1.0.0"));
+    /// assert_eq!(content_type, redline::metrics::OPENMETRICS_CONTENT_TYPE);
+    /// let (_, content_type) = t.render_for(None);
+    /// assert_eq!(content_type, redline::metrics::PROMETHEUS_TEXT_CONTENT_TYPE);
+    /// ```
+    pub fn render_for(&self, accept: Option<&str>) -> (String, &'static str) {
+        let format = crate::metrics::ExpositionFormat::negotiate(accept);
+        let body = match format {
+            crate::metrics::ExpositionFormat::OpenMetrics => self.render_openmetrics(),
+            crate::metrics::ExpositionFormat::PrometheusText => self.render_metrics(),
+        };
+        (body, format.content_type())
     }
 
     /// The admin router (`/metrics`), to serve yourself or merge into the
@@ -340,7 +399,12 @@ impl Telemetry {
     /// ```
     pub async fn serve_admin_with(&self, extra: axum::Router) -> Result<ShutdownGuard, Error> {
         let Some(addr) = self.inner.config.admin_listen else {
-            return Ok(ShutdownGuard::empty());
+            return Ok(ShutdownGuard {
+                admin_addr: None,
+                stop: None,
+                task: None,
+                tracing: Some(self.inner.tracing.clone()),
+            });
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -359,6 +423,7 @@ impl Telemetry {
             admin_addr: Some(local),
             stop: Some(stop),
             task: Some(task),
+            tracing: Some(self.inner.tracing.clone()),
         })
     }
 }
@@ -375,7 +440,10 @@ pub(crate) fn serve_until(
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router)
+        // With the peer address available to handlers and to the layer's
+        // spans (`client.address`).
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
         {
@@ -403,20 +471,13 @@ pub struct ShutdownGuard {
     admin_addr: Option<SocketAddr>,
     stop: Option<watch::Sender<bool>>,
     task: Option<JoinHandle<()>>,
+    tracing: Option<Tracing>,
 }
 
 /// How long [`ShutdownGuard::shutdown`] waits for in-flight admin requests.
 const ADMIN_DRAIN: Duration = Duration::from_secs(5);
 
 impl ShutdownGuard {
-    fn empty() -> Self {
-        Self {
-            admin_addr: None,
-            stop: None,
-            task: None,
-        }
-    }
-
     /// The address the admin listener is bound to (useful with port 0).
     ///
     /// ```
@@ -433,7 +494,9 @@ impl ShutdownGuard {
     }
 
     /// Stops the admin listener, letting in-flight scrapes finish (at most
-    /// 5 seconds).
+    /// 5 seconds), then flushes pending spans (at most
+    /// `REDLINE_TRACES_SHUTDOWN_TIMEOUT`, default 3 s, even when the
+    /// collector is down or hangs).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -454,6 +517,10 @@ impl ShutdownGuard {
             && tokio::time::timeout(ADMIN_DRAIN, &mut task).await.is_err()
         {
             task.abort();
+        }
+        if let Some(tracing) = self.tracing.take() {
+            // The flush blocks (bounded): keep it off the async workers.
+            let _ = tokio::task::spawn_blocking(move || tracing.shutdown()).await;
         }
     }
 }

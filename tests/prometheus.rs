@@ -65,6 +65,10 @@ impl Drop for Prometheus {
 
 impl Prometheus {
     fn start(target: std::net::SocketAddr) -> Self {
+        Self::start_with(target, &[])
+    }
+
+    fn start_with(target: std::net::SocketAddr, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
@@ -84,6 +88,7 @@ impl Prometheus {
                 dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(extra)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -92,6 +97,31 @@ impl Prometheus {
             child,
             port,
             _dir: dir,
+        }
+    }
+
+    /// Waits until `/-/ready` answers 200 (bounded).
+    async fn wait_ready(&self, c: &HttpClient) {
+        let start = Instant::now();
+        loop {
+            let ready = tokio::time::timeout(
+                Duration::from_secs(2),
+                c.get(
+                    format!("http://127.0.0.1:{}/-/ready", self.port)
+                        .parse()
+                        .unwrap(),
+                ),
+            )
+            .await;
+            if matches!(ready, Ok(Ok(ref r)) if r.status() == 200) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "prometheus not ready:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -151,27 +181,7 @@ async fn a_real_prometheus_scrapes_and_queries_the_demo() {
     let c = client();
 
     // Ready, then the target is up.
-    let start = Instant::now();
-    loop {
-        let ready = tokio::time::timeout(
-            Duration::from_secs(2),
-            c.get(
-                format!("http://127.0.0.1:{}/-/ready", prometheus.port)
-                    .parse()
-                    .unwrap(),
-            ),
-        )
-        .await;
-        if matches!(ready, Ok(Ok(ref r)) if r.status() == 200) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "prometheus not ready:\n{}",
-            prometheus.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    prometheus.wait_ready(&c).await;
     let up = prometheus
         .wait_for(&c, "up == 1", Duration::from_secs(30))
         .await;
@@ -216,6 +226,104 @@ async fn a_real_prometheus_scrapes_and_queries_the_demo() {
     prometheus
         .wait_for(&c, "build_info == 1", Duration::from_secs(10))
         .await;
+    drop(prometheus);
+    demo.shutdown().await;
+}
+
+#[path = "common/otlp.rs"]
+mod otlp;
+
+/// Prometheus with exemplar storage scrapes the demo in OpenMetrics; the
+/// exemplars it returns name traces the OTLP receiver really received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemplars_reach_prometheus_and_name_exported_traces() {
+    let receiver = otlp::Receiver::start().await;
+    let mut options = demo_options();
+    options.load_rps = 50;
+    options.config.traces.endpoint = Some(receiver.grpc_endpoint());
+    options.config.traces.schedule_delay = Duration::from_millis(200);
+    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let c = client();
+
+    // Content negotiation on /metrics.
+    let admin = demo.admin_addr().unwrap();
+    let om = c
+        .request(
+            hyper::Request::get(format!("http://{admin}/metrics"))
+                .header(
+                    "accept",
+                    "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+                )
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        om.headers()["content-type"],
+        redline::metrics::OPENMETRICS_CONTENT_TYPE
+    );
+
+    let prometheus = Prometheus::start_with(admin, &["--enable-feature=exemplar-storage"]);
+    prometheus.wait_ready(&c).await;
+    prometheus
+        .wait_for(&c, "up == 1", Duration::from_secs(30))
+        .await;
+
+    // Exemplars of the latency histogram.
+    let start = Instant::now();
+    let exemplars = loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (status, body) = get(
+            &c,
+            &format!(
+                "http://127.0.0.1:{}/api/v1/query_exemplars?query=http_server_request_duration_seconds_bucket&start={}&end={}",
+                prometheus.port,
+                now - 600,
+                now + 60
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut ids = Vec::new();
+        for series in v["data"].as_array().cloned().unwrap_or_default() {
+            for e in series["exemplars"].as_array().cloned().unwrap_or_default() {
+                if let Some(id) = e["labels"]["trace_id"].as_str() {
+                    ids.push(id.to_owned());
+                }
+            }
+        }
+        if !ids.is_empty() {
+            break ids;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no exemplars after 30 s: {body}\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // Every exemplar's trace was exported to the receiver.
+    let spans = receiver
+        .wait_for(Duration::from_secs(15), |spans| {
+            exemplars
+                .iter()
+                .all(|id| spans.iter().any(|s| &s.trace_id() == id))
+        })
+        .await;
+    for id in &exemplars {
+        assert!(
+            spans
+                .iter()
+                .any(|s| &s.trace_id() == id && s.span.kind == 2),
+            "exemplar trace {id} has no server span among {} received",
+            spans.len()
+        );
+    }
     drop(prometheus);
     demo.shutdown().await;
 }

@@ -13,10 +13,15 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+/// The response header that tells a client which trace served it.
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
 use super::body::{PANIC_BODY, into_response_body};
 use super::labels::{ErrorType, method_id, scheme_id};
 use super::metrics::{HttpKey, HttpMetrics, HttpMetricsInner};
 use super::route::{AxumMatchedPath, RouteExtractor};
+use super::span::ServerSpan;
+use crate::traces::TraceHot;
 
 /// Records the HTTP server metrics of every request that passes through.
 ///
@@ -37,14 +42,16 @@ use super::route::{AxumMatchedPath, RouteExtractor};
 #[derive(Clone)]
 pub struct HttpMetricsLayer<E = AxumMatchedPath> {
     metrics: HttpMetrics,
+    trace: Option<&'static TraceHot>,
     extractor: E,
     catch_panics: bool,
 }
 
 impl HttpMetricsLayer<AxumMatchedPath> {
-    pub(crate) fn new(metrics: HttpMetrics) -> Self {
+    pub(crate) fn new(metrics: HttpMetrics, trace: Option<&'static TraceHot>) -> Self {
         Self {
             metrics,
+            trace,
             extractor: AxumMatchedPath,
             catch_panics: true,
         }
@@ -68,6 +75,7 @@ impl<E> HttpMetricsLayer<E> {
     pub fn with_route_extractor<E2: RouteExtractor>(self, extractor: E2) -> HttpMetricsLayer<E2> {
         HttpMetricsLayer {
             metrics: self.metrics,
+            trace: self.trace,
             extractor,
             catch_panics: self.catch_panics,
         }
@@ -87,6 +95,21 @@ impl<E> HttpMetricsLayer<E> {
         self.catch_panics = enabled;
         self
     }
+
+    /// Whether the layer opens a server span per request (the default when
+    /// tracing is enabled). With `false` it records metrics only.
+    ///
+    /// ```
+    /// let telemetry = redline::Telemetry::builder().build().unwrap();
+    /// let metrics_only = telemetry.http_layer().traces(false);
+    /// # let _ = metrics_only;
+    /// ```
+    pub fn traces(mut self, enabled: bool) -> Self {
+        if !enabled {
+            self.trace = None;
+        }
+        self
+    }
 }
 
 impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
@@ -96,6 +119,7 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
         HttpMetricsService {
             inner,
             metrics: self.metrics.inner,
+            trace: self.trace,
             extractor: self.extractor.clone(),
             catch_panics: self.catch_panics,
         }
@@ -121,6 +145,7 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
 pub struct HttpMetricsService<S, E = AxumMatchedPath> {
     inner: S,
     metrics: &'static HttpMetricsInner,
+    trace: Option<&'static TraceHot>,
     extractor: E,
     catch_panics: bool,
 }
@@ -160,7 +185,10 @@ where
             metrics.route_id(self.extractor.route(req.uri(), req.extensions()))
         };
         let request_size = req.body().size_hint().exact();
-        let state = RequestState::start(metrics, method, scheme, route, request_size, start);
+        let mut state = RequestState::start(metrics, method, scheme, route, request_size, start);
+        if let Some(hot) = self.trace {
+            state.span = Some(ServerSpan::start(hot, metrics, &req, method, scheme, route));
+        }
         ResponseFuture {
             inner: self.inner.call(req),
             state: Some(state),
@@ -183,6 +211,7 @@ pub(crate) struct RequestState {
     scheme: u8,
     error: ErrorType,
     finished: bool,
+    pub(crate) span: Option<ServerSpan>,
 }
 
 impl RequestState {
@@ -205,6 +234,7 @@ impl RequestState {
             scheme,
             error: ErrorType::None,
             finished: false,
+            span: None,
         }
     }
 
@@ -233,9 +263,14 @@ impl RequestState {
             scheme: self.scheme,
             error: self.error as u8,
         };
+        let span = self.span.take();
+        let exemplar = span.as_ref().and_then(ServerSpan::exemplar_ids);
         // Also brings the active-requests gauge back down.
         self.metrics
-            .record(&key, elapsed, self.request_size, response_size);
+            .record(&key, elapsed, self.request_size, response_size, exemplar);
+        if let Some(span) = span {
+            span.end(self.status, self.error);
+        }
     }
 }
 
@@ -287,6 +322,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // The request's trace context is current while the handler runs, so
+        // its spans (and `tracing` spans) become children of the server span.
+        let _attached = this
+            .state
+            .as_ref()
+            .and_then(|s| s.span.as_ref())
+            .map(|span| span.cx.clone().attach());
         let polled = if *this.catch_panics {
             let inner = this.inner;
             match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
@@ -297,9 +339,13 @@ where
                     };
                     state.status = 500;
                     state.error = ErrorType::Panic;
+                    let traceparent = state.span.as_ref().and_then(ServerSpan::traceparent);
                     state.finish(PANIC_BODY.len() as u64, None);
                     let mut response = Response::new(axum::body::Body::from(PANIC_BODY));
                     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    if let Some(value) = traceparent {
+                        response.headers_mut().insert(TRACEPARENT, value);
+                    }
                     response.headers_mut().insert(
                         http::header::CONTENT_TYPE,
                         http::HeaderValue::from_static("application/json"),
@@ -318,11 +364,14 @@ where
             panic!("ResponseFuture polled after completion");
         };
         Poll::Ready(match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 state.status = status;
                 if status >= 500 {
                     state.error = ErrorType::ServerStatus;
+                }
+                if let Some(value) = state.span.as_ref().and_then(ServerSpan::traceparent) {
+                    response.headers_mut().insert(TRACEPARENT, value);
                 }
                 Ok(response.map(|body| into_response_body(body, state)))
             }

@@ -9,6 +9,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{MetricFamily, MetricType};
 
 use super::labels::{ErrorType, METHOD_NAMES, SCHEME_NAMES, status_label};
+use crate::metrics::exemplar::{ExemplarCells, Exemplars};
 use crate::metrics::family::{Interner, LabelSets, OVERFLOW_LABEL};
 use crate::metrics::proto;
 use crate::metrics::sharded::{Buckets, ShardedGauge, ShardedHistogram, Slot, slot};
@@ -90,6 +91,8 @@ const OVERFLOW_KEY: HttpKey = HttpKey {
 /// The three histograms of one label set.
 pub(crate) struct HttpSeries {
     duration: ShardedHistogram,
+    /// Trace ids of recent sampled requests, per duration bucket.
+    exemplars: ExemplarCells,
     request_size: ShardedHistogram,
     response_size: ShardedHistogram,
 }
@@ -220,6 +223,15 @@ impl HttpMetricsInner {
         }
     }
 
+    /// The template of a route id; `None` for unmatched requests and the
+    /// overflow id.
+    pub(crate) fn route_name(&self, id: u32) -> Option<std::sync::Arc<str>> {
+        if id == self.unmatched || id == crate::metrics::family::OVERFLOW_ID {
+            return None;
+        }
+        Some(self.routes.name(id))
+    }
+
     /// The route id of an axum `MatchedPath`.
     ///
     /// Why not hash the template: axum clones the `Arc<str>` inside
@@ -240,6 +252,60 @@ impl HttpMetricsInner {
             .matched_paths
             .get_or_insert(&address, || (address, (path.clone(), id)));
         id
+    }
+
+    /// The label pairs of a series, sorted by name.
+    fn labels(
+        &self,
+        key: &HttpKey,
+        routes: &[std::sync::Arc<str>],
+    ) -> Vec<prometheus::proto::LabelPair> {
+        if *key == OVERFLOW_KEY {
+            proto::labels(&[
+                ("error_type", OVERFLOW_LABEL),
+                ("http_request_method", OVERFLOW_LABEL),
+                ("http_response_status_code", OVERFLOW_LABEL),
+                ("http_route", OVERFLOW_LABEL),
+                ("url_scheme", OVERFLOW_LABEL),
+            ])
+        } else {
+            let route = routes
+                .get(key.route as usize)
+                .map(|r| &**r)
+                .unwrap_or(OVERFLOW_LABEL);
+            let method = METHOD_NAMES[key.method as usize];
+            let status = status_label(key.status);
+            let scheme = SCHEME_NAMES[key.scheme as usize];
+            // Sorted by label name; `error_type` only on failures and the
+            // status only when a response was produced.
+            let mut pairs: [(&str, &str); 5] = [("", ""); 5];
+            let mut n = 0;
+            let error = ErrorType::from_u8(key.error).label(key.status);
+            for (name, value) in [
+                ("error_type", error.unwrap_or("")),
+                ("http_request_method", method),
+                ("http_response_status_code", status),
+                ("http_route", route),
+                ("url_scheme", scheme),
+            ] {
+                if !value.is_empty() {
+                    pairs[n] = (name, value);
+                    n += 1;
+                }
+            }
+            proto::labels(&pairs[..n])
+        }
+    }
+
+    /// Adds the duration histogram's exemplars to `out`.
+    pub(crate) fn collect_exemplars(&self, out: &mut Exemplars) {
+        let routes = self.routes.names();
+        for (key, series) in self.series.iter() {
+            let buckets = series.exemplars.snapshot();
+            if buckets.iter().any(Option::is_some) {
+                out.insert_proto(DURATION, &self.labels(key, &routes), buckets);
+            }
+        }
     }
 
     #[inline]
@@ -266,9 +332,11 @@ impl HttpMetricsInner {
         duration_nanos: u64,
         request_size: Option<u64>,
         response_size: u64,
+        exemplar: Option<(u128, u64)>,
     ) {
         let make = || HttpSeries {
             duration: ShardedHistogram::new(&self.duration_buckets),
+            exemplars: ExemplarCells::new(self.duration_buckets.bounds.len()),
             request_size: ShardedHistogram::new(&self.size_buckets),
             response_size: ShardedHistogram::new(&self.size_buckets),
         };
@@ -276,6 +344,14 @@ impl HttpMetricsInner {
         self.series.with(key, make, |s| {
             s.duration
                 .observe_in(slot, &self.duration_buckets, duration_nanos);
+            if let Some((trace_id, span_id)) = exemplar {
+                s.exemplars.offer(
+                    self.duration_buckets.index(duration_nanos),
+                    trace_id,
+                    span_id,
+                    duration_nanos as f64 * self.duration_buckets.scale,
+                );
+            }
             if let Some(size) = request_size {
                 s.request_size.observe_in(slot, &self.size_buckets, size);
             }
@@ -303,41 +379,7 @@ impl Collector for HttpMetrics {
         let mut rq = Vec::with_capacity(n);
         let mut rs = Vec::with_capacity(n);
         for (key, series) in inner.series.iter() {
-            let labels = if *key == OVERFLOW_KEY {
-                proto::labels(&[
-                    ("error_type", OVERFLOW_LABEL),
-                    ("http_request_method", OVERFLOW_LABEL),
-                    ("http_response_status_code", OVERFLOW_LABEL),
-                    ("http_route", OVERFLOW_LABEL),
-                    ("url_scheme", OVERFLOW_LABEL),
-                ])
-            } else {
-                let route = routes
-                    .get(key.route as usize)
-                    .map(|r| &**r)
-                    .unwrap_or(OVERFLOW_LABEL);
-                let method = METHOD_NAMES[key.method as usize];
-                let status = status_label(key.status);
-                let scheme = SCHEME_NAMES[key.scheme as usize];
-                // Sorted by label name; `error_type` only on failures and the
-                // status only when a response was produced.
-                let mut pairs: [(&str, &str); 5] = [("", ""); 5];
-                let mut n = 0;
-                let error = ErrorType::from_u8(key.error).label(key.status);
-                for (name, value) in [
-                    ("error_type", error.unwrap_or("")),
-                    ("http_request_method", method),
-                    ("http_response_status_code", status),
-                    ("http_route", route),
-                    ("url_scheme", scheme),
-                ] {
-                    if !value.is_empty() {
-                        pairs[n] = (name, value);
-                        n += 1;
-                    }
-                }
-                proto::labels(&pairs[..n])
-            };
+            let labels = inner.labels(key, &routes);
             let request_snapshot = series.request_size.snapshot();
             if request_snapshot.count() > 0 {
                 rq.push(proto::histogram(

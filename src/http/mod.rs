@@ -27,6 +27,7 @@ mod labels;
 mod layer;
 mod metrics;
 mod route;
+mod span;
 
 pub use labels::ErrorType;
 pub use layer::{HttpMetricsLayer, HttpMetricsService, ResponseFuture};

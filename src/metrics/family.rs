@@ -160,7 +160,6 @@ impl Interner {
     }
 
     /// The string for `id` ([`OVERFLOW_LABEL`] for the overflow id).
-    #[cfg(test)]
     pub(crate) fn name(&self, id: u32) -> Arc<str> {
         if id == OVERFLOW_ID {
             return Arc::from(OVERFLOW_LABEL);

@@ -2,8 +2,10 @@
 //! timer, process/system/build collectors, and the Prometheus exposition.
 
 pub(crate) mod build_info;
+pub(crate) mod exemplar;
 pub(crate) mod exposition;
 pub(crate) mod family;
+pub(crate) mod openmetrics;
 pub(crate) mod operation;
 pub(crate) mod proto;
 pub(crate) mod sharded;
@@ -11,7 +13,9 @@ pub(crate) mod system;
 pub(crate) mod table;
 
 pub use build_info::BuildInfo;
+pub use exemplar::{Exemplar, Exemplars};
 pub use exposition::{PROMETHEUS_TEXT_CONTENT_TYPE, encode_text, render_text};
+pub use openmetrics::{ExpositionFormat, OPENMETRICS_CONTENT_TYPE, encode_openmetrics};
 pub use operation::{
     DEFAULT_OPERATION_BUCKETS, IntoOutcome, Operation, OperationGuard, OperationTimer, Outcome,
     Timed,

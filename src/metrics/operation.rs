@@ -18,6 +18,7 @@ use prometheus::proto::{MetricFamily, MetricType};
 use super::family::{Interner, LabelSets, OVERFLOW_ID, OVERFLOW_LABEL};
 use super::proto;
 use super::sharded::{Buckets, ShardedGauge, ShardedHistogram};
+use crate::traces::TraceHot;
 
 pub(crate) const DURATION: &str = "redline_operation_duration_seconds";
 pub(crate) const ACTIVE: &str = "redline_operations_active";
@@ -83,15 +84,45 @@ impl Outcome {
 pub trait IntoOutcome {
     /// The outcome of this value.
     fn outcome(&self) -> Outcome;
+
+    /// For an error, the message the operation's span carries as its
+    /// status description (`None`: no message).
+    ///
+    /// ```
+    /// use redline::IntoOutcome;
+    /// assert_eq!(Err::<(), _>("disk full").error_message().as_deref(), Some("\"disk full\""));
+    /// assert_eq!(Ok::<_, ()>(1).error_message(), None);
+    /// ```
+    fn error_message(&self) -> Option<String> {
+        None
+    }
 }
 
-impl<T, E> IntoOutcome for Result<T, E> {
+/// Longest error message put on a span.
+const MAX_ERROR_MESSAGE: usize = 256;
+
+/// `Debug` rather than `Display`: every error type has it (`()` included),
+/// so timing any `Result` keeps working.
+impl<T, E: std::fmt::Debug> IntoOutcome for Result<T, E> {
     fn outcome(&self) -> Outcome {
         if self.is_ok() {
             Outcome::Success
         } else {
             Outcome::Error
         }
+    }
+
+    fn error_message(&self) -> Option<String> {
+        let e = self.as_ref().err()?;
+        let mut message = format!("{e:?}");
+        if message.len() > MAX_ERROR_MESSAGE {
+            let mut end = MAX_ERROR_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        Some(message)
     }
 }
 
@@ -122,6 +153,7 @@ impl IntoOutcome for () {
 }
 
 struct Inner {
+    trace: Option<&'static TraceHot>,
     names: Interner,
     buckets: Buckets,
     durations: LabelSets<(u32, u8), ShardedHistogram>,
@@ -145,7 +177,12 @@ pub struct OperationTimer {
 }
 
 impl OperationTimer {
-    pub(crate) fn new(buckets: &[f64], cap: usize, overflow: IntCounter) -> Self {
+    pub(crate) fn new(
+        buckets: &[f64],
+        cap: usize,
+        overflow: IntCounter,
+        trace: Option<&'static TraceHot>,
+    ) -> Self {
         let descs = vec![
             proto::desc(
                 DURATION,
@@ -156,6 +193,7 @@ impl OperationTimer {
         ];
         Self {
             inner: super::leak(Inner {
+                trace: trace.filter(|t| t.exporting),
                 names: Interner::new(cap, overflow.clone()),
                 buckets: Buckets::new(buckets, 1e-9),
                 // Four outcomes per operation.
@@ -244,9 +282,11 @@ impl Operation {
     /// assert_eq!(op.time(|| Some(2)), Some(2));
     /// ```
     pub fn time<T: IntoOutcome>(&self, f: impl FnOnce() -> T) -> T {
-        let guard = self.start();
+        let mut guard = self.start();
+        let attached = guard.span.as_ref().map(|cx| cx.clone().attach());
         let value = f();
-        guard.finish(value.outcome());
+        drop(attached);
+        guard.record(value.outcome(), &|| value.error_message());
         value
     }
 
@@ -285,7 +325,30 @@ impl Operation {
         OperationGuard {
             op: Some(*self),
             start: Instant::now(),
+            span: self.inner.trace.and_then(|hot| self.start_span(hot)),
         }
+    }
+
+    /// A child span of the current context, named after the operation.
+    fn start_span(&self, hot: &'static TraceHot) -> Option<opentelemetry::Context> {
+        use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+        let parent = opentelemetry::Context::current();
+        {
+            let parent_span = parent.span();
+            let sc = parent_span.span_context();
+            // Children of an unsampled trace are not sampled either: skip
+            // the span (and its name allocation) altogether.
+            if sc.is_valid() && !sc.is_sampled() {
+                return None;
+            }
+        }
+        let name = self.inner.names.name(self.id).to_string();
+        let span = hot
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .start_with_context(&hot.tracer, &parent);
+        Some(parent.with_span(span))
     }
 
     fn adjust_active(&self, delta: i64) {
@@ -317,6 +380,8 @@ impl Operation {
 pub struct OperationGuard {
     op: Option<Operation>,
     start: Instant,
+    /// The operation's span (when traces are exported).
+    span: Option<opentelemetry::Context>,
 }
 
 impl OperationGuard {
@@ -328,13 +393,28 @@ impl OperationGuard {
     /// guard.finish(redline::Outcome::Error);
     /// ```
     pub fn finish(mut self, outcome: Outcome) {
-        self.record(outcome);
+        self.record(outcome, &|| None);
     }
 
-    fn record(&mut self, outcome: Outcome) {
+    fn record(&mut self, outcome: Outcome, message: &dyn Fn() -> Option<String>) {
         if let Some(op) = self.op.take() {
             let nanos = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
             op.record(outcome, nanos);
+        }
+        if let Some(cx) = self.span.take() {
+            use opentelemetry::trace::{Status, TraceContextExt};
+            let span = cx.span();
+            if outcome != Outcome::Success {
+                span.set_attribute(opentelemetry::KeyValue::new("error.type", outcome.as_str()));
+            }
+            match outcome {
+                Outcome::Success | Outcome::Cancelled => {}
+                Outcome::Error => span.set_status(Status::error(
+                    message().unwrap_or_else(|| "error".to_owned()),
+                )),
+                Outcome::Panic => span.set_status(Status::error("panic")),
+            }
+            span.end();
         }
     }
 }
@@ -346,7 +426,7 @@ impl Drop for OperationGuard {
         } else {
             Outcome::Cancelled
         };
-        self.record(outcome);
+        self.record(outcome, &|| None);
     }
 }
 
@@ -384,9 +464,15 @@ where
         if this.guard.is_none() {
             *this.guard = Some(this.op.start());
         }
+        let attached = this
+            .guard
+            .as_ref()
+            .and_then(|g| g.span.as_ref())
+            .map(|span| span.clone().attach());
         let output = std::task::ready!(this.future.poll(cx));
-        if let Some(guard) = this.guard.take() {
-            guard.finish(output.outcome());
+        drop(attached);
+        if let Some(mut guard) = this.guard.take() {
+            guard.record(output.outcome(), &|| output.error_message());
         }
         Poll::Ready(output)
     }

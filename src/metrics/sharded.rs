@@ -200,7 +200,7 @@ impl Buckets {
     }
 
     #[inline]
-    fn index(&self, value: u64) -> usize {
+    pub(crate) fn index(&self, value: u64) -> usize {
         // Linear scan: bucket lists are short (≤ ~20), and this is branch-
         // predictable and beats a binary search at that size.
         self.thresholds

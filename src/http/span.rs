@@ -1,0 +1,204 @@
+//! The server span of one request: started by the layer with the caller's
+//! W3C context as parent, current while the handler runs, ended with the
+//! measurement (same moment, same outcome).
+//!
+//! Attributes follow the OpenTelemetry HTTP server span conventions
+//! (<https://opentelemetry.io/docs/specs/semconv/http/http-spans/>). They are
+//! only built for sampled (recording) spans: an unsampled request pays for
+//! ids and context, not for strings.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+
+use super::labels::{ErrorType, METHOD_NAMES, METHOD_OTHER, SCHEME_NAMES};
+use super::metrics::HttpMetricsInner;
+use crate::traces::TraceHot;
+use crate::traces::propagation::{baggage_attributes, extract_context, format_traceparent_into};
+
+/// Baggage entries copied onto a span, at most (baggage is caller input).
+const MAX_BAGGAGE_ATTRIBUTES: usize = 8;
+/// Longest `x-request-id` taken as an attribute (issue 5 validates ids).
+const MAX_REQUEST_ID: usize = 128;
+
+/// A request's trace context: the server span inside it.
+pub(crate) struct ServerSpan {
+    pub(crate) cx: Context,
+    recording: bool,
+}
+
+impl ServerSpan {
+    /// Starts the span for `req`.
+    #[inline]
+    pub(crate) fn start<B>(
+        hot: &'static TraceHot,
+        metrics: &HttpMetricsInner,
+        req: &http::Request<B>,
+        method: u8,
+        scheme: u8,
+        route: u32,
+    ) -> Self {
+        let headers = req.headers();
+        let parent = if headers.contains_key("traceparent") || headers.contains_key("baggage") {
+            extract_context(headers)
+        } else {
+            Context::new()
+        };
+        // The method alone for now (no allocation); the full `{method}
+        // {route}` name is set below only if the span records.
+        let method_name: &'static str = if method == METHOD_OTHER {
+            "HTTP"
+        } else {
+            METHOD_NAMES[method as usize]
+        };
+        let mut span = hot
+            .tracer
+            .span_builder(Cow::Borrowed(method_name))
+            .with_kind(SpanKind::Server)
+            .start_with_context(&hot.tracer, &parent);
+        let recording = opentelemetry::trace::Span::is_recording(&span);
+        if recording {
+            use opentelemetry::trace::Span as _;
+            let route = metrics.route_name(route);
+            if let Some(route) = &route {
+                span.update_name(format!("{method_name} {route}"));
+            }
+            let mut attrs = Vec::with_capacity(12);
+            attrs.push(KeyValue::new(
+                "http.request.method",
+                if method == METHOD_OTHER {
+                    "_OTHER"
+                } else {
+                    METHOD_NAMES[method as usize]
+                },
+            ));
+            if method == METHOD_OTHER {
+                attrs.push(KeyValue::new(
+                    "http.request.method_original",
+                    truncate(req.method().as_str(), 64),
+                ));
+            }
+            if let Some(route) = route {
+                attrs.push(KeyValue::new("http.route", route.to_string()));
+            }
+            attrs.push(KeyValue::new("url.path", truncate(req.uri().path(), 1024)));
+            attrs.push(KeyValue::new("url.scheme", SCHEME_NAMES[scheme as usize]));
+            attrs.push(KeyValue::new(
+                "network.protocol.version",
+                protocol_version(req.version()),
+            ));
+            if let Some(peer) = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            {
+                attrs.push(KeyValue::new("client.address", peer.0.ip().to_string()));
+                attrs.push(KeyValue::new("client.port", peer.0.port() as i64));
+            }
+            if let Some(ua) = headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+            {
+                attrs.push(KeyValue::new("user_agent.original", truncate(ua, 512)));
+            }
+            if let Some(id) = headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|id| id.len() <= MAX_REQUEST_ID)
+            {
+                attrs.push(KeyValue::new(
+                    "http.request.header.x-request-id",
+                    id.to_owned(),
+                ));
+            }
+            attrs.extend(baggage_attributes(&parent, MAX_BAGGAGE_ATTRIBUTES));
+            span.set_attributes(attrs);
+        }
+        Self {
+            cx: parent.with_span(span),
+            recording,
+        }
+    }
+
+    /// The `traceparent` to put on the response.
+    #[inline]
+    pub(crate) fn traceparent(&self) -> Option<http::HeaderValue> {
+        let span = self.cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return None;
+        }
+        let mut s = String::with_capacity(55);
+        format_traceparent_into(sc, &mut s);
+        http::HeaderValue::from_maybe_shared(bytes::Bytes::from(s)).ok()
+    }
+
+    /// Trace and span id of a sampled span, for exemplars.
+    #[inline]
+    pub(crate) fn exemplar_ids(&self) -> Option<(u128, u64)> {
+        if !self.recording {
+            return None;
+        }
+        let span = self.cx.span();
+        let sc = span.span_context();
+        sc.is_sampled().then(|| {
+            (
+                u128::from_be_bytes(sc.trace_id().to_bytes()),
+                u64::from_be_bytes(sc.span_id().to_bytes()),
+            )
+        })
+    }
+
+    /// Ends the span with the request's outcome.
+    #[inline]
+    pub(crate) fn end(self, status: u16, error: ErrorType) {
+        let span = self.cx.span();
+        if self.recording {
+            if status != 0 {
+                span.set_attribute(KeyValue::new("http.response.status_code", status as i64));
+            }
+            if let Some(e) = error.label(status) {
+                span.set_attribute(KeyValue::new("error.type", e));
+            }
+            // Server spans: 5xx and failures are errors, 4xx are not (the
+            // client's mistake), nor a client that left.
+            let failed = matches!(
+                error,
+                ErrorType::ServerStatus
+                    | ErrorType::HandlerError
+                    | ErrorType::Panic
+                    | ErrorType::BodyError
+            );
+            if failed {
+                span.set_status(Status::Error {
+                    description: Cow::Borrowed(""),
+                });
+            }
+        }
+        span.end();
+    }
+}
+
+fn protocol_version(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_11 => "1.1",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "unknown",
+    }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}

@@ -1,0 +1,424 @@
+//! Traces: the OpenTelemetry SDK behind redline's HTTP layer and operation
+//! timer, exporting over OTLP (gRPC or HTTP/protobuf), with W3C context
+//! propagation.
+//!
+//! Version set: `opentelemetry`, `opentelemetry_sdk`, `opentelemetry-otlp`
+//! and `opentelemetry-proto` 0.33 with `tracing-opentelemetry` 0.34 (CI
+//! fails if two versions of an opentelemetry crate end up in the build).
+//!
+//! Three modes, from the configuration ([`TraceConfig`]):
+//! - **exporting** (an OTLP endpoint is set): spans are sampled, recorded
+//!   and exported in batches; the pipeline counts its own losses;
+//! - **local** (no endpoint): trace ids are still created and propagated
+//!   (responses carry `traceparent`, logs can carry ids), but nothing is
+//!   recorded or sent, and nothing complains;
+//! - **disabled** (`OTEL_SDK_DISABLED=true`): no trace work at all.
+
+pub(crate) mod config;
+pub(crate) mod pipeline;
+pub(crate) mod propagation;
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider,
+};
+use prometheus::Registry;
+
+pub use config::{OtlpHeaders, OtlpProtocol, SamplerConfig, TraceConfig};
+pub use propagation::{extract_context, format_traceparent, parse_traceparent};
+
+use crate::Config;
+use pipeline::{CountingExporter, GatedProcessor, MetricsHandle, PipelineMetrics};
+
+/// Why the trace pipeline could not start.
+///
+/// ```
+/// let mut config = redline::Config::default();
+/// config.traces.endpoint = Some("http://127.0.0.1:1".into());
+/// config.traces.headers = redline::traces::OtlpHeaders(vec![("bad header".into(), "x".into())]);
+/// let err = redline::Telemetry::builder().config(config).build().err().unwrap();
+/// assert!(err.to_string().contains("OTLP"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The OTLP exporter rejected its settings.
+    #[error("cannot build the OTLP span exporter for {endpoint}: {reason}")]
+    Exporter {
+        /// The configured endpoint.
+        endpoint: String,
+        /// The exporter's reason.
+        reason: String,
+    },
+    /// The exporter's background runtime could not start.
+    #[error("cannot start the OTLP exporter runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// What [`Tracing::shutdown`] achieved.
+///
+/// ```
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// assert_eq!(t.tracing().shutdown(), redline::traces::ShutdownOutcome::NothingToFlush);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOutcome {
+    /// Pending spans were handed to the collector.
+    Flushed,
+    /// The bound elapsed first (collector unreachable or not answering);
+    /// spans still queued are lost and were counted as dropped.
+    TimedOut,
+    /// The exporter reported an error while flushing.
+    Failed,
+    /// Not exporting (local or disabled mode), or already shut down.
+    NothingToFlush,
+}
+
+/// The hot-path part, shared by the HTTP layer and the operation timer
+/// without reference counting (see [`crate::metrics::leak`]).
+pub(crate) struct TraceHot {
+    pub(crate) tracer: SdkTracer,
+    /// Spans are recorded and exported (an endpoint is configured).
+    pub(crate) exporting: bool,
+}
+
+// The tracer holds trait objects (sampler, processors) that are not marked
+// `RefUnwindSafe`. Observing them after a panic is fine: the SDK keeps no
+// invariant across a panic that a later span could break, and its locks
+// recover from poisoning. Without this, the operation timer and the layer
+// could not be used inside `catch_unwind`, as they could before.
+impl std::panic::RefUnwindSafe for TraceHot {}
+impl std::panic::UnwindSafe for TraceHot {}
+
+struct Inner {
+    hot: Option<&'static TraceHot>,
+    provider: Option<SdkTracerProvider>,
+    metrics: PipelineMetrics,
+    shutdown_timeout: Duration,
+    endpoint: Option<String>,
+    /// The exporter's own runtime (gRPC needs Tokio; a runtime of our own
+    /// keeps exports running while the application's runtime shuts down).
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut rt) = self.runtime.lock()
+            && let Some(rt) = rt.take()
+        {
+            // Dropping a runtime inside another one panics; this never blocks.
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The trace pipeline of a [`crate::Telemetry`]. Cheap to clone.
+///
+/// ```
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// let tracing = t.tracing();
+/// assert!(tracing.is_enabled());
+/// assert!(!tracing.is_exporting(), "no endpoint configured: local only");
+/// ```
+#[derive(Clone)]
+pub struct Tracing {
+    inner: Arc<Inner>,
+}
+
+impl Tracing {
+    pub(crate) fn new(config: &Config, registry: &Registry) -> Result<Self, crate::Error> {
+        let metrics = PipelineMetrics::register(registry)?;
+        let tc = &config.traces;
+        let mut inner = Inner {
+            hot: None,
+            provider: None,
+            metrics: metrics.clone(),
+            shutdown_timeout: tc.shutdown_timeout,
+            endpoint: tc.endpoint.clone(),
+            runtime: Mutex::new(None),
+        };
+        if !tc.enabled {
+            return Ok(Self {
+                inner: Arc::new(inner),
+            });
+        }
+        let mut builder = SdkTracerProvider::builder().with_resource(resource(config));
+        let exporting = tc.endpoint.is_some();
+        if let Some(endpoint) = &tc.endpoint {
+            metrics.capacity.set(tc.max_queue_size as i64);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("redline-otlp")
+                .enable_all()
+                .build()
+                .map_err(TraceError::Runtime)?;
+            let exporter = {
+                let _entered = runtime.enter();
+                build_exporter(tc, endpoint)?
+            };
+            *inner.runtime.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(runtime);
+            let exporter =
+                CountingExporter::new(exporter, MetricsHandle(metrics.clone()), endpoint.clone());
+            let batch = BatchConfigBuilder::default()
+                // Headroom over our own gate (see `GatedProcessor`).
+                .with_max_queue_size(tc.max_queue_size + 256)
+                .with_scheduled_delay(tc.schedule_delay)
+                .with_max_export_batch_size(tc.max_export_batch_size)
+                .build();
+            let processor = BatchSpanProcessor::new(exporter, batch);
+            builder = builder
+                .with_span_processor(GatedProcessor {
+                    inner: processor,
+                    max: tc.max_queue_size as i64,
+                    metrics: MetricsHandle(metrics.clone()),
+                })
+                .with_sampler(sampler(tc.sampler));
+        } else {
+            // Local mode: ids and propagation, nothing recorded.
+            builder = builder.with_sampler(Sampler::AlwaysOff);
+        }
+        let provider = builder.build();
+        let scope = InstrumentationScope::builder("redline")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let tracer = provider.tracer_with_scope(scope);
+        inner.hot = Some(crate::metrics::leak(TraceHot { tracer, exporting }));
+        inner.provider = Some(provider);
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    pub(crate) fn hot(&self) -> Option<&'static TraceHot> {
+        self.inner.hot
+    }
+
+    /// Whether trace context is created at all (`OTEL_SDK_DISABLED` unset).
+    ///
+    /// ```
+    /// let mut config = redline::Config::default();
+    /// config.traces.enabled = false;
+    /// let t = redline::Telemetry::builder().config(config).build().unwrap();
+    /// assert!(!t.tracing().is_enabled());
+    /// ```
+    pub fn is_enabled(&self) -> bool {
+        self.inner.hot.is_some()
+    }
+
+    /// Whether spans are recorded and exported (an endpoint is configured).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(!t.tracing().is_exporting());
+    /// ```
+    pub fn is_exporting(&self) -> bool {
+        self.inner.hot.is_some_and(|h| h.exporting)
+    }
+
+    /// The tracer, for spans of your own (they join the request's trace when
+    /// started from within a handler: the layer makes the request's context
+    /// current). `None` when tracing is disabled.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{Tracer, Span};
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let mut span = t.tracing().tracer().unwrap().start("reindex");
+    /// span.end();
+    /// ```
+    pub fn tracer(&self) -> Option<&SdkTracer> {
+        self.inner.hot.map(|h| &h.tracer)
+    }
+
+    /// A `tracing-opentelemetry` layer over this pipeline, so `tracing` spans
+    /// become OpenTelemetry spans; inside a request they are children of its
+    /// server span. `None` when tracing is disabled.
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let subscriber = tracing_subscriber::registry().with(t.tracing().tracing_layer());
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     tracing::info_span!("work").in_scope(|| ());
+    /// });
+    /// ```
+    pub fn tracing_layer<S>(
+        &self,
+    ) -> Option<tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        let tracer = self.tracer()?.clone();
+        Some(tracing_opentelemetry::layer().with_tracer(tracer))
+    }
+
+    /// Exports what is queued now, waiting at most the shutdown timeout.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.tracing().force_flush(), redline::traces::ShutdownOutcome::NothingToFlush);
+    /// ```
+    pub fn force_flush(&self) -> ShutdownOutcome {
+        self.bounded(|p, _| p.force_flush())
+    }
+
+    /// Flushes pending spans and stops the exporter. Returns within the
+    /// configured bound (`REDLINE_TRACES_SHUTDOWN_TIMEOUT`, default 3 s) even
+    /// when the collector is unreachable or never answers; spans still
+    /// queued then are counted as dropped. Blocking: from async code call
+    /// it through `spawn_blocking` (as [`crate::ShutdownGuard::shutdown`]
+    /// does).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.tracing().shutdown(), redline::traces::ShutdownOutcome::NothingToFlush);
+    /// ```
+    pub fn shutdown(&self) -> ShutdownOutcome {
+        let outcome = self.bounded(|p, timeout| p.shutdown_with_timeout(timeout));
+        if outcome == ShutdownOutcome::TimedOut {
+            // What never left the queue is lost now.
+            let m = &self.inner.metrics;
+            let left = m.queued.get().max(0);
+            m.dropped_shutdown.inc_by(left as u64);
+            m.queued.set(0);
+        }
+        outcome
+    }
+
+    /// Runs `op` on the provider in a thread of its own and waits at most
+    /// the shutdown timeout for it. Why a thread: the SDK bounds its own
+    /// wait, but an exporter stuck in a blocking call (a collector that
+    /// accepts and never answers) has hung shutdown upstream before; this
+    /// bound holds whatever the SDK does.
+    fn bounded(
+        &self,
+        op: impl FnOnce(&SdkTracerProvider, Duration) -> opentelemetry_sdk::error::OTelSdkResult
+        + Send
+        + 'static,
+    ) -> ShutdownOutcome {
+        let (Some(provider), Some(hot)) = (&self.inner.provider, self.inner.hot) else {
+            return ShutdownOutcome::NothingToFlush;
+        };
+        if !hot.exporting {
+            return ShutdownOutcome::NothingToFlush;
+        }
+        let timeout = self.inner.shutdown_timeout;
+        let provider = provider.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("redline-otlp-shutdown".into())
+            .spawn(move || {
+                let _ = tx.send(op(&provider, timeout));
+            });
+        if spawned.is_err() {
+            return ShutdownOutcome::Failed;
+        }
+        // A little more than the SDK's own bound, so its answer wins when
+        // it keeps its word.
+        match rx.recv_timeout(timeout + Duration::from_millis(250)) {
+            Ok(Ok(())) => ShutdownOutcome::Flushed,
+            Ok(Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown)) => {
+                ShutdownOutcome::NothingToFlush
+            }
+            Ok(Err(opentelemetry_sdk::error::OTelSdkError::Timeout(_))) | Err(_) => {
+                ShutdownOutcome::TimedOut
+            }
+            Ok(Err(_)) => ShutdownOutcome::Failed,
+        }
+    }
+
+    /// The configured OTLP endpoint, if any.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.tracing().endpoint(), None);
+    /// ```
+    pub fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint.as_deref()
+    }
+}
+
+fn resource(config: &Config) -> Resource {
+    let mut attributes: Vec<KeyValue> = config
+        .resource_attributes
+        .iter()
+        .filter(|(k, _)| k != "service.name")
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    attributes.push(KeyValue::new("telemetry.sdk.name", "opentelemetry"));
+    attributes.push(KeyValue::new("telemetry.sdk.language", "rust"));
+    attributes.push(KeyValue::new("telemetry.sdk.version", "0.33"));
+    attributes.push(KeyValue::new("telemetry.distro.name", "redline"));
+    attributes.push(KeyValue::new(
+        "telemetry.distro.version",
+        env!("CARGO_PKG_VERSION"),
+    ));
+    // Not `Resource::builder()`: its detectors read the process environment
+    // behind our configuration's back.
+    Resource::builder_empty()
+        .with_service_name(config.service_name.clone())
+        .with_attributes(attributes)
+        .build()
+}
+
+fn sampler(config: SamplerConfig) -> Sampler {
+    match config {
+        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+        SamplerConfig::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerConfig::ParentBasedTraceIdRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+fn build_exporter(
+    tc: &TraceConfig,
+    endpoint: &str,
+) -> Result<opentelemetry_otlp::SpanExporter, TraceError> {
+    let error = |e: &dyn std::fmt::Display| TraceError::Exporter {
+        endpoint: endpoint.to_owned(),
+        reason: e.to_string(),
+    };
+    match tc.protocol {
+        OtlpProtocol::Grpc => {
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in &tc.headers.0 {
+                let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| error(&e))?;
+                let value = http::HeaderValue::from_str(value).map_err(|e| error(&e))?;
+                headers.insert(name, value);
+            }
+            let metadata =
+                opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .with_timeout(tc.timeout)
+                .with_metadata(metadata)
+                .build()
+                .map_err(|e| error(&e))
+        }
+        OtlpProtocol::HttpProtobuf => {
+            for (name, value) in &tc.headers.0 {
+                http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| error(&e))?;
+                http::HeaderValue::from_str(value).map_err(|e| error(&e))?;
+            }
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(endpoint)
+                .with_timeout(tc.timeout)
+                .with_headers(tc.headers.0.iter().cloned().collect())
+                .build()
+                .map_err(|e| error(&e))
+        }
+    }
+}

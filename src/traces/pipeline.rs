@@ -1,0 +1,197 @@
+//! The export pipeline: OTLP exporter (gRPC or HTTP/protobuf) behind the
+//! SDK's batch span processor, with two thin wrappers that count what
+//! happens to spans, because the SDK keeps those numbers to itself:
+//!
+//! - [`GatedProcessor`] bounds the queue itself, so a full queue is seen
+//!   (and counted) here instead of inside the SDK, and exposes its length;
+//! - [`CountingExporter`] counts spans exported, failed export requests and
+//!   the spans lost with them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+/// Names of the pipeline's own metrics (see `docs/METRICS.md`).
+pub(crate) const EXPORTED: &str = "redline_trace_spans_exported_total";
+pub(crate) const DROPPED: &str = "redline_trace_spans_dropped_total";
+pub(crate) const EXPORT_ERRORS: &str = "redline_trace_export_errors_total";
+pub(crate) const QUEUE: &str = "redline_trace_queue_spans";
+pub(crate) const QUEUE_CAPACITY: &str = "redline_trace_queue_capacity_spans";
+
+/// Counters of the span pipeline, registered in the service's registry.
+#[derive(Clone)]
+pub(crate) struct PipelineMetrics {
+    pub(crate) exported: IntCounter,
+    pub(crate) dropped_queue_full: IntCounter,
+    pub(crate) dropped_export_failed: IntCounter,
+    pub(crate) dropped_shutdown: IntCounter,
+    pub(crate) export_errors: IntCounter,
+    pub(crate) queued: IntGauge,
+    pub(crate) capacity: IntGauge,
+}
+
+impl PipelineMetrics {
+    pub(crate) fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let exported = IntCounter::new(
+            EXPORTED,
+            "Spans the OTLP exporter delivered (the collector accepted the request).",
+        )?;
+        let dropped = IntCounterVec::new(
+            Opts::new(
+                DROPPED,
+                "Spans lost before reaching the collector, by reason (queue_full, export_failed, shutdown).",
+            ),
+            &["reason"],
+        )?;
+        let export_errors = IntCounter::new(
+            EXPORT_ERRORS,
+            "OTLP export requests that failed (after the exporter's retries).",
+        )?;
+        let queued = IntGauge::new(QUEUE, "Spans waiting in the export queue.")?;
+        let capacity = IntGauge::new(
+            QUEUE_CAPACITY,
+            "Capacity of the export queue (OTEL_BSP_MAX_QUEUE_SIZE).",
+        )?;
+        registry.register(Box::new(exported.clone()))?;
+        registry.register(Box::new(dropped.clone()))?;
+        registry.register(Box::new(export_errors.clone()))?;
+        registry.register(Box::new(queued.clone()))?;
+        registry.register(Box::new(capacity.clone()))?;
+        Ok(Self {
+            exported,
+            dropped_queue_full: dropped.with_label_values(&["queue_full"]),
+            dropped_export_failed: dropped.with_label_values(&["export_failed"]),
+            dropped_shutdown: dropped.with_label_values(&["shutdown"]),
+            export_errors,
+            queued,
+            capacity,
+        })
+    }
+}
+
+/// Drops (and counts) spans once `max` are waiting, before they reach the
+/// inner processor, and keeps the queue-length gauge.
+#[derive(Debug)]
+pub(crate) struct GatedProcessor<P> {
+    pub(crate) inner: P,
+    pub(crate) max: i64,
+    pub(crate) metrics: MetricsHandle,
+}
+
+/// `Debug` for the metrics (the SDK requires processors to be `Debug`).
+#[derive(Clone)]
+pub(crate) struct MetricsHandle(pub(crate) PipelineMetrics);
+
+impl std::fmt::Debug for MetricsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PipelineMetrics")
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for GatedProcessor<P> {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        let m = &self.metrics.0;
+        // Check, then add: concurrent enders can overshoot `max` by the
+        // number of threads, which is why the inner queue has headroom.
+        if m.queued.get() >= self.max {
+            m.dropped_queue_full.inc();
+            return;
+        }
+        m.queued.inc();
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts export outcomes around the OTLP exporter, and warns about
+/// failures at most once a minute (a dead collector must not flood the
+/// service's own logs).
+#[derive(Debug)]
+pub(crate) struct CountingExporter<E> {
+    pub(crate) inner: E,
+    pub(crate) metrics: MetricsHandle,
+    pub(crate) endpoint: String,
+    last_warning_ms: AtomicU64,
+    started: Instant,
+}
+
+impl<E> CountingExporter<E> {
+    pub(crate) fn new(inner: E, metrics: MetricsHandle, endpoint: String) -> Self {
+        Self {
+            inner,
+            metrics,
+            endpoint,
+            last_warning_ms: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    fn warn_throttled(&self, error: &dyn std::fmt::Display, spans: usize) {
+        let now = self.started.elapsed().as_millis() as u64 + 60_000;
+        let last = self.last_warning_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 60_000
+            && self
+                .last_warning_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                target: "redline::traces",
+                endpoint = %self.endpoint,
+                spans,
+                error = %error,
+                "OTLP span export failed; spans are counted in redline_trace_spans_dropped_total{{reason=\"export_failed\"}} (this warning repeats at most once a minute)"
+            );
+        }
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len();
+        let m = &self.metrics.0;
+        // The batch has left the queue.
+        m.queued.sub(n as i64);
+        let result = self.inner.export(batch).await;
+        match &result {
+            Ok(()) => m.exported.inc_by(n as u64),
+            Err(e) => {
+                m.export_errors.inc();
+                m.dropped_export_failed.inc_by(n as u64);
+                self.warn_throttled(e, n);
+            }
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}

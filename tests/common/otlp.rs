@@ -1,0 +1,246 @@
+//! A test OTLP receiver on the official protobuf types (`opentelemetry-proto`):
+//! a real gRPC server (tonic, `TraceService`) and a real HTTP/protobuf
+//! endpoint (`POST /v1/traces`), both on loopback ephemeral ports, keeping
+//! every span they decode. Plus a "black hole" listener that accepts
+//! connections and never answers, for outage tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// A span as received, with its resource and scope.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub resource: HashMap<String, String>,
+    pub scope: String,
+    pub span: Span,
+    /// "grpc" or "http".
+    pub via: &'static str,
+}
+
+impl Received {
+    pub fn attr(&self, key: &str) -> Option<String> {
+        attr(&self.span.attributes, key)
+    }
+    pub fn trace_id(&self) -> String {
+        hex(&self.span.trace_id)
+    }
+    pub fn span_id(&self) -> String {
+        hex(&self.span.span_id)
+    }
+    pub fn parent_span_id(&self) -> String {
+        hex(&self.span.parent_span_id)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn attr(attrs: &[KeyValue], key: &str) -> Option<String> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .map(value_text)
+}
+
+fn value_text(v: &AnyValue) -> String {
+    match &v.value {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[derive(Clone, Default)]
+struct Store {
+    spans: Arc<Mutex<Vec<Received>>>,
+    requests: Arc<Mutex<usize>>,
+}
+
+impl Store {
+    fn add(&self, request: ExportTraceServiceRequest, via: &'static str) {
+        let mut spans = self.spans.lock().unwrap();
+        *self.requests.lock().unwrap() += 1;
+        for rs in request.resource_spans {
+            let resource: HashMap<String, String> = rs
+                .resource
+                .map(|r| {
+                    r.attributes
+                        .iter()
+                        .filter_map(|kv| kv.value.as_ref().map(|v| (kv.key.clone(), value_text(v))))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for ss in rs.scope_spans {
+                let scope = ss.scope.map(|s| s.name).unwrap_or_default();
+                for span in ss.spans {
+                    spans.push(Received {
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        span,
+                        via,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Store {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.add(request.into_inner(), "grpc");
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// The receiver: gRPC and HTTP listeners sharing one span store.
+pub struct Receiver {
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    store: Store,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let store = Store::default();
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = grpc_listener.local_addr().unwrap();
+        let svc = TraceServiceServer::new(store.clone());
+        let grpc_task = tokio::spawn(async move {
+            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(svc)
+                .serve_with_incoming(incoming)
+                .await;
+        });
+        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = http_listener.local_addr().unwrap();
+        let http_store = store.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |headers: http::HeaderMap, body: bytes::Bytes| {
+                let store = http_store.clone();
+                async move {
+                    let ct = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    if ct != "application/x-protobuf" {
+                        return (http::StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
+                    }
+                    match ExportTraceServiceRequest::decode(body) {
+                        Ok(req) => {
+                            store.add(req, "http");
+                            (
+                                http::StatusCode::OK,
+                                ExportTraceServiceResponse::default().encode_to_vec(),
+                            )
+                        }
+                        Err(_) => (http::StatusCode::BAD_REQUEST, Vec::new()),
+                    }
+                }
+            }),
+        );
+        let http_task = tokio::spawn(async move {
+            let _ = axum::serve(http_listener, app).await;
+        });
+        Self {
+            grpc,
+            http,
+            store,
+            tasks: vec![grpc_task, http_task],
+        }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}/v1/traces", self.http)
+    }
+
+    pub fn spans(&self) -> Vec<Received> {
+        self.store.spans.lock().unwrap().clone()
+    }
+
+    pub fn requests(&self) -> usize {
+        *self.store.requests.lock().unwrap()
+    }
+
+    /// Waits (at most `timeout`) until `done` holds for the spans received.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if done(&spans) || Instant::now() > deadline {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A listener that accepts connections and never reads or answers.
+pub struct BlackHole {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl BlackHole {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            // Bounded: a test opens a handful of connections.
+            while held.len() < 1000 {
+                match listener.accept().await {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => break,
+                }
+            }
+            std::future::pending::<()>().await;
+        });
+        Self { addr, task }
+    }
+}
