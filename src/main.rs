@@ -75,6 +75,23 @@ fn main() -> ExitCode {
     runtime.block_on(run(args))
 }
 
+/// `tracing` events to stderr (level from `REDLINE_LOG` or `RUST_LOG`,
+/// default `info`), and `tracing` spans into the trace pipeline, so they
+/// join the request's trace. Structured JSON logging is a later addition.
+fn install_subscriber(telemetry: &redline::Telemetry) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = ["REDLINE_LOG", "RUST_LOG"]
+        .iter()
+        .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(telemetry.tracing().tracing_layer())
+        .try_init();
+}
+
 async fn run(args: DemoArgs) -> ExitCode {
     let mut config = match redline::Config::from_env() {
         Ok(c) => c,
@@ -100,6 +117,7 @@ async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    install_subscriber(demo.telemetry());
     let app = demo.app_addr();
     println!("redline demo ({})", demo.telemetry().config().service_name);
     println!(
@@ -110,6 +128,14 @@ async fn run(args: DemoArgs) -> ExitCode {
         println!(
             "  faults:   curl -X PUT http://{admin}/faults -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
         );
+    }
+    let tracing = demo.telemetry().tracing();
+    match tracing.endpoint() {
+        Some(endpoint) if tracing.is_enabled() => println!("  traces:   OTLP to {endpoint}"),
+        _ if tracing.is_enabled() => println!(
+            "  traces:   local only (set OTEL_EXPORTER_OTLP_ENDPOINT to export; responses carry traceparent)"
+        ),
+        _ => println!("  traces:   off (OTEL_SDK_DISABLED)"),
     }
     if args.load_rps > 0 {
         println!(
