@@ -73,12 +73,26 @@ where
     drain(response.into_body())
 }
 
-fn telemetry() -> redline::Telemetry {
-    let config = redline::Config {
+/// Traces as in `examples/callgrind_layer.rs`: `off` (metrics only),
+/// `local` (trace context, nothing recorded) or `sampled` (every request
+/// recorded and queued for export; the exporter fails fast against a
+/// closed loopback port, on another thread).
+fn telemetry_with(traces: &str) -> redline::Telemetry {
+    let mut config = redline::Config {
         admin_listen: None,
         system_metrics: false,
         ..Default::default()
     };
+    match traces {
+        "off" => config.traces.enabled = false,
+        "local" => {}
+        _ => {
+            config.traces.endpoint = Some("http://127.0.0.1:9/v1/traces".into());
+            config.traces.protocol = redline::traces::OtlpProtocol::HttpProtobuf;
+            config.traces.sampler = redline::traces::SamplerConfig::AlwaysOn;
+            config.traces.max_queue_size = 65_536;
+        }
+    }
     redline::Telemetry::builder()
         .config(config)
         .build()
@@ -112,6 +126,10 @@ where
     total / threads as u32
 }
 
+fn telemetry() -> redline::Telemetry {
+    telemetry_with("off")
+}
+
 fn bench(c: &mut Criterion) {
     let t = telemetry();
     let layer = t
@@ -132,6 +150,19 @@ fn bench(c: &mut Criterion) {
             &threads,
             |b, &n| b.iter_custom(|iters| contended(&instrumented, n, iters)),
         );
+    }
+    // Metrics plus traces: trace context only, and every request sampled.
+    for traces in ["local", "sampled"] {
+        let t = telemetry_with(traces);
+        let svc = t
+            .http_layer()
+            .with_route_extractor(RouteFn(|uri: &http::Uri| {
+                (uri.path() == "/hello").then_some("/hello")
+            }))
+            .layer(Hello);
+        group.bench_function(BenchmarkId::new(format!("traces_{traces}"), 1), |b| {
+            b.iter_custom(|iters| contended(&svc, 1, iters))
+        });
     }
     group.finish();
 

@@ -1,9 +1,18 @@
-//! A minimal axum server for load tests: `GET /hello`, bare, with a no-op
-//! layer, or with the redline layer, on a single-threaded runtime (so the server is CPU-bound
-//! on one core and the load generator has the other).
+//! A minimal axum server for load tests: `GET /hello` on a single-threaded
+//! runtime (so the server is CPU-bound on one core and the load generator
+//! has the other), in one of these modes:
+//!
+//! - `bare`: no layer;
+//! - `noop`: a pass-through layer (what axum's per-route layering costs);
+//! - `metrics`: redline's layer with traces disabled (`OTEL_SDK_DISABLED`);
+//! - `instrumented`: redline's layer with the default configuration: metrics
+//!   and local trace context (ids, `traceparent` on responses, no export);
+//! - `traces10`, `traces100`: metrics plus traces sampled at 10% / 100%,
+//!   exported over OTLP/HTTP to `$OTLP_SINK` (default
+//!   `http://127.0.0.1:14318/v1/traces`, see `examples/otlp_sink.rs`).
 //!
 //! `cargo run --release --example bench_server -- instrumented 127.0.0.1:8081`
-//! (in instrumented mode `/metrics` is served on the port 100 above).
+//! (with redline, `/metrics` is served on the port 100 above).
 
 use axum::Router;
 use axum::routing::get;
@@ -24,16 +33,29 @@ fn main() {
             // `Router::layer` costs by itself (it boxes and clones the route
             // service per request), whatever the layer does.
             "noop" => app.layer(tower::layer::layer_fn(|inner| inner)),
-            "instrumented" => {
+            "metrics" | "instrumented" | "traces10" | "traces100" => {
                 // `/metrics` on its own listener (the port 100 above), so
                 // the router under load has the same single route as the
                 // others.
                 let mut admin: std::net::SocketAddr = addr.parse().expect("address");
                 admin.set_port(admin.port() + 100);
-                let config = redline::Config {
+                let mut config = redline::Config {
                     admin_listen: Some(admin),
                     ..Default::default()
                 };
+                let sink = std::env::var("OTLP_SINK")
+                    .unwrap_or_else(|_| "http://127.0.0.1:14318/v1/traces".into());
+                match mode.as_str() {
+                    "metrics" => config.traces.enabled = false,
+                    "traces10" | "traces100" => {
+                        config.traces.endpoint = Some(sink);
+                        config.traces.protocol = redline::traces::OtlpProtocol::HttpProtobuf;
+                        config.traces.sampler = redline::traces::SamplerConfig::ParentBasedTraceIdRatio(
+                            if mode == "traces10" { 0.1 } else { 1.0 },
+                        );
+                    }
+                    _ => {}
+                }
                 let telemetry = redline::Telemetry::builder()
                     .config(config)
                     .build()
@@ -43,7 +65,9 @@ fn main() {
                 app.layer(telemetry.http_layer())
             }
             other => {
-                eprintln!("mode must be bare, noop or instrumented, got {other}");
+                eprintln!(
+                    "mode must be bare, noop, metrics, instrumented, traces10 or traces100, got {other}"
+                );
                 std::process::exit(2);
             }
         };

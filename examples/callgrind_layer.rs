@@ -4,6 +4,12 @@
 //!
 //! `cargo run --release --example callgrind_layer -- instrumented 100000`
 //! (modes: `bare`, `instrumented`, `axum-bare`, `axum-noop`, `axum-instrumented`)
+//!
+//! `TRACES` picks the trace setting of the instrumented modes: `off` (the
+//! default: metrics only), `local` (trace context without export), or
+//! `sampled` (every request recorded; the export queue is made large and
+//! the export delay long, so the count is the request path, not the
+//! exporter).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -53,12 +59,28 @@ fn main() {
     let hello = service_fn(|_req: Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello\n"))))
     });
-    let config = redline::Config {
+    let mut config = redline::Config {
         admin_listen: None,
         system_metrics: false,
         process_metrics: false,
         ..Default::default()
     };
+    match std::env::var("TRACES").as_deref().unwrap_or("off") {
+        "off" => config.traces.enabled = false,
+        "local" => {}
+        "sampled" => {
+            config.traces.endpoint = Some("http://127.0.0.1:9/v1/traces".into());
+            config.traces.protocol = redline::traces::OtlpProtocol::HttpProtobuf;
+            config.traces.sampler = redline::traces::SamplerConfig::AlwaysOn;
+            config.traces.max_queue_size = 1_000_000;
+            config.traces.schedule_delay = std::time::Duration::from_secs(3600);
+            config.traces.max_export_batch_size = 1_000_000;
+        }
+        other => {
+            eprintln!("TRACES must be off, local or sampled, got {other}");
+            std::process::exit(2);
+        }
+    }
     let telemetry = redline::Telemetry::builder()
         .config(config)
         .build()

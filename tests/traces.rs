@@ -327,7 +327,8 @@ async fn malformed_trace_headers_start_a_new_root_and_never_fail_the_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_endpoint_context_stays_local_and_disabled_means_none() {
-    // Local: ids on responses, nothing recorded (the sampled flag is 0).
+    // Local: trace context without recording. By default responses carry
+    // `traceparent` only for recorded traces, so none here.
     let t = Telemetry::builder()
         .config(config(None, OtlpProtocol::Grpc))
         .build()
@@ -335,6 +336,14 @@ async fn without_an_endpoint_context_stays_local_and_disabled_means_none() {
     assert!(t.tracing().is_enabled() && !t.tracing().is_exporting());
     let (addr, server) = serve(&t).await;
     let c = common::client();
+    let (status, tp) = request(&c, &format!("http://{addr}/users/1"), &[]).await;
+    assert_eq!((status, tp), (200, None));
+    server.abort();
+    // `always`: the ids anyway (flags 00: not recorded).
+    let mut cfg = config(None, OtlpProtocol::Grpc);
+    cfg.traces.response_traceparent = redline::traces::ResponseTraceparent::Always;
+    let t = Telemetry::builder().config(cfg).build().unwrap();
+    let (addr, server) = serve(&t).await;
     let (_, tp) = request(&c, &format!("http://{addr}/users/1"), &[]).await;
     let tp = tp.expect("local mode still answers with a traceparent");
     assert!(tp.ends_with("-00"), "{tp}");
@@ -524,4 +533,78 @@ fn tracing_spans_inside_a_handler_join_the_request_trace() {
         assert_eq!(child.attr("page").as_deref(), Some("3"));
         let _ = t.tracing().shutdown();
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_follows_the_parent_and_the_ratio() {
+    let receiver = Receiver::start().await;
+    let mut cfg = config(Some(receiver.grpc_endpoint()), OtlpProtocol::Grpc);
+    cfg.traces.sampler = SamplerConfig::ParentBasedTraceIdRatio(0.25);
+    let t = Telemetry::builder().config(cfg).build().unwrap();
+    let (addr, server) = serve(&t).await;
+    let c = common::client();
+    // A sampled parent is followed whatever the ratio; an unsampled one too
+    // (and its operations are not recorded either).
+    let sampled_parent = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+    let other_trace = "0af7651916cd43dd8448eb211c80319c";
+    let unsampled_parent = format!("00-{other_trace}-{PARENT_ID}-00");
+    let (_, tp) = request(
+        &c,
+        &format!("http://{addr}/users/1"),
+        &[("traceparent", &sampled_parent)],
+    )
+    .await;
+    assert!(tp.unwrap().contains(TRACE_ID));
+    let (_, tp) = request(
+        &c,
+        &format!("http://{addr}/users/2"),
+        &[("traceparent", &unsampled_parent)],
+    )
+    .await;
+    assert_eq!(
+        tp, None,
+        "unsampled: no traceparent on the response by default"
+    );
+    // New traces: about a quarter of 400 are recorded, and each recorded one
+    // is exported under the trace id its response announced.
+    let mut announced = Vec::new();
+    for _ in 0..400 {
+        if let (404, Some(tp)) = request(&c, &format!("http://{addr}/missing"), &[]).await {
+            announced.push(tp[3..35].to_string());
+        }
+    }
+    assert!(
+        (60..=140).contains(&announced.len()),
+        "about 25% of 400 sampled: {}",
+        announced.len()
+    );
+    let spans = receiver
+        .wait_for(Duration::from_secs(10), |s| {
+            s.iter().filter(|r| r.span.name == "GET /missing").count() >= announced.len()
+        })
+        .await;
+    let missing: Vec<String> = spans
+        .iter()
+        .filter(|r| r.span.name == "GET /missing")
+        .map(Received::trace_id)
+        .collect();
+    assert_eq!(missing.len(), announced.len());
+    for id in &announced {
+        assert!(
+            missing.contains(id),
+            "trace {id} announced but not exported"
+        );
+    }
+    let users: Vec<&Received> = spans
+        .iter()
+        .filter(|r| r.span.name == "GET /users/{id}")
+        .collect();
+    assert_eq!(users.len(), 1, "only the sampled parent's request");
+    assert_eq!(users[0].trace_id(), TRACE_ID);
+    assert!(
+        spans.iter().all(|r| r.trace_id() != other_trace),
+        "nothing of the unsampled trace is exported"
+    );
+    server.abort();
+    let _ = t.tracing().shutdown();
 }

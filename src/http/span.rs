@@ -15,18 +15,22 @@ use opentelemetry::{Context, KeyValue};
 
 use super::labels::{ErrorType, METHOD_NAMES, METHOD_OTHER, SCHEME_NAMES};
 use super::metrics::HttpMetricsInner;
-use crate::traces::TraceHot;
-use crate::traces::propagation::{baggage_attributes, extract_context, format_traceparent_into};
+use crate::traces::propagation::{baggage_attributes, extract_context, traceparent_bytes};
+use crate::traces::{ResponseTraceparent, TraceHot, sampling};
 
 /// Baggage entries copied onto a span, at most (baggage is caller input).
 const MAX_BAGGAGE_ATTRIBUTES: usize = 8;
 /// Longest `x-request-id` taken as an attribute (issue 5 validates ids).
 const MAX_REQUEST_ID: usize = 128;
 
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+
 /// A request's trace context: the server span inside it.
 pub(crate) struct ServerSpan {
     pub(crate) cx: Context,
     recording: bool,
+    response_header: ResponseTraceparent,
 }
 
 impl ServerSpan {
@@ -34,37 +38,59 @@ impl ServerSpan {
     #[inline]
     pub(crate) fn start<B>(
         hot: &'static TraceHot,
-        metrics: &HttpMetricsInner,
+        metrics: &'static HttpMetricsInner,
         req: &http::Request<B>,
         method: u8,
         scheme: u8,
         route: u32,
     ) -> Self {
         let headers = req.headers();
-        let parent = if headers.contains_key("traceparent") || headers.contains_key("baggage") {
+        let parent = if !headers.is_empty()
+            && (headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE))
+        {
             extract_context(headers)
         } else {
             Context::new()
         };
-        // The method alone for now (no allocation); the full `{method}
-        // {route}` name is set below only if the span records.
+        let parent_sc = parent.span().span_context().clone();
+        let trace_id = if parent_sc.is_valid() {
+            parent_sc.trace_id()
+        } else {
+            sampling::new_trace_id()
+        };
+        if !hot.decider.sampled(&parent_sc, trace_id) {
+            // No SDK span: ids and context only (see `traces::sampling`).
+            return Self {
+                cx: sampling::unsampled_context(parent, &parent_sc, trace_id),
+                recording: false,
+                response_header: hot.response_traceparent,
+            };
+        }
+        // The method alone for now; the full `{method} {route}` name (cached
+        // per route) is set below.
         let method_name: &'static str = if method == METHOD_OTHER {
             "HTTP"
         } else {
             METHOD_NAMES[method as usize]
         };
-        let mut span = hot
+        let builder = hot
             .tracer
             .span_builder(Cow::Borrowed(method_name))
             .with_kind(SpanKind::Server)
-            .start_with_context(&hot.tracer, &parent);
+            // Room for the attributes set below (growing the vector one
+            // attribute at a time cost ~600 instructions per span).
+            .with_attributes(Vec::with_capacity(16));
+        let mut span = sampling::build_sampled(trace_id, || {
+            builder.start_with_context(&hot.tracer, &parent)
+        });
         let recording = opentelemetry::trace::Span::is_recording(&span);
         if recording {
             use opentelemetry::trace::Span as _;
-            let route = metrics.route_name(route);
-            if let Some(route) = &route {
-                span.update_name(format!("{method_name} {route}"));
-            }
+            let named = metrics.span_name(method, method_name, route);
+            let route = named.map(|(name, route)| {
+                span.update_name(name);
+                route
+            });
             let mut attrs = Vec::with_capacity(12);
             attrs.push(KeyValue::new(
                 "http.request.method",
@@ -81,7 +107,7 @@ impl ServerSpan {
                 ));
             }
             if let Some(route) = route {
-                attrs.push(KeyValue::new("http.route", route.to_string()));
+                attrs.push(KeyValue::new("http.route", route));
             }
             attrs.push(KeyValue::new("url.path", truncate(req.uri().path(), 1024)));
             attrs.push(KeyValue::new("url.scheme", SCHEME_NAMES[scheme as usize]));
@@ -114,24 +140,29 @@ impl ServerSpan {
             }
             attrs.extend(baggage_attributes(&parent, MAX_BAGGAGE_ATTRIBUTES));
             span.set_attributes(attrs);
+            // (The SDK pushes them one by one into the span's own vector.)
         }
         Self {
             cx: parent.with_span(span),
             recording,
+            response_header: hot.response_traceparent,
         }
     }
 
-    /// The `traceparent` to put on the response.
+    /// The `traceparent` to put on the response, as configured.
     #[inline]
     pub(crate) fn traceparent(&self) -> Option<http::HeaderValue> {
         let span = self.cx.span();
         let sc = span.span_context();
-        if !sc.is_valid() {
+        let wanted = match self.response_header {
+            ResponseTraceparent::Sampled => sc.is_sampled(),
+            ResponseTraceparent::Always => true,
+            ResponseTraceparent::Never => false,
+        };
+        if !wanted || !sc.is_valid() {
             return None;
         }
-        let mut s = String::with_capacity(55);
-        format_traceparent_into(sc, &mut s);
-        http::HeaderValue::from_maybe_shared(bytes::Bytes::from(s)).ok()
+        http::HeaderValue::from_bytes(&traceparent_bytes(sc)).ok()
     }
 
     /// Trace and span id of a sampled span, for exemplars.

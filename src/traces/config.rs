@@ -56,6 +56,29 @@ pub struct TraceConfig {
     /// `REDLINE_TRACES_SHUTDOWN_TIMEOUT`: how long shutdown waits for the
     /// last spans to be exported before giving up on them.
     pub shutdown_timeout: Duration,
+    /// `REDLINE_TRACES_RESPONSE_HEADER`: when responses carry `traceparent`.
+    pub response_traceparent: ResponseTraceparent,
+}
+
+/// When a response carries the `traceparent` of its server span
+/// (`REDLINE_TRACES_RESPONSE_HEADER`).
+///
+/// ```
+/// use redline::traces::ResponseTraceparent;
+/// assert_eq!(ResponseTraceparent::default(), ResponseTraceparent::Sampled);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseTraceparent {
+    /// `sampled` (default): when the request's trace is recorded, so the
+    /// client gets a trace id it can look up. Unsampled requests skip the
+    /// header (and its cost: ~1,100 instructions per request).
+    #[default]
+    Sampled,
+    /// `always`: every request, sampled or not (flags `00` when not).
+    Always,
+    /// `never`: trace ids stay internal (for services facing untrusted
+    /// clients that should not learn them).
+    Never,
 }
 
 /// The OTLP transport.
@@ -128,12 +151,14 @@ impl Default for TraceConfig {
             max_export_batch_size: 512,
             export_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(3),
+            response_traceparent: ResponseTraceparent::Sampled,
         }
     }
 }
 
 /// Keys of the trace settings in a `REDLINE_CONFIG_FILE`.
-pub(crate) const FILE_KEYS: [&str; 9] = [
+pub(crate) const FILE_KEYS: [&str; 10] = [
+    "traces_response_header",
     "traces_enabled",
     "traces_endpoint",
     "traces_protocol",
@@ -225,6 +250,14 @@ impl TraceConfig {
         c.max_export_batch_size = c.max_export_batch_size.min(c.max_queue_size);
         if let Some((var, v)) = get("REDLINE_TRACES_SHUTDOWN_TIMEOUT", "traces_shutdown_timeout") {
             c.shutdown_timeout = crate::config::parse_duration(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_TRACES_RESPONSE_HEADER", "traces_response_header") {
+            c.response_traceparent = match v.trim() {
+                "sampled" => ResponseTraceparent::Sampled,
+                "always" => ResponseTraceparent::Always,
+                "never" => ResponseTraceparent::Never,
+                _ => return Err(invalid(&var, &v, "sampled, always or never")),
+            };
         }
         Ok(c)
     }
@@ -433,6 +466,7 @@ mod tests {
             ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
             ("OTEL_BSP_SCHEDULE_DELAY", "-1"),
             ("REDLINE_TRACES_SHUTDOWN_TIMEOUT", "forever"),
+            ("REDLINE_TRACES_RESPONSE_HEADER", "sometimes"),
         ] {
             assert_eq!(
                 variable(parse(&[(var, value)]).unwrap_err()),

@@ -17,6 +17,7 @@
 pub(crate) mod config;
 pub(crate) mod pipeline;
 pub(crate) mod propagation;
+pub(crate) mod sampling;
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -32,7 +33,7 @@ use opentelemetry_sdk::trace::{
 };
 use prometheus::Registry;
 
-pub use config::{OtlpHeaders, OtlpProtocol, SamplerConfig, TraceConfig};
+pub use config::{OtlpHeaders, OtlpProtocol, ResponseTraceparent, SamplerConfig, TraceConfig};
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
 
 use crate::Config;
@@ -87,6 +88,9 @@ pub(crate) struct TraceHot {
     pub(crate) tracer: SdkTracer,
     /// Spans are recorded and exported (an endpoint is configured).
     pub(crate) exporting: bool,
+    pub(crate) response_traceparent: ResponseTraceparent,
+    /// The sampling rules, applied by the layer before the SDK.
+    pub(crate) decider: sampling::Decider,
 }
 
 // The tracer holds trait objects (sampler, processors) that are not marked
@@ -179,17 +183,22 @@ impl Tracing {
                     max: tc.max_queue_size as i64,
                     metrics: MetricsHandle(metrics.clone()),
                 })
-                .with_sampler(sampler(tc.sampler));
+                .with_sampler(sampling::HonorDecision(sampler(tc.sampler)));
         } else {
             // Local mode: ids and propagation, nothing recorded.
             builder = builder.with_sampler(Sampler::AlwaysOff);
         }
-        let provider = builder.build();
+        let provider = builder.with_id_generator(sampling::PresetIds).build();
         let scope = InstrumentationScope::builder("redline")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         let tracer = provider.tracer_with_scope(scope);
-        inner.hot = Some(crate::metrics::leak(TraceHot { tracer, exporting }));
+        inner.hot = Some(crate::metrics::leak(TraceHot {
+            tracer,
+            exporting,
+            response_traceparent: tc.response_traceparent,
+            decider: sampling::Decider::new(tc.sampler, exporting),
+        }));
         inner.provider = Some(provider);
         Ok(Self {
             inner: Arc::new(inner),

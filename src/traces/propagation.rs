@@ -74,20 +74,30 @@ fn hex_u128(digits: &[u8]) -> Option<u128> {
 ///            "00-00000000000000000000000000000001-0000000000000002-01");
 /// ```
 pub fn format_traceparent(span_context: &SpanContext) -> String {
-    let mut out = String::with_capacity(55);
-    format_traceparent_into(span_context, &mut out);
-    out
+    let bytes = traceparent_bytes(span_context);
+    // Only ASCII hex digits and dashes.
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
-pub(crate) fn format_traceparent_into(sc: &SpanContext, out: &mut String) {
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "00-{:032x}-{:016x}-{:02x}",
-        u128::from_be_bytes(sc.trace_id().to_bytes()),
-        u64::from_be_bytes(sc.span_id().to_bytes()),
-        sc.trace_flags().to_u8()
-    );
+/// The `traceparent` value as bytes. Why by hand: `write!` with `{:032x}`
+/// cost ~1,600 instructions per request (callgrind, `TRACES=local`), more
+/// than all of the layer's metrics; this is a table lookup per nibble.
+#[inline]
+pub(crate) fn traceparent_bytes(sc: &SpanContext) -> [u8; 55] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 55];
+    out[0] = b'0';
+    out[1] = b'0';
+    let mut put = |at: usize, bytes: &[u8]| {
+        for (i, b) in bytes.iter().enumerate() {
+            out[at + 2 * i] = HEX[(b >> 4) as usize];
+            out[at + 2 * i + 1] = HEX[(b & 0x0f) as usize];
+        }
+    };
+    put(3, &sc.trace_id().to_bytes());
+    put(36, &sc.span_id().to_bytes());
+    put(53, &[sc.trace_flags().to_u8()]);
+    out
 }
 
 /// Reads `traceparent`, `tracestate` and `baggage` from request headers into

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# What traces cost, measured side by side: ROUNDS interleaved rounds (the
+# order rotates every round), each running wrk for SECONDS_PER_RUN against
+# each of five servers (examples/bench_server.rs):
+#   bare          axum, GET /hello
+#   metrics       redline's layer, traces disabled (OTEL_SDK_DISABLED)
+#   local         redline's default: metrics + local trace context, no export
+#   traces10      metrics + traces sampled at 10%, exported over OTLP/HTTP
+#   traces100     metrics + every request traced and exported
+# The exporting servers send to examples/otlp_sink.rs, a receiver that
+# discards bodies without decoding them. Prints every round and the median
+# of the paired ratios against bare. Loopback only; bounded by
+# ROUNDS × 5 × SECONDS_PER_RUN.
+#
+#   bash benches/wrk_traces.sh              # 10 rounds of 5 s each
+#   ROUNDS=4 SECONDS_PER_RUN=3 bash benches/wrk_traces.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-10}
+SECS=${SECONDS_PER_RUN:-5}
+CONNS=${CONNECTIONS:-32}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --example bench_server --example otlp_sink >&2
+BIN=target/release/examples/bench_server
+MODES=(bare metrics local traces10 traces100)
+declare -A ADDR=([bare]=127.0.0.1:18191 [metrics]=127.0.0.1:18192 [local]=127.0.0.1:18193 [traces10]=127.0.0.1:18194 [traces100]=127.0.0.1:18195)
+declare -A BINMODE=([bare]=bare [metrics]=metrics [local]=instrumented [traces10]=traces10 [traces100]=traces100)
+SINK=127.0.0.1:14318
+PIDS=()
+target/release/examples/otlp_sink "$SINK" > /tmp/redline-otlp-sink.log & PIDS+=($!)
+for mode in "${MODES[@]}"; do
+  OTLP_SINK="http://$SINK/v1/traces" "$BIN" "${BINMODE[$mode]}" "${ADDR[$mode]}" >/dev/null & PIDS+=($!)
+done
+trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+for mode in "${MODES[@]}"; do
+  for _ in $(seq 50); do curl -sf "http://${ADDR[$mode]}/hello" >/dev/null && break; sleep 0.1; done
+done
+rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "http://${ADDR[$1]}/hello" | awk '/Requests\/sec/ {print $2}'; }
+for mode in "${MODES[@]}"; do rps "$mode" >/dev/null; done   # warm-up, not counted
+declare -A ratios=()
+printf 'round'; for m in "${MODES[@]}"; do printf ' %10s' "$m"; done; printf '   (requests/s)\n'
+for i in $(seq "$ROUNDS"); do
+  declare -A got=()
+  shift_by=$(( (i - 1) % ${#MODES[@]} ))
+  order=("${MODES[@]:$shift_by}" "${MODES[@]:0:$shift_by}")
+  for mode in "${order[@]}"; do got[$mode]=$(rps "$mode"); done
+  printf '%5d' "$i"; for m in "${MODES[@]}"; do printf ' %10.0f' "${got[$m]}"; done; printf '\n'
+  for m in "${MODES[@]:1}"; do
+    ratios[$m]+="$(awk -v n="${got[$m]}" -v b="${got[bare]}" 'BEGIN {printf "%.4f", n / b}') "
+  done
+done
+median() { printf '%s\n' $@ | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.4f (min %.4f, max %.4f, %d rounds)", m, a[1], a[NR], NR}'; }
+for m in "${MODES[@]:1}"; do
+  printf 'median paired ratio %-9s / bare: %s\n' "$m" "$(median ${ratios[$m]})"
+done
+for m in traces10 traces100; do
+  curl -sf "http://${ADDR[$m]%:*}:$(( ${ADDR[$m]##*:} + 100 ))/metrics" \
+    | grep -E '^redline_trace_(spans_exported|spans_dropped|export_errors)' | sed "s/^/$m: /"
+done
