@@ -1,17 +1,27 @@
-//! The smallest complete integration: an axum app with redline's layer and
-//! `/metrics` on the admin listener. `cargo run --example axum`, then
+//! The smallest complete integration: an axum app with redline's layer,
+//! `/metrics` on the admin listener, and traces when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set. `cargo run --example axum`, then
 //! `curl localhost:3000/users/7` and `curl localhost:9464/metrics`.
 
 use axum::{Router, routing::get};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let telemetry = redline::Telemetry::from_env()?; // OTEL_SERVICE_NAME, REDLINE_* …
+    let telemetry = redline::Telemetry::from_env()?; // OTEL_* and REDLINE_* variables
     let app = Router::new()
         .route("/users/{id}", get(|| async { "a user" }))
-        .layer(telemetry.http_layer()); // latency, sizes, in-flight, by route template
-    let _admin = telemetry.serve_admin().await?; // GET /metrics on 127.0.0.1:9464
+        .layer(telemetry.http_layer()); // metrics and a server span, by route template
+    let admin = telemetry.serve_admin().await?; // GET /metrics on 127.0.0.1:9464
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    axum::serve(listener, app).await?;
+    // With the peer address, so spans carry `client.address`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    admin.shutdown().await; // stops /metrics, flushes pending spans (bounded)
     Ok(())
 }

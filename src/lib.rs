@@ -36,5 +36,10 @@ pub use config::{Config, ConfigError, UrlScheme};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of `docs/TRACING.md`, compiled as doctests.
+#[doc = include_str!("../docs/TRACING.md")]
+#[cfg(doctest)]
+pub struct TracingDocDoctests;
 pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome};
 pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};
