@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
 # Instructions per request added by the layer, counted by callgrind (exact
-# and repeatable, unlike wall time on a shared machine). Each mode runs with
-# N requests and with 0 to subtract start-up.
+# and repeatable, unlike wall time on a shared machine). Only the request
+# loop is counted (`--toggle-collect` on `callgrind_layer::run`): start-up
+# varies run to run (the TSC clock calibrates itself), so subtracting an
+# empty run is not exact.
 #
 #   bash benches/callgrind.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-100000}
+N=${1:-20000}
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind" >&2; exit 1; }
 cargo build --release --example callgrind_layer >&2
 BIN=target/release/examples/callgrind_layer
-count() {
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" "$1" "$2" 2>&1 \
+count() { # TRACES mode
+  TRACES=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    --toggle-collect='callgrind_layer::run*' "$BIN" "$2" "$N" 2>&1 \
     | awk '/Collected :/ {print $4}'
 }
 declare -A per
-for mode in bare instrumented axum-bare axum-noop axum-instrumented; do
-  zero=$(count "$mode" 0); full=$(count "$mode" "$N")
-  per[$mode]=$(( (full - zero) / N ))
-  echo "$mode: $(( full - zero )) instructions for $N requests = ${per[$mode]} per request"
+for mode in bare axum-bare axum-noop; do
+  per[$mode]=$(( $(count off "$mode") / N ))
 done
-echo "added by the layer (tower service_fn): $(( per[instrumented] - per[bare] )) instructions per request"
-echo "added by the layer (axum Router::layer): $(( per[axum-instrumented] - per[axum-bare] )) instructions per request"
-echo "  of which axum's per-route layering (no-op layer): $(( per[axum-noop] - per[axum-bare] ))"
-echo "  and redline's own work: $(( per[axum-instrumented] - per[axum-noop] ))"
+for traces in off local sampled; do
+  for mode in instrumented axum-instrumented; do
+    per[$mode/$traces]=$(( $(count "$traces" "$mode") / N ))
+  done
+done
+printf '%-28s %8s %8s\n' "per request" "tower" "axum"
+printf '%-28s %8d %8d\n' "bare" "${per[bare]}" "${per[axum-bare]}"
+printf '%-28s %8s %8d\n' "no-op layer (axum)" "-" "${per[axum-noop]}"
+for traces in off local sampled; do
+  printf '%-28s %8d %8d\n' "redline, traces $traces" "${per[instrumented/$traces]}" "${per[axum-instrumented/$traces]}"
+done
+echo
+echo "added by redline (tower): metrics $(( per[instrumented/off] - per[bare] )), + trace context $(( per[instrumented/local] - per[instrumented/off] )), + sampled span $(( per[instrumented/sampled] - per[instrumented/off] ))"
+echo "added by redline (axum, over the no-op layer): metrics $(( per[axum-instrumented/off] - per[axum-noop] )), axum's per-route layering $(( per[axum-noop] - per[axum-bare] ))"

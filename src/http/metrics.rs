@@ -373,7 +373,10 @@ impl HttpMetricsInner {
                     self.duration_buckets.index(duration_nanos),
                     trace_id,
                     span_id,
-                    duration_nanos as f64 * self.duration_buckets.scale,
+                    // Divided, not multiplied by 1e-9: 75 ms must read
+                    // 0.075 exactly, or the exemplar falls outside its
+                    // `le="0.075"` bucket and the encoder drops it.
+                    duration_nanos as f64 / 1e9,
                 );
             }
             if let Some(size) = request_size {
@@ -446,5 +449,43 @@ impl Collector for HttpMetrics {
         }
         active.set_metric(a);
         vec![duration, active, request, response]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An observation exactly on a bucket bound gets an exemplar the
+    /// OpenMetrics encoder keeps (its value must not exceed `le`).
+    #[test]
+    fn exemplar_on_a_bucket_bound_stays_in_its_bucket() {
+        let overflow = IntCounter::new("x_total", "x").unwrap();
+        let m = HttpMetrics::new(&[0.05, 0.075, 0.1], 10, 0, overflow);
+        let key = HttpKey {
+            method: 2,
+            route: m.inner.route_id(Some("/a")),
+            status: 200,
+            scheme: 0,
+            error: 0,
+        };
+        m.inner.active(2, 0, 1);
+        m.inner
+            .record(&key, 75_000_000, None, 0, Some((0xabc, 0xdef)));
+        let registry = prometheus::Registry::new();
+        registry.register(Box::new(m)).unwrap();
+        let mut exemplars = Exemplars::default();
+        m.inner.collect_exemplars(&mut exemplars);
+        let mut out = String::new();
+        crate::metrics::encode_openmetrics(&registry.gather(), &exemplars, &mut out);
+        let line = out
+            .lines()
+            .find(|l| l.contains(r#"le="0.075""#))
+            .expect("the 0.075 bucket");
+        assert!(
+            line.contains("trace_id=\"00000000000000000000000000000abc\""),
+            "{line}"
+        );
+        assert!(line.contains("} 0.075"), "{line}");
     }
 }

@@ -66,82 +66,75 @@ impl ServerSpan {
                 response_header: hot.response_traceparent,
             };
         }
-        // The method alone for now; the full `{method} {route}` name (cached
-        // per route) is set below.
+        // Sampled: the name (cached per route) and the attributes go into
+        // the builder, so the SDK takes them as they are.
         let method_name: &'static str = if method == METHOD_OTHER {
             "HTTP"
         } else {
             METHOD_NAMES[method as usize]
         };
+        let (name, route) = match metrics.span_name(method, method_name, route) {
+            Some((name, route)) => (name, Some(route)),
+            None => (Cow::Borrowed(method_name), None),
+        };
+        let mut attrs = Vec::with_capacity(16);
+        attrs.push(KeyValue::new(
+            "http.request.method",
+            if method == METHOD_OTHER {
+                "_OTHER"
+            } else {
+                METHOD_NAMES[method as usize]
+            },
+        ));
+        if method == METHOD_OTHER {
+            attrs.push(KeyValue::new(
+                "http.request.method_original",
+                truncate(req.method().as_str(), 64),
+            ));
+        }
+        if let Some(route) = route {
+            attrs.push(KeyValue::new("http.route", route));
+        }
+        attrs.push(KeyValue::new("url.path", truncate(req.uri().path(), 1024)));
+        attrs.push(KeyValue::new("url.scheme", SCHEME_NAMES[scheme as usize]));
+        attrs.push(KeyValue::new(
+            "network.protocol.version",
+            protocol_version(req.version()),
+        ));
+        if let Some(peer) = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        {
+            attrs.push(KeyValue::new("client.address", peer.0.ip().to_string()));
+            attrs.push(KeyValue::new("client.port", peer.0.port() as i64));
+        }
+        if let Some(ua) = headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            attrs.push(KeyValue::new("user_agent.original", truncate(ua, 512)));
+        }
+        if let Some(id) = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| id.len() <= MAX_REQUEST_ID)
+        {
+            attrs.push(KeyValue::new(
+                "http.request.header.x-request-id",
+                id.to_owned(),
+            ));
+        }
+        attrs.extend(baggage_attributes(&parent, MAX_BAGGAGE_ATTRIBUTES));
         let builder = hot
             .tracer
-            .span_builder(Cow::Borrowed(method_name))
+            .span_builder(name)
             .with_kind(SpanKind::Server)
-            // Room for the attributes set below (growing the vector one
-            // attribute at a time cost ~600 instructions per span).
-            .with_attributes(Vec::with_capacity(16));
-        let mut span = sampling::build_sampled(trace_id, || {
+            .with_attributes(attrs);
+        let span = sampling::build_sampled(trace_id, || {
             builder.start_with_context(&hot.tracer, &parent)
         });
+        // False only if the provider was shut down meanwhile.
         let recording = opentelemetry::trace::Span::is_recording(&span);
-        if recording {
-            use opentelemetry::trace::Span as _;
-            let named = metrics.span_name(method, method_name, route);
-            let route = named.map(|(name, route)| {
-                span.update_name(name);
-                route
-            });
-            let mut attrs = Vec::with_capacity(12);
-            attrs.push(KeyValue::new(
-                "http.request.method",
-                if method == METHOD_OTHER {
-                    "_OTHER"
-                } else {
-                    METHOD_NAMES[method as usize]
-                },
-            ));
-            if method == METHOD_OTHER {
-                attrs.push(KeyValue::new(
-                    "http.request.method_original",
-                    truncate(req.method().as_str(), 64),
-                ));
-            }
-            if let Some(route) = route {
-                attrs.push(KeyValue::new("http.route", route));
-            }
-            attrs.push(KeyValue::new("url.path", truncate(req.uri().path(), 1024)));
-            attrs.push(KeyValue::new("url.scheme", SCHEME_NAMES[scheme as usize]));
-            attrs.push(KeyValue::new(
-                "network.protocol.version",
-                protocol_version(req.version()),
-            ));
-            if let Some(peer) = req
-                .extensions()
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            {
-                attrs.push(KeyValue::new("client.address", peer.0.ip().to_string()));
-                attrs.push(KeyValue::new("client.port", peer.0.port() as i64));
-            }
-            if let Some(ua) = headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-            {
-                attrs.push(KeyValue::new("user_agent.original", truncate(ua, 512)));
-            }
-            if let Some(id) = headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .filter(|id| id.len() <= MAX_REQUEST_ID)
-            {
-                attrs.push(KeyValue::new(
-                    "http.request.header.x-request-id",
-                    id.to_owned(),
-                ));
-            }
-            attrs.extend(baggage_attributes(&parent, MAX_BAGGAGE_ATTRIBUTES));
-            span.set_attributes(attrs);
-            // (The SDK pushes them one by one into the span's own vector.)
-        }
         Self {
             cx: parent.with_span(span),
             recording,

@@ -291,11 +291,10 @@ impl Tracing {
     pub fn shutdown(&self) -> ShutdownOutcome {
         let outcome = self.bounded(|p, timeout| p.shutdown_with_timeout(timeout));
         if outcome == ShutdownOutcome::TimedOut {
-            // What never left the queue is lost now.
+            // What has not left the queue is given up on. (The gauge keeps
+            // its value: the abandoned flush may still take spans off it.)
             let m = &self.inner.metrics;
-            let left = m.queued.get().max(0);
-            m.dropped_shutdown.inc_by(left as u64);
-            m.queued.set(0);
+            m.dropped_shutdown.inc_by(m.queued.get().max(0) as u64);
         }
         outcome
     }
