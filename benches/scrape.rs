@@ -57,6 +57,38 @@ fn bench(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    // OpenMetrics (what Prometheus asks for): the whole render, and the
+    // encoder with an exemplar on two buckets of every series (the lookup
+    // per series is the part exemplars add).
+    group.bench_function("render_openmetrics", |b| {
+        b.iter(|| black_box(t.render_openmetrics().len()))
+    });
+    let mut exemplars = redline::metrics::Exemplars::default();
+    for family in families.iter().filter(|f| f.name() == "redline_operation_duration_seconds") {
+        for m in family.get_metric() {
+            let labels: Vec<(&str, &str)> =
+                m.get_label().iter().map(|l| (l.name(), l.value())).collect();
+            let buckets = m.get_histogram().get_bucket().len() + 1;
+            let mut cells = vec![None; buckets];
+            for (i, cell) in cells.iter_mut().enumerate().take(2) {
+                let bound = m.get_histogram().get_bucket()[i].upper_bound();
+                *cell = Some(redline::metrics::Exemplar {
+                    trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+                    span_id: 0x00f0_67aa_0ba9_02b7,
+                    value: bound / 2.0,
+                    timestamp_ms: 1_700_000_000_000,
+                });
+            }
+            exemplars.insert(family.name(), &labels, cells);
+        }
+    }
+    group.bench_function("encode_openmetrics_with_exemplars", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(8 << 20);
+            redline::metrics::encode_openmetrics(&families, &exemplars, &mut out);
+            black_box(out.len())
+        })
+    });
     group.bench_function("encode_only_prometheus_crate", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(8 << 20);
