@@ -64,10 +64,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(t.render_openmetrics().len()))
     });
     let mut exemplars = redline::metrics::Exemplars::default();
-    for family in families.iter().filter(|f| f.name() == "redline_operation_duration_seconds") {
+    for family in families
+        .iter()
+        .filter(|f| f.name() == "redline_operation_duration_seconds")
+    {
         for m in family.get_metric() {
-            let labels: Vec<(&str, &str)> =
-                m.get_label().iter().map(|l| (l.name(), l.value())).collect();
+            let labels: Vec<(&str, &str)> = m
+                .get_label()
+                .iter()
+                .map(|l| (l.name(), l.value()))
+                .collect();
             let buckets = m.get_histogram().get_bucket().len() + 1;
             let mut cells = vec![None; buckets];
             for (i, cell) in cells.iter_mut().enumerate().take(2) {
