@@ -102,7 +102,7 @@ pub fn encode_text(families: &[MetricFamily], out: &mut String) {
 /// Formatted `le` values, reused across the series of a family (they almost
 /// always share one bucket layout).
 #[derive(Default)]
-struct BoundCache {
+pub(crate) struct BoundCache {
     /// Bit pattern of the value formatted in each slot (`None`: empty), so a
     /// NaN bound is formatted too instead of matching an empty slot.
     values: Vec<Option<u64>>,
@@ -110,15 +110,22 @@ struct BoundCache {
 }
 
 impl BoundCache {
+    /// Slot `i` formatted with this format's number spelling.
     fn get(&mut self, i: usize, bound: f64) -> &str {
+        self.get_with(i, bound, push_f64)
+    }
+
+    /// Slot `i` holding `value` as written by `write` (the OpenMetrics
+    /// encoder spells bounds canonically, `1.0` rather than `1`).
+    pub(crate) fn get_with(&mut self, i: usize, value: f64, write: fn(&mut String, f64)) -> &str {
         if i >= self.values.len() {
             self.values.resize(i + 1, None);
             self.text.resize(i + 1, String::new());
         }
-        if self.values[i] != Some(bound.to_bits()) {
-            self.values[i] = Some(bound.to_bits());
+        if self.values[i] != Some(value.to_bits()) {
+            self.values[i] = Some(value.to_bits());
             self.text[i].clear();
-            push_f64(&mut self.text[i], bound);
+            write(&mut self.text[i], value);
         }
         &self.text[i]
     }

@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use prometheus::proto::{Metric, MetricFamily, MetricType};
 
 use super::exemplar::{Exemplar, Exemplars};
-use super::exposition::push_f64;
+use super::exposition::{BoundCache, push_f64};
 
 /// `Content-Type` of the OpenMetrics text format 1.0.0 (section "Overall
 /// Structure" of the specification).
@@ -321,35 +321,11 @@ impl<'a> TakenNames<'a> {
 struct Scratch {
     /// Escaped label text of the current series.
     labels: String,
-    /// Canonical `le` values.
-    bounds: CanonicalCache,
+    /// Canonical `le` values, reused across series and families (they
+    /// almost always share one layout).
+    bounds: BoundCache,
     /// Canonical `quantile` values.
-    quantiles: CanonicalCache,
-}
-
-/// Canonically formatted `le` or `quantile` values, reused across series
-/// and families (they almost always share one layout).
-#[derive(Default)]
-struct CanonicalCache {
-    /// Bit pattern of the value formatted in each slot (`None`: empty).
-    /// Comparing bits, not floats, so NaN slots are reused too.
-    values: Vec<Option<u64>>,
-    text: Vec<String>,
-}
-
-impl CanonicalCache {
-    fn get(&mut self, i: usize, v: f64) -> &str {
-        if i >= self.values.len() {
-            self.values.resize(i + 1, None);
-            self.text.resize(i + 1, String::new());
-        }
-        if self.values[i] != Some(v.to_bits()) {
-            self.values[i] = Some(v.to_bits());
-            self.text[i].clear();
-            push_canonical(&mut self.text[i], v);
-        }
-        &self.text[i]
-    }
+    quantiles: BoundCache,
 }
 
 /// What one sample line shares with the other lines of its series.
@@ -431,7 +407,7 @@ fn encode_metric(
                 let upper = b.upper_bound();
                 inf_seen |= upper == f64::INFINITY;
                 let e = in_bucket(exemplar(i), lower, upper);
-                let le = bounds.get(i, upper);
+                let le = bounds.get_with(i, upper, push_canonical);
                 let count = Value::Count(b.cumulative_count());
                 sample(out, &series, "_bucket", Some(("le", le)), count, e);
                 lower = Some(upper);
@@ -458,7 +434,7 @@ fn encode_metric(
             // Section "Summary": one line per quantile with a canonical
             // `quantile` label, then `_sum` and `_count`.
             for (i, q) in s.get_quantile().iter().enumerate() {
-                let label = quantiles.get(i, q.quantile());
+                let label = quantiles.get_with(i, q.quantile(), push_canonical);
                 let v = Value::Float(q.value());
                 sample(out, &series, "", Some(("quantile", label)), v, None);
             }
