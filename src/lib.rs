@@ -25,7 +25,9 @@
 pub mod admin;
 pub mod config;
 pub mod demo;
+pub mod errors;
 pub mod http;
+pub mod logs;
 pub mod metrics;
 mod telemetry;
 pub mod traces;

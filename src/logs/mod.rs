@@ -1,0 +1,3 @@
+//! Logging (being written).
+
+pub mod rotation;
