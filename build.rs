@@ -19,6 +19,18 @@ fn main() {
     let rustc_version = run(&rustc, &["--version"])
         .and_then(|v| v.split_whitespace().nth(1).map(str::to_owned))
         .unwrap_or_else(|| "unknown".into());
+    // Seconds since the epoch; SOURCE_DATE_EPOCH keeps builds reproducible.
+    let built = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        });
+    println!("cargo:rustc-env=REDLINE_BUILD_TIME={built}");
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rustc-env=REDLINE_BUILD_REVISION={revision}");
     println!("cargo:rustc-env=REDLINE_BUILD_RUSTC={rustc_version}");
     println!("cargo:rerun-if-env-changed=REDLINE_GIT_REVISION");

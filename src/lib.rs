@@ -26,10 +26,12 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod errors;
+pub mod health;
 pub mod http;
 pub mod logs;
 pub mod metrics;
 mod telemetry;
+mod timefmt;
 pub mod traces;
 
 pub use config::{Config, ConfigError, UrlScheme};

@@ -57,6 +57,9 @@ struct Inner {
     http: HttpMetrics,
     operations: OperationTimer,
     tracing: Tracing,
+    health: crate::health::HealthRegistry,
+    build_info: BuildInfo,
+    started: std::time::SystemTime,
 }
 
 /// Owns all of redline's instrumentation for one service. Cheap to clone.
@@ -192,12 +195,31 @@ impl TelemetryBuilder {
                 config.system_metrics_interval,
             )))?;
         }
+        let build = self.build_info.unwrap_or_else(BuildInfo::redline);
         build_info::register(
             &registry,
-            &self.build_info.unwrap_or_else(BuildInfo::redline),
+            &build,
             &config.service_name,
             &config.resource_attributes,
         )?;
+        let health = crate::health::HealthRegistry::new();
+        registry.register(Box::new(health.clone()))?;
+        // Process checks only: liveness must not depend on other systems.
+        // Non-critical, so they warn rather than get the process restarted.
+        health.register(
+            "memory:utilization",
+            crate::health::CheckOptions::liveness()
+                .critical(false)
+                .component("process", "system"),
+            crate::health::checks::memory(0.85, 0.95),
+        );
+        health.register(
+            "cpu:load",
+            crate::health::CheckOptions::liveness()
+                .critical(false)
+                .component("host", "system"),
+            crate::health::checks::cpu(1.5, 3.0),
+        );
         Ok(Telemetry {
             inner: Arc::new(Inner {
                 last_render: AtomicUsize::new(64 * 1024),
@@ -206,6 +228,9 @@ impl TelemetryBuilder {
                 http,
                 operations,
                 tracing,
+                health,
+                build_info: build,
+                started: std::time::SystemTime::now(),
             }),
         })
     }
@@ -284,6 +309,38 @@ impl Telemetry {
     /// ```
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// The health checks and lifecycle behind `/health`, `/ready` and
+    /// `/alive` (two process checks are registered by default:
+    /// `memory:utilization` and `cpu:load`, both non-critical).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(t.health().names().contains(&"memory:utilization".to_string()));
+    /// ```
+    pub fn health(&self) -> &crate::health::HealthRegistry {
+        &self.inner.health
+    }
+
+    /// What the service was built from.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.build_info().version, env!("CARGO_PKG_VERSION"));
+    /// ```
+    pub fn build_info(&self) -> &BuildInfo {
+        &self.inner.build_info
+    }
+
+    /// When this `Telemetry` was built (about when the service started).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(t.started() <= std::time::SystemTime::now());
+    /// ```
+    pub fn started(&self) -> std::time::SystemTime {
+        self.inner.started
     }
 
     /// The trace pipeline: tracer, `tracing` layer, flush and shutdown.

@@ -17,6 +17,9 @@ pub struct BuildInfo {
     pub revision: String,
     /// The compiler version.
     pub rustc: String,
+    /// When it was built, seconds since the Unix epoch (`SOURCE_DATE_EPOCH`
+    /// when the build sets it).
+    pub build_time: u64,
 }
 
 impl BuildInfo {
@@ -32,6 +35,7 @@ impl BuildInfo {
             version: version.into(),
             revision: revision.into(),
             rustc: env!("REDLINE_BUILD_RUSTC").to_owned(),
+            build_time: env!("REDLINE_BUILD_TIME").parse().unwrap_or(0),
         }
     }
 

@@ -35,6 +35,15 @@ pub(crate) fn gauge(label_pairs: Vec<LabelPair>, value: f64) -> Metric {
     m
 }
 
+/// A counter sample.
+pub(crate) fn counter(label_pairs: Vec<LabelPair>, value: f64) -> Metric {
+    let mut c = prometheus::proto::Counter::default();
+    c.set_value(value);
+    let mut m = Metric::from_label(label_pairs);
+    m.set_counter(c);
+    m
+}
+
 /// A histogram sample.
 pub(crate) fn histogram(label_pairs: Vec<LabelPair>, h: prometheus::proto::Histogram) -> Metric {
     let mut m = Metric::from_label(label_pairs);

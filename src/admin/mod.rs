@@ -1,6 +1,12 @@
-//! The admin router: `GET /metrics` (more endpoints join it as they are
-//! built). `/metrics` answers in the Prometheus text format, or in
-//! OpenMetrics with exemplars when the scraper's `Accept` header asks for it. Serve it on its own listener with
+//! The admin router:
+//!
+//! | endpoint | answer |
+//! |---|---|
+//! | `GET /metrics` | Prometheus text format, or OpenMetrics with exemplars when the scraper's `Accept` header asks for it |
+//! | `GET /health` | every check, in the IETF health draft's `application/health+json`; 200 pass/warn, 503 fail |
+//! | `GET /ready` | readiness (lifecycle + readiness checks): 200 `ready` / 503 `not ready` |
+//! | `GET /alive` | liveness (process checks only): 200 `alive` / 503 `not alive` |
+//! | `GET /info` | service, build and process facts as JSON | Serve it on its own listener with
 //! [`Telemetry::serve_admin`](crate::Telemetry::serve_admin), or merge it into
 //! the application's router.
 
@@ -12,6 +18,9 @@ use axum::routing::get;
 
 use crate::Telemetry;
 
+mod health;
+mod info;
+
 /// Builds the admin router over `telemetry`.
 ///
 /// ```
@@ -22,6 +31,10 @@ use crate::Telemetry;
 pub fn router(telemetry: &Telemetry) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/alive", get(health::alive))
+        .route("/info", get(info::info))
         .with_state(telemetry.clone())
 }
 

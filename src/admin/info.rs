@@ -1,0 +1,64 @@
+//! `/info`: what is running, since when, built from what.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use crate::Telemetry;
+use crate::timefmt::rfc3339_millis;
+
+#[derive(Serialize)]
+pub(super) struct Info {
+    service_name: String,
+    version: String,
+    revision: String,
+    build_time: String,
+    rustc: String,
+    start_time: String,
+    uptime_seconds: f64,
+    pid: u32,
+    memory_rss_bytes: Option<u64>,
+    memory_limit_bytes: Option<u64>,
+    cpus: usize,
+    ready: bool,
+    draining: bool,
+    traces: &'static str,
+}
+
+pub(super) async fn info(State(t): State<Telemetry>) -> Json<Info> {
+    let (rss, limit) = tokio::task::spawn_blocking(crate::health::checks::memory_now)
+        .await
+        .unwrap_or((None, None));
+    let build = t.build_info();
+    let tracing = t.tracing();
+    Json(Info {
+        service_name: t.config().service_name.clone(),
+        version: build.version.clone(),
+        revision: build.revision.clone(),
+        build_time: rfc3339_millis(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(build.build_time),
+        ),
+        rustc: build.rustc.clone(),
+        start_time: rfc3339_millis(t.started()),
+        uptime_seconds: t
+            .started()
+            .elapsed()
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+        pid: std::process::id(),
+        memory_rss_bytes: rss,
+        memory_limit_bytes: limit,
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        ready: t.health().is_started() && !t.health().is_draining(),
+        draining: t.health().is_draining(),
+        traces: if tracing.is_exporting() {
+            "exporting"
+        } else if tracing.is_enabled() {
+            "local"
+        } else {
+            "disabled"
+        },
+    })
+}
