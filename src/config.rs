@@ -79,6 +79,14 @@ pub struct Config {
     /// `REDLINE_URL_SCHEME`: `url_scheme` for requests whose URI has none
     /// (`http`, or `https` behind a TLS terminator).
     pub url_scheme: UrlScheme,
+    /// `REDLINE_SHUTDOWN_DELAY`: on shutdown, how long `/ready` fails
+    /// before the server stops accepting (so load balancers and
+    /// Kubernetes stop routing first; 5s is typical behind one). `0s`
+    /// stops at once.
+    pub shutdown_delay: Duration,
+    /// `REDLINE_SHUTDOWN_GRACE`: then, how long in-flight requests may
+    /// take to finish before they are cut.
+    pub shutdown_grace: Duration,
     /// Traces: OTLP export, sampling, batching (the `OTEL_*` variables; see
     /// [`crate::traces::TraceConfig`]).
     pub traces: crate::traces::TraceConfig,
@@ -115,6 +123,8 @@ impl Default for Config {
             system_metrics_interval: Duration::from_secs(5),
             process_metrics: true,
             url_scheme: UrlScheme::Http,
+            shutdown_delay: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(10),
             traces: crate::traces::TraceConfig::default(),
         }
     }
@@ -214,6 +224,16 @@ impl Config {
                 _ => return Err(invalid(&var, &v, "http or https")),
             };
         }
+        if let Some((var, v)) = get("REDLINE_SHUTDOWN_DELAY", "shutdown_delay") {
+            config.shutdown_delay = if v.trim() == "0" || v.trim() == "0s" {
+                Duration::ZERO
+            } else {
+                parse_duration(&var, &v)?
+            };
+        }
+        if let Some((var, v)) = get("REDLINE_SHUTDOWN_GRACE", "shutdown_grace") {
+            config.shutdown_grace = parse_duration(&var, &v)?;
+        }
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         Ok(config)
     }
@@ -226,7 +246,9 @@ struct FileValues {
     table: toml::Table,
 }
 
-const FILE_KEYS: [&str; 10] = [
+const FILE_KEYS: [&str; 12] = [
+    "shutdown_delay",
+    "shutdown_grace",
     "service_name",
     "resource_attributes",
     "admin_listen",

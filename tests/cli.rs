@@ -101,3 +101,146 @@ fn invalid_configuration_stops_the_start_with_the_variable_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("from 0 to 1"));
 }
+
+/// Starts the demo binary and returns it with its API and admin base URLs.
+fn start_binary(
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, String, String) {
+    let mut cmd = redline();
+    cmd.args([
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ])
+    .args(args)
+    .env("REDLINE_SYSTEM_METRICS_INTERVAL", "1s")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut api, mut admin) = (None, None);
+    for _ in 0..12 {
+        let line = lines.next().expect("demo prints its URLs").unwrap();
+        if let Some(rest) = line.trim().strip_prefix("API:") {
+            let hello = rest.split_whitespace().next().unwrap();
+            api = Some(hello.trim_end_matches("/hello").to_owned());
+        }
+        if let Some(rest) = line.trim().strip_prefix("metrics:") {
+            admin = Some(rest.trim().trim_end_matches("/metrics").to_owned());
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    // Keep reading stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, api.expect("API URL"), admin.expect("admin URL"))
+}
+
+/// Under load, SIGTERM turns `/ready` to 503 first while the API still
+/// serves; requests in flight when the server stops accepting all finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_fails_readiness_first_and_drains_in_flight_requests() {
+    let (mut child, api, admin) = start_binary(
+        &[
+            ("REDLINE_SHUTDOWN_DELAY", "1s"),
+            ("REDLINE_SHUTDOWN_GRACE", "10s"),
+        ],
+        &["--load", "50", "--latency-ms", "400"],
+    );
+    // New connection per request: a pooled one could be closed by the
+    // server between requests, which is not an in-flight failure.
+    let c: HttpClient =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+    assert_eq!(get(&c, &format!("{admin}/ready")).await.0, 200);
+
+    // Slow requests in flight across the whole shutdown: started every
+    // 50 ms for 1.2 s (bounded: 24 of them), each taking ~400 ms.
+    let mut in_flight = Vec::new();
+    let sender = {
+        let c = c.clone();
+        let api = api.clone();
+        tokio::spawn(async move {
+            let mut handles = Vec::new();
+            for _ in 0..24 {
+                let c = c.clone();
+                let url = format!("{api}/hello");
+                handles.push(tokio::spawn(async move {
+                    let request = hyper::Request::get(url)
+                        .body(http_body_util::Full::new(bytes::Bytes::new()))
+                        .unwrap();
+                    match c.request(request).await {
+                        Ok(r) => Some(r.status().as_u16()),
+                        // Refused at connect: sent after the listener closed.
+                        Err(e) if e.is_connect() => None,
+                        Err(e) => panic!("a request in flight failed: {e:?}"),
+                    }
+                }));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            handles
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let pid = child.id().to_string();
+    let terminated = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    // Readiness fails within a moment, while the API still answers.
+    let mut saw_not_ready = None;
+    while terminated.elapsed() < Duration::from_millis(900) {
+        let (status, _) = get(&c, &format!("{admin}/ready")).await;
+        if status == 503 {
+            saw_not_ready = Some(terminated.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let not_ready_after = saw_not_ready.expect("/ready turned 503 during the shutdown delay");
+    assert!(not_ready_after < Duration::from_millis(900));
+    let (status, _) = get(&c, &format!("{api}/hello")).await;
+    assert_eq!(
+        status, 200,
+        "the API still serves while readiness is failing"
+    );
+
+    for h in sender.await.unwrap() {
+        in_flight.push(h.await.expect("no in-flight request failed"));
+    }
+    let served = in_flight.iter().filter(|s| **s == Some(200)).count();
+    assert!(
+        in_flight.iter().all(|s| s.is_none() || *s == Some(200)),
+        "{in_flight:?}"
+    );
+    assert!(
+        served >= 15,
+        "most requests were sent before the listener closed: {in_flight:?}"
+    );
+
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "demo did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}

@@ -125,9 +125,6 @@ pub struct Demo {
     load_stats: Arc<LoadStats>,
 }
 
-/// How long shutdown waits for in-flight API requests.
-const DRAIN: Duration = Duration::from_secs(10);
-
 impl Demo {
     /// Builds telemetry, binds the API and admin listeners, and starts
     /// serving (and the traffic generator, if asked for).
@@ -284,8 +281,11 @@ impl Demo {
         &self.load_stats
     }
 
-    /// Stops the traffic generator, lets in-flight requests finish (up to
-    /// 10 s), then stops the admin listener.
+    /// Graceful shutdown: `/ready` fails first (for
+    /// `REDLINE_SHUTDOWN_DELAY`, while the API still serves), then the
+    /// traffic generator and the API stop accepting and in-flight requests
+    /// finish (up to `REDLINE_SHUTDOWN_GRACE`), then the admin listener
+    /// stops and pending spans are flushed.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -299,12 +299,23 @@ impl Demo {
     /// # });
     /// ```
     pub async fn shutdown(self) {
+        // Readiness fails first, while everything still serves, so load
+        // balancers stop sending traffic; then the server stops accepting
+        // and in-flight requests finish within the grace period.
+        let config = self.telemetry.config().clone();
+        self.telemetry.health().begin_drain();
+        if !config.shutdown_delay.is_zero() {
+            tokio::time::sleep(config.shutdown_delay).await;
+        }
         let _ = self.stop.send(true);
         if let Some(load) = self.load {
             let _ = tokio::time::timeout(Duration::from_secs(2), load).await;
         }
         let mut server = self.server;
-        if tokio::time::timeout(DRAIN, &mut server).await.is_err() {
+        if tokio::time::timeout(config.shutdown_grace, &mut server)
+            .await
+            .is_err()
+        {
             server.abort();
         }
         self.guard.shutdown().await;
