@@ -87,9 +87,51 @@ pub struct Config {
     /// `REDLINE_SHUTDOWN_GRACE`: then, how long in-flight requests may
     /// take to finish before they are cut.
     pub shutdown_grace: Duration,
+    /// `REDLINE_ADMIN_TOKEN`: bearer token for admin calls that change
+    /// things (`PUT /logs/level`). Never printed.
+    pub admin_token: Option<AdminToken>,
+    /// Logging: filter, output, rotation, access log (see
+    /// [`crate::logs::LogConfig`]).
+    pub logs: crate::logs::LogConfig,
     /// Traces: OTLP export, sampling, batching (the `OTEL_*` variables; see
     /// [`crate::traces::TraceConfig`]).
     pub traces: crate::traces::TraceConfig,
+}
+
+/// The admin bearer token. Its `Debug` output never shows it.
+///
+/// ```
+/// let t = redline::config::AdminToken::new("0123456789abcdef0123");
+/// assert_eq!(format!("{t:?}"), "AdminToken(<redacted>)");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// Wraps a token.
+    ///
+    /// ```
+    /// let t = redline::config::AdminToken::new("s3cret-s3cret-s3cret");
+    /// assert_eq!(t.expose(), "s3cret-s3cret-s3cret");
+    /// ```
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token itself (to compare, never to print).
+    ///
+    /// ```
+    /// assert_eq!(redline::config::AdminToken::new("x").expose(), "x");
+    /// ```
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 /// The scheme the service is reached with.
@@ -125,6 +167,8 @@ impl Default for Config {
             url_scheme: UrlScheme::Http,
             shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
+            admin_token: None,
+            logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
         }
     }
@@ -234,6 +278,18 @@ impl Config {
         if let Some((var, v)) = get("REDLINE_SHUTDOWN_GRACE", "shutdown_grace") {
             config.shutdown_grace = parse_duration(&var, &v)?;
         }
+        if let Some((var, v)) = get("REDLINE_ADMIN_TOKEN", "-") {
+            let token = v.trim();
+            if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(invalid(
+                    &var,
+                    "<redacted>",
+                    "at least 16 visible ASCII characters (generate one with `openssl rand -hex 32`)",
+                ));
+            }
+            config.admin_token = Some(AdminToken(token.to_owned()));
+        }
+        config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         Ok(config)
     }
@@ -275,9 +331,10 @@ impl FileValues {
             |k: &str| FILE_KEYS.contains(&k) || crate::traces::config::FILE_KEYS.contains(&k);
         if let Some(unknown) = table.keys().find(|k| !known(k)) {
             return Err(file_error(format!(
-                "unknown key `{unknown}`; known keys: {}, {}",
+                "unknown key `{unknown}`; known keys: {}, {}, {}",
                 FILE_KEYS.join(", "),
-                crate::traces::config::FILE_KEYS.join(", ")
+                crate::traces::config::FILE_KEYS.join(", "),
+                crate::logs::FILE_KEYS.join(", ")
             )));
         }
         Ok(Self {

@@ -75,23 +75,6 @@ fn main() -> ExitCode {
     runtime.block_on(run(args))
 }
 
-/// `tracing` events to stderr (level from `REDLINE_LOG` or `RUST_LOG`,
-/// default `info`), and `tracing` spans into the trace pipeline, so they
-/// join the request's trace. Structured JSON logging is a later addition.
-fn install_subscriber(telemetry: &redline::Telemetry) {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let filter = ["REDLINE_LOG", "RUST_LOG"]
-        .iter()
-        .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(telemetry.tracing().tracing_layer())
-        .try_init();
-}
-
 async fn run(args: DemoArgs) -> ExitCode {
     let mut config = match redline::Config::from_env() {
         Ok(c) => c,
@@ -117,7 +100,6 @@ async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    install_subscriber(demo.telemetry());
     let app = demo.app_addr();
     println!("redline demo ({})", demo.telemetry().config().service_name);
     println!(
@@ -144,6 +126,11 @@ async fn run(args: DemoArgs) -> ExitCode {
         );
     }
     println!("Ctrl-C to stop.");
+    // After the banner, so JSON lines do not interleave with it.
+    if let Err(e) = demo.telemetry().install_logging() {
+        eprintln!("redline: {e}");
+        return ExitCode::FAILURE;
+    }
     match args.duration {
         Some(secs) => {
             tokio::select! {
@@ -159,7 +146,9 @@ async fn run(args: DemoArgs) -> ExitCode {
         stats.sent.load(Ordering::Relaxed),
         stats.failed.load(Ordering::Relaxed),
     );
+    let telemetry = demo.telemetry().clone();
     demo.shutdown().await;
+    telemetry.flush_logs();
     if args.load_rps > 0 {
         println!("load generator: {sent} responses, {failed} transport failures");
     }

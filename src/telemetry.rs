@@ -58,6 +58,10 @@ struct Inner {
     operations: OperationTimer,
     tracing: Tracing,
     health: crate::health::HealthRegistry,
+    log_stats: crate::logs::LogStats,
+    log_control: crate::logs::LogControl,
+    access_log: Option<&'static crate::http::AccessLog>,
+    security: crate::logs::SecurityEvents,
     build_info: BuildInfo,
     started: std::time::SystemTime,
 }
@@ -204,6 +208,10 @@ impl TelemetryBuilder {
         )?;
         let health = crate::health::HealthRegistry::new();
         registry.register(Box::new(health.clone()))?;
+        let access_log = crate::http::AccessLog::new(&config.logs).map(crate::metrics::leak);
+        let security = crate::logs::SecurityEvents::register(&registry)?;
+        let log_stats = crate::logs::LogStats::new();
+        registry.register(Box::new(log_stats.clone()))?;
         // Process checks only: liveness must not depend on other systems.
         // Non-critical, so they warn rather than get the process restarted.
         health.register(
@@ -229,6 +237,10 @@ impl TelemetryBuilder {
                 operations,
                 tracing,
                 health,
+                log_stats,
+                log_control: crate::logs::LogControl::default(),
+                access_log,
+                security,
                 build_info: build,
                 started: std::time::SystemTime::now(),
             }),
@@ -277,7 +289,11 @@ impl Telemetry {
     /// # let _ = app;
     /// ```
     pub fn http_layer(&self) -> HttpMetricsLayer {
-        HttpMetricsLayer::new(self.inner.http, self.inner.tracing.hot())
+        HttpMetricsLayer::new(
+            self.inner.http,
+            self.inner.tracing.hot(),
+            self.inner.access_log,
+        )
     }
 
     /// The HTTP metric families (for inspection, e.g. the series count).
@@ -321,6 +337,81 @@ impl Telemetry {
     /// ```
     pub fn health(&self) -> &crate::health::HealthRegistry {
         &self.inner.health
+    }
+
+    /// Installs the global `tracing` subscriber from the configuration
+    /// (`REDLINE_LOG*`): JSON lines with trace ids to stdout and/or a
+    /// rotating file through a non-blocking buffer, log statistics, and
+    /// `tracing` spans into the trace pipeline. Call once, early; lines
+    /// still buffered are flushed when the last `Telemetry` clone drops.
+    ///
+    /// ```no_run
+    /// let t = redline::Telemetry::from_env().unwrap();
+    /// t.install_logging().unwrap();
+    /// tracing::info!("ready");
+    /// ```
+    pub fn install_logging(&self) -> Result<(), crate::logs::LogError> {
+        crate::logs::install(
+            &self.inner.config.logs,
+            &self.inner.log_stats,
+            &self.inner.log_control,
+            self.inner.tracing.tracer().cloned(),
+        )
+    }
+
+    /// Changes the log filter at run time (`warn`, `info,redline=debug`).
+    /// Only after [`Telemetry::install_logging`].
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(matches!(t.set_log_filter("debug"), Err(redline::logs::LogError::NotInstalled)));
+    /// ```
+    pub fn set_log_filter(&self, directives: &str) -> Result<(), crate::logs::LogError> {
+        self.inner.log_control.set_filter(directives)
+    }
+
+    /// The current log filter (`None` before [`Telemetry::install_logging`]).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.log_filter(), None);
+    /// ```
+    pub fn log_filter(&self) -> Option<String> {
+        let f = self.inner.log_control.current_filter();
+        (!f.is_empty()).then_some(f)
+    }
+
+    /// Writes out what the non-blocking log buffers still hold and stops
+    /// their writer threads; call last, at shutdown (later lines are
+    /// counted as dropped).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.flush_logs(); // nothing installed: nothing to do
+    /// ```
+    pub fn flush_logs(&self) {
+        self.inner.log_control.flush();
+    }
+
+    /// Security and audit events (OWASP vocabulary; logged on
+    /// `redline::security` and counted in `redline_security_events_total`).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.security().record(redline::logs::SecurityEvent::AuthnLoginFail, "10.0.0.9", "bad token");
+    /// ```
+    pub fn security(&self) -> &crate::logs::SecurityEvents {
+        &self.inner.security
+    }
+
+    /// Log statistics (what `/logs/info` serves).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.log_stats().snapshot().lines_dropped, 0);
+    /// ```
+    pub fn log_stats(&self) -> &crate::logs::LogStats {
+        &self.inner.log_stats
     }
 
     /// What the service was built from.

@@ -6,7 +6,9 @@
 //! | `GET /health` | every check, in the IETF health draft's `application/health+json`; 200 pass/warn, 503 fail |
 //! | `GET /ready` | readiness (lifecycle + readiness checks): 200 `ready` / 503 `not ready` |
 //! | `GET /alive` | liveness (process checks only): 200 `alive` / 503 `not alive` |
-//! | `GET /info` | service, build and process facts as JSON | Serve it on its own listener with
+//! | `GET /info` | service, build and process facts as JSON |
+//! | `GET /logs/info` | log statistics (events per level and target, lines written and dropped, rotations) and settings |
+//! | `PUT /logs/level` | new log filter as the body; needs `Authorization: Bearer $REDLINE_ADMIN_TOKEN` | Serve it on its own listener with
 //! [`Telemetry::serve_admin`](crate::Telemetry::serve_admin), or merge it into
 //! the application's router.
 
@@ -18,8 +20,10 @@ use axum::routing::get;
 
 use crate::Telemetry;
 
+mod auth;
 mod health;
 mod info;
+mod logs;
 
 /// Builds the admin router over `telemetry`.
 ///
@@ -35,6 +39,8 @@ pub fn router(telemetry: &Telemetry) -> Router {
         .route("/ready", get(health::ready))
         .route("/alive", get(health::alive))
         .route("/info", get(info::info))
+        .route("/logs/info", get(logs::info))
+        .route("/logs/level", axum::routing::put(logs::set_level))
         .with_state(telemetry.clone())
 }
 

@@ -15,7 +15,9 @@ use tower::{Layer, Service};
 
 /// The response header that tells a client which trace served it.
 const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
+use super::access::{AccessLog, Finished};
 use super::body::{PANIC_BODY, into_response_body};
 use super::labels::{ErrorType, method_id, scheme_id};
 use super::metrics::{HttpKey, HttpMetrics, HttpMetricsInner};
@@ -43,15 +45,21 @@ use crate::traces::TraceHot;
 pub struct HttpMetricsLayer<E = AxumMatchedPath> {
     metrics: HttpMetrics,
     trace: Option<&'static TraceHot>,
+    access: Option<&'static AccessLog>,
     extractor: E,
     catch_panics: bool,
 }
 
 impl HttpMetricsLayer<AxumMatchedPath> {
-    pub(crate) fn new(metrics: HttpMetrics, trace: Option<&'static TraceHot>) -> Self {
+    pub(crate) fn new(
+        metrics: HttpMetrics,
+        trace: Option<&'static TraceHot>,
+        access: Option<&'static AccessLog>,
+    ) -> Self {
         Self {
             metrics,
             trace,
+            access,
             extractor: AxumMatchedPath,
             catch_panics: true,
         }
@@ -76,6 +84,7 @@ impl<E> HttpMetricsLayer<E> {
         HttpMetricsLayer {
             metrics: self.metrics,
             trace: self.trace,
+            access: self.access,
             extractor,
             catch_panics: self.catch_panics,
         }
@@ -110,6 +119,21 @@ impl<E> HttpMetricsLayer<E> {
         }
         self
     }
+
+    /// Whether the layer writes the access log (the default unless
+    /// `REDLINE_ACCESS_LOG=off`).
+    ///
+    /// ```
+    /// let telemetry = redline::Telemetry::builder().build().unwrap();
+    /// let quiet = telemetry.http_layer().access_log(false);
+    /// # let _ = quiet;
+    /// ```
+    pub fn access_log(mut self, enabled: bool) -> Self {
+        if !enabled {
+            self.access = None;
+        }
+        self
+    }
 }
 
 impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
@@ -120,6 +144,7 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
             inner,
             metrics: self.metrics.inner,
             trace: self.trace,
+            access: self.access,
             extractor: self.extractor.clone(),
             catch_panics: self.catch_panics,
         }
@@ -146,6 +171,7 @@ pub struct HttpMetricsService<S, E = AxumMatchedPath> {
     inner: S,
     metrics: &'static HttpMetricsInner,
     trace: Option<&'static TraceHot>,
+    access: Option<&'static AccessLog>,
     extractor: E,
     catch_panics: bool,
 }
@@ -186,6 +212,14 @@ where
         };
         let request_size = req.body().size_hint().exact();
         let mut state = RequestState::start(metrics, method, scheme, route, request_size, start);
+        if let Some(access) = self.access {
+            state.access = Some(access);
+            state.request_id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .filter(|v| v.len() <= 128)
+                .map(|v| Box::new(v.clone()));
+        }
         if let Some(hot) = self.trace {
             state.span = Some(Box::new(ServerSpan::start(
                 hot, metrics, &req, method, scheme, route,
@@ -217,6 +251,10 @@ pub(crate) struct RequestState {
     /// inline made metrics-only requests pay for copying it (~300
     /// instructions of `memcpy`, callgrind).
     pub(crate) span: Option<Box<ServerSpan>>,
+    access: Option<&'static AccessLog>,
+    /// `x-request-id`, for the access log (boxed: rarely present, and the
+    /// state is moved with the future).
+    request_id: Option<Box<http::HeaderValue>>,
 }
 
 impl RequestState {
@@ -240,6 +278,8 @@ impl RequestState {
             error: ErrorType::None,
             finished: false,
             span: None,
+            access: None,
+            request_id: None,
         }
     }
 
@@ -273,6 +313,21 @@ impl RequestState {
         // Also brings the active-requests gauge back down.
         self.metrics
             .record(&key, elapsed, self.request_size, response_size, exemplar);
+        if let Some(access) = self.access {
+            access.record(
+                self.metrics,
+                &Finished {
+                    method: self.method,
+                    route: self.route,
+                    status: self.status,
+                    error: self.error,
+                    nanos: elapsed,
+                    response_size,
+                    request_id: self.request_id.as_deref().and_then(|v| v.to_str().ok()),
+                    traceparent: span.as_ref().and_then(|s| s.ids()),
+                },
+            );
+        }
         if let Some(span) = span {
             span.end(self.status, self.error);
         }

@@ -22,6 +22,7 @@
 //! # let _ = app;
 //! ```
 
+mod access;
 mod body;
 mod labels;
 mod layer;
@@ -29,6 +30,7 @@ mod metrics;
 mod route;
 mod span;
 
+pub(crate) use access::AccessLog;
 pub use labels::ErrorType;
 pub use layer::{HttpMetricsLayer, HttpMetricsService, ResponseFuture};
 pub(crate) use metrics::DURATION;

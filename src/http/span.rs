@@ -158,6 +158,14 @@ impl ServerSpan {
         http::HeaderValue::from_bytes(&traceparent_bytes(sc)).ok()
     }
 
+    /// The span's ids formatted as a `traceparent` (for the access log).
+    #[inline]
+    pub(crate) fn ids(&self) -> Option<[u8; 55]> {
+        let span = self.cx.span();
+        let sc = span.span_context();
+        sc.is_valid().then(|| traceparent_bytes(sc))
+    }
+
     /// Trace and span id of a sampled span, for exemplars.
     #[inline]
     pub(crate) fn exemplar_ids(&self) -> Option<(u128, u64)> {

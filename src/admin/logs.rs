@@ -1,0 +1,101 @@
+//! `GET /logs/info` (log statistics and settings) and `PUT /logs/level`
+//! (change the filter at run time; needs the admin token).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::Telemetry;
+use crate::logs::LogSnapshot;
+
+#[derive(Serialize)]
+pub(super) struct LogInfo {
+    filter: Option<String>,
+    output: &'static str,
+    file: Option<String>,
+    max_file_bytes: u64,
+    rotate_daily: bool,
+    keep: usize,
+    buffer_lines: usize,
+    #[serde(flatten)]
+    stats: LogSnapshot,
+}
+
+pub(super) async fn info(State(t): State<Telemetry>) -> Json<LogInfo> {
+    let c = &t.config().logs;
+    let output = match c.output {
+        crate::logs::LogOutput::Stdout => "stdout",
+        crate::logs::LogOutput::File => "file",
+        crate::logs::LogOutput::Both => "both",
+    };
+    Json(LogInfo {
+        filter: t.log_filter(),
+        output,
+        file: (output != "stdout").then(|| c.file.display().to_string()),
+        max_file_bytes: c.rotation.max_bytes,
+        rotate_daily: c.rotation.daily,
+        keep: c.rotation.keep,
+        buffer_lines: c.buffer_lines,
+        stats: t.log_stats().snapshot(),
+    })
+}
+
+/// The body is the new filter (`debug`, `info,redline=trace`), at most
+/// 1 KiB.
+pub(super) async fn set_level(
+    State(t): State<Telemetry>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers: &HeaderMap = &parts.headers;
+    // The peer, when the server provides it (never the token).
+    let source = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|p| p.0.ip().to_string())
+        .unwrap_or_default();
+    if let Err((status, message)) = super::auth::check(t.config().admin_token.as_ref(), headers) {
+        let event = if status == StatusCode::UNAUTHORIZED {
+            crate::logs::SecurityEvent::AuthnLoginFail
+        } else {
+            crate::logs::SecurityEvent::AuthzFail
+        };
+        t.security()
+            .record(event, &source, "PUT /logs/level refused");
+        return (status, message).into_response();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 1024).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the filter is at most 1 KiB\n",
+        )
+            .into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let directives = text.trim();
+    if directives.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "send the filter as the body, e.g. `debug`\n",
+        )
+            .into_response();
+    }
+    match t.set_log_filter(directives) {
+        Ok(()) => {
+            t.security().record(
+                crate::logs::SecurityEvent::AuthzAdmin,
+                &source,
+                "log filter changed",
+            );
+            (StatusCode::OK, format!("log filter: {directives}\n")).into_response()
+        }
+        Err(crate::logs::LogError::NotInstalled) => (
+            StatusCode::CONFLICT,
+            "logging was not installed by redline; nothing to change\n",
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    }
+}

@@ -1,0 +1,173 @@
+//! The access log: one `tracing` event per request (target
+//! `redline::access`), with method, route, status, duration, size, error
+//! type, request id and trace ids.
+//!
+//! Cheap by construction (see `docs/PERFORMANCE.md`):
+//! - the decision (off, sampled out, or logged) is taken before any
+//!   formatting;
+//! - field values are borrowed: the route comes from the per-route cache,
+//!   and the trace ids are hex on the stack;
+//! - the line is formatted once, by the JSON formatter, and goes to a
+//!   non-blocking buffer.
+//!
+//! Failures (5xx, handler errors, panics, broken bodies) and requests slower
+//! than the threshold are always logged, at `warn`. Successful fast requests
+//! are logged at the configured level, for the configured fraction.
+
+use std::cell::Cell;
+
+use tracing::Level;
+
+use super::labels::{ErrorType, METHOD_NAMES, METHOD_OTHER};
+use super::metrics::HttpMetricsInner;
+use crate::logs::LogConfig;
+
+/// The access log settings the layer needs per request.
+pub(crate) struct AccessLog {
+    level: Level,
+    slow_nanos: u64,
+    /// Successful fast requests are logged when a random `u64` is below
+    /// this (`u64::MAX`: all).
+    sample_below: u64,
+}
+
+impl AccessLog {
+    /// `None` when the access log is off.
+    pub(crate) fn new(config: &LogConfig) -> Option<Self> {
+        let level = config.access_log?;
+        let sample_below = if config.access_log_sample >= 1.0 {
+            u64::MAX
+        } else {
+            (config.access_log_sample.max(0.0) * u64::MAX as f64) as u64
+        };
+        Some(Self {
+            level,
+            slow_nanos: config.access_log_slow.as_nanos().min(u64::MAX as u128) as u64,
+            sample_below,
+        })
+    }
+}
+
+/// What the layer knows about a finished request.
+pub(crate) struct Finished<'a> {
+    pub(crate) method: u8,
+    pub(crate) route: u32,
+    pub(crate) status: u16,
+    pub(crate) error: ErrorType,
+    pub(crate) nanos: u64,
+    pub(crate) response_size: u64,
+    pub(crate) request_id: Option<&'a str>,
+    /// `traceparent`-formatted ids of the server span.
+    pub(crate) traceparent: Option<[u8; 55]>,
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    // Distinct per thread; quality does not matter for sampling log lines.
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let local = 0u8;
+    (t ^ (&local as *const u8 as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
+}
+
+/// xorshift64*: a sampling coin, not a secret.
+fn next_random() -> u64 {
+    RNG.with(|c| {
+        let mut x = c.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        c.set(x);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    })
+}
+
+impl AccessLog {
+    #[inline]
+    pub(crate) fn record(&self, metrics: &'static HttpMetricsInner, r: &Finished<'_>) {
+        let failed = matches!(
+            r.error,
+            ErrorType::ServerStatus
+                | ErrorType::HandlerError
+                | ErrorType::Panic
+                | ErrorType::BodyError
+        );
+        let slow = r.nanos > self.slow_nanos;
+        let level = if failed || slow {
+            Level::WARN
+        } else {
+            if self.sample_below != u64::MAX && next_random() >= self.sample_below {
+                return;
+            }
+            self.level
+        };
+        if !enabled(level) {
+            return;
+        }
+        let method_name = if r.method == METHOD_OTHER {
+            "_OTHER"
+        } else {
+            METHOD_NAMES[r.method as usize]
+        };
+        let route = metrics
+            .span_name(r.method, method_name, r.route)
+            .map(|(_, route)| route);
+        let route: &str = route.as_deref().unwrap_or(super::UNMATCHED_ROUTE);
+        let (trace_id, span_id) = match &r.traceparent {
+            Some(tp) => (
+                std::str::from_utf8(&tp[3..35]).unwrap_or(""),
+                std::str::from_utf8(&tp[36..52]).unwrap_or(""),
+            ),
+            None => ("", ""),
+        };
+        let duration_ms = r.nanos as f64 / 1e6;
+        let error_type = r.error.label(r.status).unwrap_or("");
+        let request_id = r.request_id.unwrap_or("");
+        let status = r.status;
+        let size = r.response_size;
+        macro_rules! emit {
+            ($lvl:expr) => {
+                tracing::event!(
+                    target: "redline::access",
+                    $lvl,
+                    http.request.method = method_name,
+                    http.route = route,
+                    http.response.status_code = status,
+                    duration_ms,
+                    response_size = size,
+                    error.type = error_type,
+                    request_id,
+                    trace_id,
+                    span_id,
+                    slow,
+                    "request"
+                )
+            };
+        }
+        match level {
+            Level::ERROR => emit!(Level::ERROR),
+            Level::WARN => emit!(Level::WARN),
+            Level::INFO => emit!(Level::INFO),
+            Level::DEBUG => emit!(Level::DEBUG),
+            _ => emit!(Level::TRACE),
+        }
+    }
+}
+
+/// Whether an access event at `level` would be recorded (the static level
+/// filter and the subscriber's interest), checked before any formatting.
+#[inline]
+fn enabled(level: Level) -> bool {
+    match level {
+        Level::ERROR => tracing::enabled!(target: "redline::access", Level::ERROR),
+        Level::WARN => tracing::enabled!(target: "redline::access", Level::WARN),
+        Level::INFO => tracing::enabled!(target: "redline::access", Level::INFO),
+        Level::DEBUG => tracing::enabled!(target: "redline::access", Level::DEBUG),
+        _ => tracing::enabled!(target: "redline::access", Level::TRACE),
+    }
+}

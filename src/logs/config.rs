@@ -1,0 +1,239 @@
+//! Logging settings (`REDLINE_LOG*`, `REDLINE_ACCESS_LOG*`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::rotation::RotationPolicy;
+use crate::config::{ConfigError, invalid, parse_bool};
+
+/// Where log lines go.
+///
+/// ```
+/// assert_eq!(redline::logs::LogOutput::default(), redline::logs::LogOutput::Stdout);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogOutput {
+    /// Standard output (containers collect it).
+    #[default]
+    Stdout,
+    /// The rotating file only.
+    File,
+    /// Both.
+    Both,
+}
+
+/// Logging configuration.
+///
+/// ```
+/// let config = redline::Config::from_lookup(|name| match name {
+///     "REDLINE_LOG" => Some("info,redline=debug".into()),
+///     "REDLINE_LOG_OUTPUT" => Some("both".into()),
+///     "REDLINE_LOG_MAX_SIZE" => Some("20MB".into()),
+///     _ => None,
+/// }).unwrap();
+/// assert_eq!(config.logs.rotation.max_bytes, 20 * 1024 * 1024);
+/// assert_eq!(config.logs.output, redline::logs::LogOutput::Both);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// `REDLINE_LOG`, else `RUST_LOG`: `EnvFilter` directives (`info`,
+    /// `warn,redline=debug`). Default `info`.
+    pub filter: String,
+    /// `REDLINE_LOG_OUTPUT`: `stdout`, `file` or `both`.
+    pub output: LogOutput,
+    /// `REDLINE_LOG_FILE`: the file for `file`/`both` output.
+    pub file: PathBuf,
+    /// `REDLINE_LOG_MAX_SIZE` (`10MB`, bytes), `REDLINE_LOG_ROTATE_DAILY`
+    /// (`true`/`false`) and `REDLINE_LOG_KEEP` (old files kept).
+    pub rotation: RotationPolicy,
+    /// `REDLINE_LOG_BUFFER_LINES`: lines the non-blocking buffer holds;
+    /// more are dropped and counted, never blocking the service.
+    pub buffer_lines: usize,
+    /// `REDLINE_ACCESS_LOG`: level of the per-request line (`info`,
+    /// `debug`…) or `off`.
+    pub access_log: Option<tracing::Level>,
+    /// `REDLINE_ACCESS_LOG_SLOW`: requests slower than this log at `warn`.
+    pub access_log_slow: Duration,
+    /// `REDLINE_ACCESS_LOG_SAMPLE`: fraction of successful, fast requests
+    /// logged (failures and slow requests always are).
+    pub access_log_sample: f64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            output: LogOutput::Stdout,
+            file: PathBuf::from("logs/redline.log"),
+            rotation: RotationPolicy::default(),
+            buffer_lines: 65_536,
+            access_log: Some(tracing::Level::INFO),
+            access_log_slow: Duration::from_secs(1),
+            access_log_sample: 1.0,
+        }
+    }
+}
+
+/// Keys of the logging settings in a `REDLINE_CONFIG_FILE`.
+pub(crate) const FILE_KEYS: [&str; 10] = [
+    "log",
+    "log_output",
+    "log_file",
+    "log_max_size",
+    "log_rotate_daily",
+    "log_keep",
+    "log_buffer_lines",
+    "access_log",
+    "access_log_slow",
+    "access_log_sample",
+];
+
+type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+
+impl LogConfig {
+    pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
+        let mut c = LogConfig::default();
+        if let Some((var, v)) = get("REDLINE_LOG", "log").or_else(|| get("RUST_LOG", "-")) {
+            tracing_subscriber::EnvFilter::try_new(v.trim()).map_err(|_| {
+                invalid(
+                    &var,
+                    &v,
+                    "tracing filter directives such as info or warn,my_crate=debug",
+                )
+            })?;
+            c.filter = v.trim().to_owned();
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_OUTPUT", "log_output") {
+            c.output = match v.trim() {
+                "stdout" => LogOutput::Stdout,
+                "file" => LogOutput::File,
+                "both" => LogOutput::Both,
+                _ => return Err(invalid(&var, &v, "stdout, file or both")),
+            };
+        }
+        if let Some((_, v)) = get("REDLINE_LOG_FILE", "log_file") {
+            c.file = PathBuf::from(v.trim());
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_MAX_SIZE", "log_max_size") {
+            c.rotation.max_bytes = parse_size(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_ROTATE_DAILY", "log_rotate_daily") {
+            c.rotation.daily = parse_bool(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_KEEP", "log_keep") {
+            c.rotation.keep = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 1000)
+                .ok_or_else(|| invalid(&var, &v, "a whole number from 0 to 1000"))?;
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_BUFFER_LINES", "log_buffer_lines") {
+            c.buffer_lines = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (16..=10_000_000).contains(n))
+                .ok_or_else(|| invalid(&var, &v, "a whole number from 16 to 10000000"))?;
+        }
+        if let Some((var, v)) = get("REDLINE_ACCESS_LOG", "access_log") {
+            c.access_log = match v.trim().to_ascii_lowercase().as_str() {
+                "off" | "false" | "none" => None,
+                "error" => Some(tracing::Level::ERROR),
+                "warn" => Some(tracing::Level::WARN),
+                "info" => Some(tracing::Level::INFO),
+                "debug" => Some(tracing::Level::DEBUG),
+                "trace" => Some(tracing::Level::TRACE),
+                _ => return Err(invalid(&var, &v, "off, error, warn, info, debug or trace")),
+            };
+        }
+        if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SLOW", "access_log_slow") {
+            c.access_log_slow = crate::config::parse_duration(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SAMPLE", "access_log_sample") {
+            c.access_log_sample = v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| invalid(&var, &v, "a fraction from 0 to 1, such as 0.1"))?;
+        }
+        Ok(c)
+    }
+}
+
+/// `10MB`, `512KB`, `1GB` (powers of 1024) or a number of bytes; 0 means
+/// no size limit.
+fn parse_size(var: &str, v: &str) -> Result<u64, ConfigError> {
+    let expected = "a size such as 10MB, 512KB or 1048576 (bytes), 0 for no limit";
+    let s = v.trim().to_ascii_uppercase();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| invalid(var, v, expected))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "K" | "KIB" => 1 << 10,
+        "MB" | "M" | "MIB" => 1 << 20,
+        "GB" | "G" | "GIB" => 1 << 30,
+        _ => return Err(invalid(var, v, expected)),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| invalid(var, v, expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<LogConfig, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let get = move |env: &str, _key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == env)
+                .map(|(k, v)| (k.clone(), v.clone()))
+        };
+        LogConfig::from_source(&get)
+    }
+
+    #[test]
+    fn values_and_errors() {
+        let c = parse(&[
+            ("RUST_LOG", "debug"),
+            ("REDLINE_LOG_KEEP", "3"),
+            ("REDLINE_ACCESS_LOG", "off"),
+            ("REDLINE_ACCESS_LOG_SAMPLE", "0.1"),
+            ("REDLINE_LOG_MAX_SIZE", "512kb"),
+        ])
+        .unwrap();
+        assert_eq!(c.filter, "debug");
+        assert_eq!(c.rotation.keep, 3);
+        assert_eq!(c.access_log, None);
+        assert_eq!(c.access_log_sample, 0.1);
+        assert_eq!(c.rotation.max_bytes, 512 * 1024);
+        assert_eq!(
+            parse(&[("REDLINE_LOG", "warn"), ("RUST_LOG", "debug")])
+                .unwrap()
+                .filter,
+            "warn"
+        );
+        for (var, value) in [
+            ("REDLINE_LOG", "info,[[["),
+            ("REDLINE_LOG_OUTPUT", "syslog"),
+            ("REDLINE_LOG_MAX_SIZE", "10 parsecs"),
+            ("REDLINE_LOG_MAX_SIZE", "99999999999999999999GB"),
+            ("REDLINE_LOG_KEEP", "-1"),
+            ("REDLINE_LOG_BUFFER_LINES", "1"),
+            ("REDLINE_ACCESS_LOG", "loud"),
+            ("REDLINE_ACCESS_LOG_SAMPLE", "2"),
+        ] {
+            match parse(&[(var, value)]) {
+                Err(ConfigError::Invalid { variable, .. }) => assert_eq!(variable, var),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+    }
+}

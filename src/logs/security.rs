@@ -1,0 +1,133 @@
+//! Security and audit events, named with the OWASP Logging Vocabulary
+//! (<https://cheatsheetseries.owasp.org/cheatsheets/Logging_Vocabulary_Cheat_Sheet.html>),
+//! logged at `warn` on the target `redline::security` and counted in
+//! `redline_security_events_total{event}`. Every event name of the closed
+//! set is exported from the start (at 0), so alerts see the series before
+//! the first incident.
+
+use prometheus::{IntCounterVec, Opts, Registry};
+
+/// A security event. The set is closed: the metric label stays bounded.
+///
+/// ```
+/// assert_eq!(redline::logs::SecurityEvent::AuthnLoginFail.as_str(), "authn_login_fail");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecurityEvent {
+    /// `authn_login_fail`: a credential (token, password) was refused.
+    AuthnLoginFail,
+    /// `authn_login_success`: a credential was accepted (audit).
+    AuthnLoginSuccess,
+    /// `authn_token_invalid`: a token was malformed or expired.
+    AuthnTokenInvalid,
+    /// `authz_fail`: an authenticated or anonymous caller was refused access.
+    AuthzFail,
+    /// `authz_admin`: an administrative action was performed (audit).
+    AuthzAdmin,
+    /// `excess_rate_limit_exceeded`: a caller exceeded its rate limit.
+    ExcessRateLimitExceeded,
+    /// `input_validation_fail`: input was rejected by validation.
+    InputValidationFail,
+    /// `malicious_excess_404`: a burst of requests for things that do not
+    /// exist (scanning).
+    MaliciousExcess404,
+    /// `sys_startup`: the service started (audit).
+    SysStartup,
+    /// `sys_shutdown`: the service is shutting down (audit).
+    SysShutdown,
+}
+
+impl SecurityEvent {
+    /// Every event, for exporting all series up front.
+    pub const ALL: [SecurityEvent; 10] = [
+        SecurityEvent::AuthnLoginFail,
+        SecurityEvent::AuthnLoginSuccess,
+        SecurityEvent::AuthnTokenInvalid,
+        SecurityEvent::AuthzFail,
+        SecurityEvent::AuthzAdmin,
+        SecurityEvent::ExcessRateLimitExceeded,
+        SecurityEvent::InputValidationFail,
+        SecurityEvent::MaliciousExcess404,
+        SecurityEvent::SysStartup,
+        SecurityEvent::SysShutdown,
+    ];
+
+    /// The OWASP vocabulary name.
+    ///
+    /// ```
+    /// assert_eq!(redline::logs::SecurityEvent::ExcessRateLimitExceeded.as_str(), "excess_rate_limit_exceeded");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityEvent::AuthnLoginFail => "authn_login_fail",
+            SecurityEvent::AuthnLoginSuccess => "authn_login_success",
+            SecurityEvent::AuthnTokenInvalid => "authn_token_invalid",
+            SecurityEvent::AuthzFail => "authz_fail",
+            SecurityEvent::AuthzAdmin => "authz_admin",
+            SecurityEvent::ExcessRateLimitExceeded => "excess_rate_limit_exceeded",
+            SecurityEvent::InputValidationFail => "input_validation_fail",
+            SecurityEvent::MaliciousExcess404 => "malicious_excess_404",
+            SecurityEvent::SysStartup => "sys_startup",
+            SecurityEvent::SysShutdown => "sys_shutdown",
+        }
+    }
+}
+
+/// Records security events: one `warn` line on `redline::security` (with
+/// the event name in `event`) and one count. Cheap to clone.
+///
+/// ```
+/// let t = redline::Telemetry::builder().build().unwrap();
+/// t.security().record(redline::logs::SecurityEvent::InputValidationFail, "127.0.0.1", "message too long");
+/// assert!(t.render_metrics().contains(r#"redline_security_events_total{event="input_validation_fail"} 1"#));
+/// ```
+#[derive(Clone)]
+pub struct SecurityEvents {
+    counter: IntCounterVec,
+}
+
+impl SecurityEvents {
+    pub(crate) fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let counter = IntCounterVec::new(
+            Opts::new(
+                "redline_security_events_total",
+                "Security events by OWASP logging vocabulary name.",
+            ),
+            &["event"],
+        )?;
+        for e in SecurityEvent::ALL {
+            counter.with_label_values(&[e.as_str()]);
+        }
+        registry.register(Box::new(counter.clone()))?;
+        Ok(Self { counter })
+    }
+
+    /// Logs and counts `event`. `source` is the caller's address (never a
+    /// credential); `detail` a short description without secrets. Both are
+    /// written as escaped JSON strings, so they cannot forge log lines.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.security().record(redline::logs::SecurityEvent::AuthzFail, "10.0.0.7", "GET /admin");
+    /// ```
+    pub fn record(&self, event: SecurityEvent, source: &str, detail: &str) {
+        self.counter.with_label_values(&[event.as_str()]).inc();
+        tracing::warn!(
+            target: "redline::security",
+            event = event.as_str(),
+            source,
+            detail,
+            "security event"
+        );
+    }
+
+    /// How many times `event` was recorded.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.security().count(redline::logs::SecurityEvent::AuthnLoginFail), 0);
+    /// ```
+    pub fn count(&self, event: SecurityEvent) -> u64 {
+        self.counter.with_label_values(&[event.as_str()]).get()
+    }
+}
