@@ -5,6 +5,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// `2026-11-24T07:00:00.123Z` (milliseconds, UTC). Times before 1970 are
 /// written as the epoch.
 pub(crate) fn rfc3339_millis(t: SystemTime) -> String {
+    let mut out = String::with_capacity(24);
+    write_rfc3339_millis(&mut out, t);
+    out
+}
+
+/// [`rfc3339_millis`] appended to `out` (no allocation).
+pub(crate) fn write_rfc3339_millis(out: &mut String, t: SystemTime) {
+    use std::fmt::Write;
     let ms = t
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -12,13 +20,14 @@ pub(crate) fn rfc3339_millis(t: SystemTime) -> String {
     let secs = ms / 1000;
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    format!(
+    let _ = write!(
+        out,
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
         ms % 1000
-    )
+    );
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to a

@@ -30,7 +30,7 @@ use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::timefmt::rfc3339_millis;
+use crate::timefmt::write_rfc3339_millis;
 
 /// The JSON line format (see the module docs).
 ///
@@ -56,15 +56,44 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut line = String::with_capacity(256);
+        // One reused buffer per thread: no allocation per line (falls back
+        // to a fresh one if formatting re-enters, e.g. a field's `Debug`
+        // logging something).
+        thread_local! {
+            static LINE: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(512));
+        }
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                line.clear();
+                self.format_into(ctx, &mut line, event);
+                writer.write_str(&line)
+            }
+            Err(_) => {
+                let mut line = String::with_capacity(512);
+                self.format_into(ctx, &mut line, event);
+                writer.write_str(&line)
+            }
+        })
+    }
+}
+
+impl JsonLines {
+    fn format_into<S>(
+        &self,
+        ctx: &FmtContext<'_, S, JsonFields>,
+        line: &mut String,
+        event: &Event<'_>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         line.push_str("{\"timestamp\":\"");
-        line.push_str(&rfc3339_millis(std::time::SystemTime::now()));
+        write_rfc3339_millis(line, std::time::SystemTime::now());
         line.push_str("\",\"level\":\"");
         line.push_str(event.metadata().level().as_str());
         line.push_str("\",\"target\":");
-        push_json_str(&mut line, event.metadata().target());
+        push_json_str(line, event.metadata().target());
         let mut visitor = JsonVisitor {
-            out: &mut line,
+            out: line,
             message_seen: false,
             trace_id_seen: false,
         };
@@ -85,7 +114,7 @@ where
         }
         if let Some(current) = ctx.lookup_current() {
             line.push_str(",\"span\":{\"name\":");
-            push_json_str(&mut line, current.name());
+            push_json_str(line, current.name());
             let ext = current.extensions();
             if let Some(fields) = ext.get::<FormattedFields<JsonFields>>() {
                 // JsonFields stores the span's fields as a JSON object.
@@ -100,7 +129,6 @@ where
             line.push('}');
         }
         line.push_str("}\n");
-        writer.write_str(&line)
     }
 }
 
@@ -129,9 +157,10 @@ impl JsonVisitor<'_> {
 impl Visit for JsonVisitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.key(field);
-        let mut text = String::new();
-        let _ = write!(text, "{value:?}");
-        push_json_str(self.out, &text);
+        // Escaped as it is formatted: no intermediate string.
+        self.out.push('"');
+        let _ = write!(JsonEscaper(self.out), "{value:?}");
+        self.out.push('"');
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -174,6 +203,22 @@ impl Visit for JsonVisitor<'_> {
 /// character escaped (RFC 8259 section 7).
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    push_json_escaped(out, s);
+    out.push('"');
+}
+
+/// A `fmt::Write` that JSON-escapes what is written through it.
+struct JsonEscaper<'a>(&'a mut String);
+
+impl fmt::Write for JsonEscaper<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        push_json_escaped(self.0, s);
+        Ok(())
+    }
+}
+
+/// The escaped characters of `s`, without quotes.
+fn push_json_escaped(out: &mut String, s: &str) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escaped: Option<&str> = match b {
@@ -195,7 +240,6 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -120,9 +120,7 @@ pub(crate) fn install(
     };
     let stdout = if matches!(config.output, LogOutput::Stdout | LogOutput::Both) {
         let (w, g) = non_blocking(
-            Box::new(stats::CountingStdout {
-                stats: stats.clone(),
-            }),
+            Box::new(stats::CountingStdout::new(stats.clone())),
             "redline-log-stdout",
         );
         guards.push(g);
@@ -146,7 +144,12 @@ pub(crate) fn install(
             .file
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(rotating.clone());
-        let (w, g) = non_blocking(Box::new(rotating), "redline-log-file");
+        // Buffered like stdout (see `CountingStdout`): the worker flushes
+        // when its queue is empty, and a rotation never splits a write.
+        let (w, g) = non_blocking(
+            Box::new(std::io::BufWriter::with_capacity(64 * 1024, rotating)),
+            "redline-log-file",
+        );
         guards.push(g);
         Some(
             tracing_subscriber::fmt::layer()

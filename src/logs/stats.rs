@@ -242,15 +242,29 @@ impl<S: Subscriber> Layer<S> for LogStatsLayer {
     }
 }
 
-/// Stdout, counted.
+/// Stdout, counted, behind a 64 KiB buffer. The non-blocking worker writes
+/// every line it has queued, then flushes when its queue is empty, so under
+/// load many lines share one `write(2)`. Why: `Stdout` is line-buffered,
+/// and one system call per line made the full access log cost 0.58 of
+/// bare throughput in `benches/wrk_access.sh` (see `docs/PERFORMANCE.md`).
 pub(crate) struct CountingStdout {
-    pub(crate) stats: LogStats,
+    stats: LogStats,
+    out: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl CountingStdout {
+    pub(crate) fn new(stats: LogStats) -> Self {
+        Self {
+            stats,
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        }
+    }
 }
 
 impl Write for CountingStdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let c = &self.stats.inner.stdout;
-        match std::io::stdout().lock().write_all(buf) {
+        match self.out.write_all(buf) {
             Ok(()) => {
                 c.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
                 let lines = buf.iter().filter(|b| **b == b'\n').count();
@@ -265,7 +279,13 @@ impl Write for CountingStdout {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stdout().flush()
+        self.out.flush().inspect_err(|_| {
+            self.stats
+                .inner
+                .stdout
+                .errors
+                .fetch_add(1, Ordering::Relaxed);
+        })
     }
 }
 
