@@ -62,6 +62,7 @@ struct Inner {
     log_control: crate::logs::LogControl,
     access_log: Option<&'static crate::http::AccessLog>,
     security: crate::logs::SecurityEvents,
+    errors: &'static crate::errors::ErrorTracker,
     build_info: BuildInfo,
     started: std::time::SystemTime,
 }
@@ -210,6 +211,11 @@ impl TelemetryBuilder {
         registry.register(Box::new(health.clone()))?;
         let access_log = crate::http::AccessLog::new(&config.logs).map(crate::metrics::leak);
         let security = crate::logs::SecurityEvents::register(&registry)?;
+        let errors = crate::errors::ErrorTracker::new(crate::errors::ErrorTrackerConfig::default());
+        errors.register(&registry)?;
+        // 'static like the other hot-path handles: the layer captures 5xx
+        // responses and panics without reference counting.
+        let errors: &'static crate::errors::ErrorTracker = crate::metrics::leak(errors);
         let log_stats = crate::logs::LogStats::new();
         registry.register(Box::new(log_stats.clone()))?;
         // Process checks only: liveness must not depend on other systems.
@@ -241,6 +247,7 @@ impl TelemetryBuilder {
                 log_control: crate::logs::LogControl::default(),
                 access_log,
                 security,
+                errors,
                 build_info: build,
                 started: std::time::SystemTime::now(),
             }),
@@ -293,6 +300,7 @@ impl Telemetry {
             self.inner.http,
             self.inner.tracing.hot(),
             self.inner.access_log,
+            Some(self.inner.errors),
         )
     }
 
@@ -402,6 +410,20 @@ impl Telemetry {
     /// ```
     pub fn security(&self) -> &crate::logs::SecurityEvents {
         &self.inner.security
+    }
+
+    /// The error tracker (what `/errors/report` serves). The HTTP layer
+    /// captures 5xx responses, handler errors and panics by itself; capture
+    /// other errors with [`crate::errors::ErrorTracker::capture`].
+    ///
+    /// ```
+    /// use redline::errors::{ErrorCategory, ErrorContext};
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.errors().capture(&std::io::Error::other("queue 7 is full"), ErrorContext::new(ErrorCategory::Dependency));
+    /// assert_eq!(t.errors().report().total, 1);
+    /// ```
+    pub fn errors(&self) -> &crate::errors::ErrorTracker {
+        self.inner.errors
     }
 
     /// Log statistics (what `/logs/info` serves).

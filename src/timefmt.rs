@@ -51,24 +51,65 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn known_instants() {
-        let at = |s: u64, ms: u64| UNIX_EPOCH + Duration::from_millis(s * 1000 + ms);
-        assert_eq!(rfc3339_millis(at(0, 0)), "1970-01-01T00:00:00.000Z");
+    fn rfc3339_known_instants() {
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(rfc3339_millis(at(0)), "1970-01-01T00:00:00.000Z");
         assert_eq!(
-            rfc3339_millis(at(951_782_400, 5)),
+            rfc3339_millis(at(951_782_400_005)),
             "2000-02-29T00:00:00.005Z"
         );
         assert_eq!(
-            rfc3339_millis(at(1_795_935_600, 123)),
-            "2026-11-29T07:00:00.123Z"
+            rfc3339_millis(at(1_795_503_600_123)),
+            "2026-11-24T07:00:00.123Z"
         );
         assert_eq!(
-            rfc3339_millis(at(4_107_542_399, 999)),
+            rfc3339_millis(at(1_709_251_199_999)),
+            "2024-02-29T23:59:59.999Z"
+        );
+        assert_eq!(
+            rfc3339_millis(at(4_107_542_399_999)),
             "2100-02-28T23:59:59.999Z"
+        );
+        assert_eq!(
+            rfc3339_millis(at(4_107_542_400_000)),
+            "2100-03-01T00:00:00.000Z"
         );
         assert_eq!(
             rfc3339_millis(UNIX_EPOCH - Duration::from_secs(5)),
             "1970-01-01T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn civil_dates_round_trip_over_centuries() {
+        // Walk day by day from 1970 to 2400 against a naive calendar.
+        let (mut y, mut m, mut d) = (1970i64, 1u32, 1u32);
+        for days in 0..(430 * 366) {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let month_days = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
+            d += 1;
+            if d > month_days[m as usize - 1] {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! | `GET /ready` | readiness (lifecycle + readiness checks): 200 `ready` / 503 `not ready` |
 //! | `GET /alive` | liveness (process checks only): 200 `alive` / 503 `not alive` |
 //! | `GET /info` | service, build and process facts as JSON |
+//! | `GET /errors/report` | error groups by count and by recency, totals, rate over the last minutes |
 //! | `GET /logs/info` | log statistics (events per level and target, lines written and dropped, rotations) and settings |
 //! | `PUT /logs/level` | new log filter as the body; needs `Authorization: Bearer $REDLINE_ADMIN_TOKEN` | Serve it on its own listener with
 //! [`Telemetry::serve_admin`](crate::Telemetry::serve_admin), or merge it into
@@ -39,9 +40,16 @@ pub fn router(telemetry: &Telemetry) -> Router {
         .route("/ready", get(health::ready))
         .route("/alive", get(health::alive))
         .route("/info", get(info::info))
+        .route("/errors/report", get(errors_report))
         .route("/logs/info", get(logs::info))
         .route("/logs/level", axum::routing::put(logs::set_level))
         .with_state(telemetry.clone())
+}
+
+async fn errors_report(
+    State(telemetry): State<Telemetry>,
+) -> axum::Json<crate::errors::ErrorReport> {
+    axum::Json(telemetry.errors().report())
 }
 
 async fn metrics(State(telemetry): State<Telemetry>, headers: HeaderMap) -> Response {

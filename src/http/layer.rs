@@ -23,6 +23,7 @@ use super::labels::{ErrorType, method_id, scheme_id};
 use super::metrics::{HttpKey, HttpMetrics, HttpMetricsInner};
 use super::route::{AxumMatchedPath, RouteExtractor};
 use super::span::ServerSpan;
+use crate::errors::ErrorTracker;
 use crate::traces::TraceHot;
 
 /// Records the HTTP server metrics of every request that passes through.
@@ -46,6 +47,7 @@ pub struct HttpMetricsLayer<E = AxumMatchedPath> {
     metrics: HttpMetrics,
     trace: Option<&'static TraceHot>,
     access: Option<&'static AccessLog>,
+    errors: Option<&'static ErrorTracker>,
     extractor: E,
     catch_panics: bool,
 }
@@ -55,11 +57,13 @@ impl HttpMetricsLayer<AxumMatchedPath> {
         metrics: HttpMetrics,
         trace: Option<&'static TraceHot>,
         access: Option<&'static AccessLog>,
+        errors: Option<&'static ErrorTracker>,
     ) -> Self {
         Self {
             metrics,
             trace,
             access,
+            errors,
             extractor: AxumMatchedPath,
             catch_panics: true,
         }
@@ -85,6 +89,7 @@ impl<E> HttpMetricsLayer<E> {
             metrics: self.metrics,
             trace: self.trace,
             access: self.access,
+            errors: self.errors,
             extractor,
             catch_panics: self.catch_panics,
         }
@@ -145,6 +150,7 @@ impl<S, E: Clone> Layer<S> for HttpMetricsLayer<E> {
             metrics: self.metrics.inner,
             trace: self.trace,
             access: self.access,
+            errors: self.errors,
             extractor: self.extractor.clone(),
             catch_panics: self.catch_panics,
         }
@@ -172,6 +178,7 @@ pub struct HttpMetricsService<S, E = AxumMatchedPath> {
     metrics: &'static HttpMetricsInner,
     trace: Option<&'static TraceHot>,
     access: Option<&'static AccessLog>,
+    errors: Option<&'static ErrorTracker>,
     extractor: E,
     catch_panics: bool,
 }
@@ -212,8 +219,9 @@ where
         };
         let request_size = req.body().size_hint().exact();
         let mut state = RequestState::start(metrics, method, scheme, route, request_size, start);
-        if let Some(access) = self.access {
-            state.access = Some(access);
+        state.access = self.access;
+        state.errors = self.errors;
+        if self.access.is_some() || self.errors.is_some() {
             state.request_id = req
                 .headers()
                 .get(&REQUEST_ID)
@@ -252,7 +260,8 @@ pub(crate) struct RequestState {
     /// instructions of `memcpy`, callgrind).
     pub(crate) span: Option<Box<ServerSpan>>,
     access: Option<&'static AccessLog>,
-    /// `x-request-id`, for the access log (boxed: rarely present, and the
+    errors: Option<&'static ErrorTracker>,
+    /// `x-request-id`, for the access log and the error tracker (boxed: rarely present, and the
     /// state is moved with the future).
     request_id: Option<Box<http::HeaderValue>>,
 }
@@ -279,6 +288,7 @@ impl RequestState {
             finished: false,
             span: None,
             access: None,
+            errors: None,
             request_id: None,
         }
     }
@@ -313,6 +323,15 @@ impl RequestState {
         // Also brings the active-requests gauge back down.
         self.metrics
             .record(&key, elapsed, self.request_size, response_size, exemplar);
+        let ids = span.as_ref().and_then(|s| s.ids());
+        if let Some(errors) = self.errors
+            && matches!(
+                self.error,
+                ErrorType::ServerStatus | ErrorType::HandlerError
+            )
+        {
+            self.capture(errors, ids.as_ref(), None);
+        }
         if let Some(access) = self.access {
             access.record(
                 self.metrics,
@@ -324,13 +343,55 @@ impl RequestState {
                     nanos: elapsed,
                     response_size,
                     request_id: self.request_id.as_deref().and_then(|v| v.to_str().ok()),
-                    traceparent: span.as_ref().and_then(|s| s.ids()),
+                    traceparent: ids,
                 },
             );
         }
         if let Some(span) = span {
             span.end(self.status, self.error);
         }
+    }
+}
+
+impl RequestState {
+    /// Hands a failed request to the error tracker, with its route, request
+    /// id and trace id (a panic also with its message).
+    #[cold]
+    fn capture(&self, errors: &ErrorTracker, ids: Option<&[u8; 55]>, panic: Option<&str>) {
+        use crate::errors::{ErrorCategory, ErrorContext};
+        let method = super::labels::METHOD_NAMES[self.method as usize];
+        let route = self
+            .metrics
+            .span_name(self.method, method, self.route)
+            .map(|(_, r)| r.into_owned())
+            .unwrap_or_else(|| super::UNMATCHED_ROUTE.to_owned());
+        let (category, kind, message) = match (panic, self.error) {
+            (Some(payload), _) => (
+                ErrorCategory::Panic,
+                "panic".to_owned(),
+                format!("handler panicked: {payload}"),
+            ),
+            (None, ErrorType::HandlerError) => (
+                ErrorCategory::Handler,
+                "handler_error".to_owned(),
+                format!("{method} {route}: the service returned an error"),
+            ),
+            _ => (
+                ErrorCategory::Http5xx,
+                format!("http_{}", self.status),
+                format!("{method} {route} answered {}", self.status),
+            ),
+        };
+        let mut context = ErrorContext::new(category).route(route);
+        if let Some(id) = self.request_id.as_deref().and_then(|v| v.to_str().ok()) {
+            context = context.request_id(id);
+        }
+        if let Some(tp) = ids
+            && let Ok(trace) = std::str::from_utf8(&tp[3..35])
+        {
+            context = context.trace_id(trace);
+        }
+        errors.capture_message(&kind, &message, context);
     }
 }
 
@@ -393,12 +454,21 @@ where
             let inner = this.inner;
             match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
                 Ok(polled) => polled,
-                Err(_panic) => {
+                Err(panic) => {
                     let Some(mut state) = this.state.take() else {
                         panic!("ResponseFuture polled after completion");
                     };
                     state.status = 500;
                     state.error = ErrorType::Panic;
+                    if let Some(errors) = state.errors {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "(no message)".to_owned());
+                        let ids = state.span.as_ref().and_then(|s| s.ids());
+                        state.capture(errors, ids.as_ref(), Some(&message));
+                    }
                     let traceparent = state.span.as_ref().and_then(|s| s.traceparent());
                     state.finish(PANIC_BODY.len() as u64, None);
                     let mut response = Response::new(axum::body::Body::from(PANIC_BODY));
