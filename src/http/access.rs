@@ -57,8 +57,8 @@ pub(crate) struct Finished<'a> {
     pub(crate) nanos: u64,
     pub(crate) response_size: u64,
     pub(crate) request_id: Option<&'a str>,
-    /// `traceparent`-formatted ids of the server span.
-    pub(crate) traceparent: Option<[u8; 55]>,
+    /// The server span (its ids are formatted only for a line written).
+    pub(crate) span: Option<&'a super::span::ServerSpan>,
 }
 
 thread_local! {
@@ -88,6 +88,13 @@ fn next_random() -> u64 {
 }
 
 impl AccessLog {
+    /// Whether any access line could be written (a subscriber listens to
+    /// `redline::access` at `warn` or above, which failures use).
+    #[inline]
+    pub(crate) fn wanted(&self) -> bool {
+        tracing::enabled!(target: "redline::access", Level::WARN)
+    }
+
     #[inline]
     pub(crate) fn record(&self, metrics: &'static HttpMetricsInner, r: &Finished<'_>) {
         let failed = matches!(
@@ -118,7 +125,8 @@ impl AccessLog {
             .span_name(r.method, method_name, r.route)
             .map(|(_, route)| route);
         let route: &str = route.as_deref().unwrap_or(super::UNMATCHED_ROUTE);
-        let (trace_id, span_id) = match &r.traceparent {
+        let traceparent = r.span.and_then(|s| s.ids());
+        let (trace_id, span_id) = match &traceparent {
             Some(tp) => (
                 std::str::from_utf8(&tp[3..35]).unwrap_or(""),
                 std::str::from_utf8(&tp[36..52]).unwrap_or(""),

@@ -219,9 +219,14 @@ where
         };
         let request_size = req.body().size_hint().exact();
         let mut state = RequestState::start(metrics, method, scheme, route, request_size, start);
-        state.access = self.access;
         state.errors = self.errors;
-        if self.access.is_some() || self.errors.is_some() {
+        // The request id is only kept when an access line may be written
+        // (a subscriber listens to `redline::access`): the lookup costs
+        // ~100 instructions, and the error tracker has the trace id.
+        if let Some(access) = self.access
+            && access.wanted()
+        {
+            state.access = Some(access);
             state.request_id = req
                 .headers()
                 .get(&REQUEST_ID)
@@ -323,13 +328,13 @@ impl RequestState {
         // Also brings the active-requests gauge back down.
         self.metrics
             .record(&key, elapsed, self.request_size, response_size, exemplar);
-        let ids = span.as_ref().and_then(|s| s.ids());
         if let Some(errors) = self.errors
             && matches!(
                 self.error,
                 ErrorType::ServerStatus | ErrorType::HandlerError
             )
         {
+            let ids = span.as_ref().and_then(|s| s.ids());
             self.capture(errors, ids.as_ref(), None);
         }
         if let Some(access) = self.access {
@@ -343,7 +348,7 @@ impl RequestState {
                     nanos: elapsed,
                     response_size,
                     request_id: self.request_id.as_deref().and_then(|v| v.to_str().ok()),
-                    traceparent: ids,
+                    span: span.as_deref(),
                 },
             );
         }
