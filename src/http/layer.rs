@@ -220,13 +220,14 @@ where
         let request_size = req.body().size_hint().exact();
         let mut state = RequestState::start(metrics, method, scheme, route, request_size, start);
         state.errors = self.errors;
-        // The request id is only kept when an access line may be written
-        // (a subscriber listens to `redline::access`): the lookup costs
-        // ~100 instructions, and the error tracker has the trace id.
         if let Some(access) = self.access
             && access.wanted()
         {
             state.access = Some(access);
+        }
+        // The request id, for the access line and for the error tracker
+        // (5xx and panics are captured with it).
+        if state.access.is_some() || state.errors.is_some() {
             state.request_id = req
                 .headers()
                 .get(&REQUEST_ID)
