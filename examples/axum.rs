@@ -8,6 +8,7 @@ use axum::{Router, routing::get};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let telemetry = redline::Telemetry::from_env()?; // OTEL_* and REDLINE_* variables
+    telemetry.install_logging()?; // JSON lines with trace ids
     let app = Router::new()
         .route("/users/{id}", get(|| async { "a user" }))
         .layer(telemetry.http_layer()); // metrics and a server span, by route template
@@ -23,5 +24,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     admin.shutdown().await; // stops /metrics, flushes pending spans (bounded)
+    telemetry.flush_logs();
     Ok(())
 }

@@ -41,6 +41,11 @@ pub use config::{Config, ConfigError, UrlScheme};
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+/// The Rust examples of `docs/OPERATIONS.md`, compiled as doctests.
+#[doc = include_str!("../docs/OPERATIONS.md")]
+#[cfg(doctest)]
+pub struct OperationsDocDoctests;
+
 /// The Rust examples of `docs/TRACING.md`, compiled as doctests.
 #[doc = include_str!("../docs/TRACING.md")]
 #[cfg(doctest)]
