@@ -33,7 +33,7 @@ async fn json_lines_carry_the_ids_of_the_exported_span() {
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("REDLINE_LOG_OUTPUT", "file")
         .env("REDLINE_LOG_FILE", &log_file)
-        .env("REDLINE_LOG", "info")
+        .env("REDLINE_LOG", "info,redline::demo=debug")
         .env("REDLINE_ADMIN_TOKEN", TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -159,6 +159,14 @@ async fn json_lines_carry_the_ids_of_the_exported_span() {
     assert_eq!(line["http.route"], "/hello");
     assert_eq!(line["http.response.status_code"], 200);
     assert!(line["duration_ms"].as_f64().unwrap() >= 0.0);
+    // A line written by the handler itself carries the same ids.
+    let inside: Vec<&serde_json::Value> = parsed
+        .iter()
+        .filter(|l| l["target"] == "redline::demo" && l["request_id"] == "req-42")
+        .collect();
+    assert_eq!(inside.len(), 1, "the handler's own line");
+    assert_eq!(inside[0]["trace_id"], TRACE_ID);
+    assert_eq!(inside[0]["span_id"], line["span_id"]);
     // The span it names was exported.
     let spans = receiver
         .wait_for(Duration::from_secs(5), |s| {

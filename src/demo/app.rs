@@ -55,6 +55,9 @@ pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
 }
 
 async fn hello() -> &'static str {
+    // At debug: with `REDLINE_LOG=info,redline::demo=debug` this line shows
+    // the request and trace ids every line inside a request carries.
+    tracing::debug!(target: "redline::demo", "saying hello");
     "hello\n"
 }
 

@@ -145,6 +145,15 @@ impl Demo {
             config.service_name = "redline-demo".into();
         }
         let telemetry = Telemetry::builder().config(config).build()?;
+        // Beside the default process checks: the disk the demo runs on
+        // (non-critical: a full disk warns, the API still serves).
+        telemetry.health().register(
+            "disk:free",
+            crate::health::CheckOptions::readiness()
+                .critical(false)
+                .component("working-directory", "system"),
+            crate::health::checks::disk_free(".", 0.10, 0.02),
+        );
         let faults = Faults::new(options.error_rate, options.latency_ms)?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await

@@ -36,3 +36,4 @@ pub use layer::{HttpMetricsLayer, HttpMetricsService, ResponseFuture};
 pub(crate) use metrics::DURATION;
 pub use metrics::{DEFAULT_DURATION_BUCKETS, HttpMetrics, UNMATCHED_ROUTE};
 pub use route::{AxumMatchedPath, RouteExtractor, RouteFn};
+pub(crate) use span::RequestId;

@@ -26,6 +26,11 @@ const MAX_REQUEST_ID: usize = 128;
 const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
 
+/// The request's `x-request-id`, kept in its OpenTelemetry context for the
+/// log formatter.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) std::sync::Arc<str>);
+
 /// A request's trace context: the server span inside it.
 pub(crate) struct ServerSpan {
     pub(crate) cx: Context,
@@ -45,13 +50,23 @@ impl ServerSpan {
         route: u32,
     ) -> Self {
         let headers = req.headers();
-        let parent = if !headers.is_empty()
+        let mut parent = if !headers.is_empty()
             && (headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE))
         {
             extract_context(headers)
         } else {
             Context::new()
         };
+        // The request id travels in the context too, so every log line
+        // written while the request is served carries it (an allocation
+        // only when the header is there).
+        if let Some(id) = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
+        {
+            parent = parent.with_value(RequestId(std::sync::Arc::from(id)));
+        }
         let parent_sc = parent.span().span_context().clone();
         let trace_id = if parent_sc.is_valid() {
             parent_sc.trace_id()

@@ -9,6 +9,9 @@
 //! - `timestamp` is RFC 3339 in UTC, with milliseconds;
 //! - `level` and `target` come from the event;
 //! - `message` and the event's own fields sit at the top level;
+//! - `request_id` is the `x-request-id` of the request being served (from
+//!   the OpenTelemetry context, which redline's layer makes current while
+//!   a handler runs; traces enabled);
 //! - `trace_id` and `span_id` are those of the current OpenTelemetry
 //!   context. Inside a request served through redline's layer, that is the
 //!   request's server span, so a line leads to its trace;
@@ -96,10 +99,16 @@ impl JsonLines {
             out: line,
             message_seen: false,
             trace_id_seen: false,
+            request_id_seen: false,
         };
         event.record(&mut visitor);
         let trace_id_seen = visitor.trace_id_seen;
+        let request_id_seen = visitor.request_id_seen;
         let cx = opentelemetry::Context::current();
+        if !request_id_seen && let Some(id) = cx.get::<crate::http::RequestId>() {
+            line.push_str(",\"request_id\":");
+            push_json_str(line, &id.0);
+        }
         let span = cx.span();
         let sc = span.span_context();
         // An event may carry its own ids (the access log does: its request
@@ -137,6 +146,7 @@ struct JsonVisitor<'a> {
     out: &'a mut String,
     message_seen: bool,
     trace_id_seen: bool,
+    request_id_seen: bool,
 }
 
 impl JsonVisitor<'_> {
@@ -147,6 +157,8 @@ impl JsonVisitor<'_> {
             self.message_seen = true;
         } else if name == "trace_id" {
             self.trace_id_seen = true;
+        } else if name == "request_id" {
+            self.request_id_seen = true;
         }
         // `log` records forwarded by tracing-log carry these; keep the name.
         push_json_str(self.out, name);
