@@ -16,6 +16,8 @@
 #   ROUNDS=4 SECONDS_PER_RUN=3 bash benches/wrk_traces.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/wrk_rounds.sh
+source benches/wrk_rounds.sh
 ROUNDS=${ROUNDS:-10}
 SECS=${SECONDS_PER_RUN:-5}
 CONNS=${CONNECTIONS:-32}
@@ -32,27 +34,8 @@ for mode in "${MODES[@]}"; do
   OTLP_SINK="http://$SINK/v1/traces" "$BIN" "${BINMODE[$mode]}" "${ADDR[$mode]}" >/dev/null & PIDS+=($!)
 done
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
-for mode in "${MODES[@]}"; do
-  for _ in $(seq 50); do curl -sf "http://${ADDR[$mode]}/hello" >/dev/null && break; sleep 0.1; done
-done
-rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "http://${ADDR[$1]}/hello" | awk '/Requests\/sec/ {print $2}'; }
-for mode in "${MODES[@]}"; do rps "$mode" >/dev/null; done   # warm-up, not counted
-declare -A ratios=()
-printf 'round'; for m in "${MODES[@]}"; do printf ' %10s' "$m"; done; printf '   (requests/s)\n'
-for i in $(seq "$ROUNDS"); do
-  declare -A got=()
-  shift_by=$(( (i - 1) % ${#MODES[@]} ))
-  order=("${MODES[@]:$shift_by}" "${MODES[@]:0:$shift_by}")
-  for mode in "${order[@]}"; do got[$mode]=$(rps "$mode"); done
-  printf '%5d' "$i"; for m in "${MODES[@]}"; do printf ' %10.0f' "${got[$m]}"; done; printf '\n'
-  for m in "${MODES[@]:1}"; do
-    ratios[$m]+="$(awk -v n="${got[$m]}" -v b="${got[bare]}" 'BEGIN {printf "%.4f", n / b}') "
-  done
-done
-median() { printf '%s\n' $@ | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.4f (min %.4f, max %.4f, %d rounds)", m, a[1], a[NR], NR}'; }
-for m in "${MODES[@]:1}"; do
-  printf 'median paired ratio %-9s / bare: %s\n' "$m" "$(median ${ratios[$m]})"
-done
+wait_ready
+run_rounds
 for m in traces10 traces100; do
   curl -sf "http://${ADDR[$m]%:*}:$(( ${ADDR[$m]##*:} + 100 ))/metrics" \
     | grep -E '^redline_trace_(spans_exported|spans_dropped|export_errors)' | sed "s/^/$m: /"

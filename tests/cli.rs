@@ -102,47 +102,6 @@ fn invalid_configuration_stops_the_start_with_the_variable_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("from 0 to 1"));
 }
 
-/// Starts the demo binary and returns it with its API and admin base URLs.
-fn start_binary(
-    extra_env: &[(&str, &str)],
-    args: &[&str],
-) -> (std::process::Child, String, String) {
-    let mut cmd = redline();
-    cmd.args([
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-    ])
-    .args(args)
-    .env("REDLINE_SYSTEM_METRICS_INTERVAL", "1s")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut api, mut admin) = (None, None);
-    for _ in 0..12 {
-        let line = lines.next().expect("demo prints its URLs").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("API:") {
-            let hello = rest.split_whitespace().next().unwrap();
-            api = Some(hello.trim_end_matches("/hello").to_owned());
-        }
-        if let Some(rest) = line.trim().strip_prefix("metrics:") {
-            admin = Some(rest.trim().trim_end_matches("/metrics").to_owned());
-        }
-        if line.starts_with("Ctrl-C") {
-            break;
-        }
-    }
-    // Keep reading stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, api.expect("API URL"), admin.expect("admin URL"))
-}
-
 /// Under load, SIGTERM turns `/ready` to 503 first while the API still
 /// serves; requests in flight when the server stops accepting all finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,16 +190,6 @@ async fn sigterm_fails_readiness_first_and_drains_in_flight_requests() {
         "most requests were sent before the listener closed: {in_flight:?}"
     );
 
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "demo did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(&mut child, Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }

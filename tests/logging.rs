@@ -7,9 +7,7 @@ mod common;
 #[path = "common/otlp.rs"]
 mod otlp;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -21,46 +19,18 @@ async fn json_lines_carry_the_ids_of_the_exported_span() {
     let receiver = otlp::Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let log_file = dir.path().join("logs/demo.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redline"))
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .env("REDLINE_LOG_OUTPUT", "file")
-        .env("REDLINE_LOG_FILE", &log_file)
-        .env("REDLINE_LOG", "info,redline::demo=debug")
-        .env("REDLINE_ADMIN_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut api, mut admin) = (None, None);
-    for _ in 0..20 {
-        let line = lines.next().expect("banner").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("API:") {
-            api = Some(
-                rest.split_whitespace()
-                    .next()
-                    .unwrap()
-                    .trim_end_matches("/hello")
-                    .to_owned(),
-            );
-        }
-        if let Some(rest) = line.trim().strip_prefix("metrics:") {
-            admin = Some(rest.trim().trim_end_matches("/metrics").to_owned());
-        }
-        if line.starts_with("Ctrl-C") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let (api, admin) = (api.unwrap(), admin.unwrap());
+    let (mut child, api, admin) = start_binary(
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("REDLINE_LOG_OUTPUT", "file"),
+            ("REDLINE_LOG_FILE", log_file.to_str().unwrap()),
+            ("REDLINE_LOG", "info,redline::demo=debug"),
+            ("REDLINE_ADMIN_TOKEN", TOKEN),
+        ],
+        &[],
+    );
+    let api = api.trim_end_matches('/').to_owned();
     let c = client();
     // Logging is installed right after the banner.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -121,22 +91,7 @@ async fn json_lines_carry_the_ids_of_the_exported_span() {
     assert_eq!(get(&c, &format!("{api}/hello")).await.0, 200);
 
     // Stop, so every line is flushed.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "demo did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(terminate(&mut child, Duration::from_secs(15)).success());
 
     let text = std::fs::read_to_string(&log_file).unwrap();
     let parsed: Vec<serde_json::Value> = text

@@ -94,6 +94,24 @@ impl LogControl {
     }
 }
 
+/// A JSON-lines fmt layer writing to `w`.
+fn json_layer<S>(
+    w: tracing_appender::non_blocking::NonBlocking,
+) -> tracing_subscriber::fmt::Layer<
+    S,
+    tracing_subscriber::fmt::format::JsonFields,
+    JsonLines,
+    tracing_appender::non_blocking::NonBlocking,
+>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(JsonLines)
+        .with_writer(w)
+}
+
 /// Builds and installs the global subscriber for `config`.
 pub(crate) fn install(
     config: &LogConfig,
@@ -124,12 +142,7 @@ pub(crate) fn install(
             "redline-log-stdout",
         );
         guards.push(g);
-        Some(
-            tracing_subscriber::fmt::layer()
-                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-                .event_format(JsonLines)
-                .with_writer(w),
-        )
+        Some(json_layer(w))
     } else {
         None
     };
@@ -151,12 +164,7 @@ pub(crate) fn install(
             "redline-log-file",
         );
         guards.push(g);
-        Some(
-            tracing_subscriber::fmt::layer()
-                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-                .event_format(JsonLines)
-                .with_writer(w),
-        )
+        Some(json_layer(w))
     } else {
         None
     };

@@ -186,3 +186,73 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Starts the demo binary and returns it with its API and admin base URLs.
+pub fn start_binary(
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redline"));
+    cmd.args([
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ])
+    .args(args)
+    .env("REDLINE_SYSTEM_METRICS_INTERVAL", "1s")
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let (mut api, mut admin) = (None, None);
+    for _ in 0..12 {
+        let line = lines.next().expect("demo prints its URLs").unwrap();
+        if let Some(rest) = line.trim().strip_prefix("API:") {
+            let hello = rest.split_whitespace().next().unwrap();
+            api = Some(hello.trim_end_matches("/hello").to_owned());
+        }
+        if let Some(rest) = line.trim().strip_prefix("metrics:") {
+            admin = Some(rest.trim().trim_end_matches("/metrics").to_owned());
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    // Keep reading stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, api.expect("API URL"), admin.expect("admin URL"))
+}
+
+/// Sends SIGTERM to `child` and waits (at most `limit`) for it to exit;
+/// returns its exit status.
+pub fn terminate(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_exit(child, limit)
+}
+
+/// Waits (at most `limit`) for `child` to exit.
+pub fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the process did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
