@@ -131,6 +131,11 @@ async fn run(args: DemoArgs) -> ExitCode {
         eprintln!("redline: {e}");
         return ExitCode::FAILURE;
     }
+    demo.telemetry().security().record(
+        redline::logs::SecurityEvent::SysStartup,
+        "",
+        "demo started",
+    );
     match args.duration {
         Some(secs) => {
             tokio::select! {
@@ -141,6 +146,11 @@ async fn run(args: DemoArgs) -> ExitCode {
         None => redline::demo::shutdown_signal().await,
     }
     println!("shutting down…");
+    demo.telemetry().security().record(
+        redline::logs::SecurityEvent::SysShutdown,
+        "",
+        "signal received",
+    );
     let stats = demo.load_stats();
     let (sent, failed) = (
         stats.sent.load(Ordering::Relaxed),
