@@ -87,9 +87,13 @@ pub struct Config {
     /// `REDLINE_SHUTDOWN_GRACE`: then, how long in-flight requests may
     /// take to finish before they are cut.
     pub shutdown_grace: Duration,
-    /// `REDLINE_ADMIN_TOKEN`: bearer token for admin calls that change
-    /// things (`PUT /logs/level`). Never printed.
+    /// `REDLINE_ADMIN_TOKEN`, or the content of the file named by
+    /// `REDLINE_ADMIN_TOKEN_FILE`: the bearer token of protected admin
+    /// endpoints (see [`crate::admin`]). Never printed.
     pub admin_token: Option<AdminToken>,
+    /// `REDLINE_METRICS_AUTH`: whether `/metrics` needs the admin token too
+    /// (Prometheus can send it: `authorization: {credentials: …}`).
+    pub metrics_auth: bool,
     /// Logging: filter, output, rotation, access log (see
     /// [`crate::logs::LogConfig`]).
     pub logs: crate::logs::LogConfig,
@@ -168,6 +172,7 @@ impl Default for Config {
             shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
             admin_token: None,
+            metrics_auth: false,
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
         }
@@ -278,7 +283,23 @@ impl Config {
         if let Some((var, v)) = get("REDLINE_SHUTDOWN_GRACE", "shutdown_grace") {
             config.shutdown_grace = parse_duration(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_ADMIN_TOKEN", "-") {
+        let token_source = match get("REDLINE_ADMIN_TOKEN", "-") {
+            Some(found) => Some(found),
+            None => match get("REDLINE_ADMIN_TOKEN_FILE", "admin_token_file") {
+                Some((var, path)) => {
+                    let text = std::fs::read_to_string(path.trim()).map_err(|e| {
+                        invalid(
+                            &var,
+                            &path,
+                            &format!("a readable file holding the token ({e})"),
+                        )
+                    })?;
+                    Some((var, text))
+                }
+                None => None,
+            },
+        };
+        if let Some((var, v)) = token_source {
             let token = v.trim();
             if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(invalid(
@@ -288,6 +309,9 @@ impl Config {
                 ));
             }
             config.admin_token = Some(AdminToken(token.to_owned()));
+        }
+        if let Some((var, v)) = get("REDLINE_METRICS_AUTH", "metrics_auth") {
+            config.metrics_auth = parse_bool(&var, &v)?;
         }
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
@@ -302,7 +326,9 @@ struct FileValues {
     table: toml::Table,
 }
 
-const FILE_KEYS: [&str; 12] = [
+const FILE_KEYS: [&str; 14] = [
+    "admin_token_file",
+    "metrics_auth",
     "shutdown_delay",
     "shutdown_grace",
     "service_name",

@@ -86,6 +86,15 @@ async fn run(args: DemoArgs) -> ExitCode {
     if let Some(admin) = args.admin_listen {
         config.admin_listen = Some(admin);
     }
+    // The demo always has an admin token, so its protected endpoints work
+    // out of the box: generated unless configured, and printed below.
+    let generated_token = config.admin_token.is_none().then(|| {
+        use rand::Rng;
+        let bytes: [u8; 24] = rand::rng().random();
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        config.admin_token = Some(redline::config::AdminToken::new(token.clone()));
+        token
+    });
     let options = DemoOptions {
         listen: args.listen,
         config,
@@ -108,8 +117,14 @@ async fn run(args: DemoArgs) -> ExitCode {
     if let Some(admin) = demo.admin_addr() {
         println!("  metrics:  http://{admin}/metrics");
         println!(
-            "  faults:   curl -X PUT http://{admin}/faults -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
+            "  faults:   curl -X PUT http://{admin}/faults -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
         );
+    }
+    match &generated_token {
+        Some(token) => {
+            println!("  admin:    token {token} (generated; set REDLINE_ADMIN_TOKEN to choose one)")
+        }
+        None => println!("  admin:    token from REDLINE_ADMIN_TOKEN"),
     }
     let tracing = demo.telemetry().tracing();
     match tracing.endpoint() {

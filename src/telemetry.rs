@@ -555,7 +555,8 @@ impl Telemetry {
     }
 
     /// Like [`Telemetry::serve_admin`], with extra routes merged into the
-    /// admin router (the demo adds `/faults` this way).
+    /// admin router (the demo adds `/faults` this way). They need the admin
+    /// token, like the protected admin endpoints.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -585,7 +586,8 @@ impl Telemetry {
         let (stop, stopped) = watch::channel(false);
         let task = serve_until(
             listener,
-            self.admin_router().merge(extra),
+            self.admin_router()
+                .merge(crate::admin::protect(self, extra)),
             stopped,
             "admin listener",
         );

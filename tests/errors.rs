@@ -13,6 +13,7 @@ async fn failures_are_captured_grouped_and_reported() {
     let config = redline::Config {
         admin_listen: Some("127.0.0.1:0".parse().unwrap()),
         system_metrics: false,
+        admin_token: common::admin_token(),
         ..Default::default()
     };
     let t = redline::Telemetry::builder()

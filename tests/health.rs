@@ -18,6 +18,7 @@ fn telemetry() -> redline::Telemetry {
     let config = redline::Config {
         admin_listen: Some("127.0.0.1:0".parse().unwrap()),
         system_metrics: false,
+        admin_token: common::admin_token(),
         ..Default::default()
     };
     redline::Telemetry::builder()
@@ -174,7 +175,12 @@ async fn the_health_document_follows_the_draft() {
     let (addr, guard) = admin(&t).await;
     let c = common::client();
     let response = c
-        .get(format!("http://{addr}/health").parse().unwrap())
+        .request(
+            hyper::Request::get(format!("http://{addr}/health"))
+                .header("authorization", format!("Bearer {}", common::ADMIN_TOKEN))
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(

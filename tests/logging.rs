@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-const TOKEN: &str = "test-token-0123456789abcdef";
+const TOKEN: &str = ADMIN_TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_lines_carry_the_ids_of_the_exported_span() {

@@ -1,34 +1,107 @@
-//! Bearer-token check for admin endpoints that change things.
+//! Bearer-token checks for admin endpoints.
 //!
-//! The token comes from `REDLINE_ADMIN_TOKEN` and is compared in constant
-//! time (`subtle`), so response timing does not reveal how much of a guess
-//! was right. Without a token configured, such endpoints refuse every call
-//! with 403 and say how to set one. A failure answers 401 and never echoes
-//! what was sent.
+//! The token comes from `REDLINE_ADMIN_TOKEN` (or `REDLINE_ADMIN_TOKEN_FILE`)
+//! and is compared in constant time (`subtle`), so response timing does not
+//! reveal how much of a guess was right. Without a token configured,
+//! protected endpoints refuse every call with 403 and say how to set one.
+//! A missing or wrong token answers 401, records `authn_login_fail` with the
+//! caller's address (never what was sent), and is counted in
+//! `redline_security_events_total`.
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-/// `Ok` when `headers` carry `Authorization: Bearer <token>` matching the
-/// configured token; else the status and message to answer with.
-pub(super) fn check(
-    configured: Option<&crate::config::AdminToken>,
-    headers: &HeaderMap,
-) -> Result<(), (StatusCode, &'static str)> {
-    let Some(token) = configured else {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "this endpoint needs an admin token: set REDLINE_ADMIN_TOKEN and send it as `Authorization: Bearer <token>`\n",
-        ));
+use crate::Telemetry;
+use crate::logs::SecurityEvent;
+
+/// What a request's credentials amount to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// The right token.
+    Granted,
+    /// No token is configured on this service.
+    NotConfigured,
+    /// No `Authorization: Bearer` header.
+    Missing,
+    /// A token that does not match.
+    Wrong,
+}
+
+pub(super) fn verdict(telemetry: &Telemetry, headers: &HeaderMap) -> Verdict {
+    let Some(token) = telemetry.config().admin_token.as_ref() else {
+        return Verdict::NotConfigured;
     };
-    let sent = headers
+    let Some(sent) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) && !sent.is_empty() {
-        Ok(())
+    else {
+        return Verdict::Missing;
+    };
+    // `ct_eq` on slices of different lengths returns false without
+    // comparing; the length of the configured token is not a secret worth
+    // hiding (it is fixed by configuration).
+    if bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) {
+        Verdict::Granted
     } else {
-        Err((StatusCode::UNAUTHORIZED, "missing or wrong admin token\n"))
+        Verdict::Wrong
+    }
+}
+
+/// The caller's address, when the server provides it.
+pub(super) fn source(request_extensions: &axum::http::Extensions) -> String {
+    request_extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// Records a refused credential and builds the answer.
+pub(super) fn refuse(
+    telemetry: &Telemetry,
+    verdict: Verdict,
+    source: &str,
+    what: &str,
+) -> Response {
+    match verdict {
+        Verdict::NotConfigured => {
+            telemetry
+                .security()
+                .record(SecurityEvent::AuthzFail, source, what);
+            (
+                StatusCode::FORBIDDEN,
+                "this endpoint needs an admin token: set REDLINE_ADMIN_TOKEN (or REDLINE_ADMIN_TOKEN_FILE) and send it as `Authorization: Bearer <token>`\n",
+            )
+                .into_response()
+        }
+        _ => {
+            telemetry
+                .security()
+                .record(SecurityEvent::AuthnLoginFail, source, what);
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "missing or wrong admin token\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Middleware: lets the request through only with the admin token.
+pub(super) async fn require_token(
+    State(telemetry): State<Telemetry>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match verdict(&telemetry, request.headers()) {
+        Verdict::Granted => next.run(request).await,
+        v => {
+            let what = format!("{} {}", request.method(), request.uri().path());
+            refuse(&telemetry, v, &source(request.extensions()), &what)
+        }
     }
 }

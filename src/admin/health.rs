@@ -19,8 +19,25 @@ fn no_store() -> (header::HeaderName, HeaderValue) {
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
 
-pub(super) async fn health(State(t): State<Telemetry>) -> Response {
-    let report = t.health().health().await;
+/// Without the admin token, only the overall status (the checks' outputs
+/// can name internal hosts and errors); with it, the whole document.
+pub(super) async fn health(
+    State(t): State<Telemetry>,
+    request: axum::extract::Request,
+) -> Response {
+    let verdict = super::auth::verdict(&t, request.headers());
+    if verdict == super::auth::Verdict::Wrong {
+        // Public endpoint, but a wrong credential is still an event.
+        t.security().record(
+            crate::logs::SecurityEvent::AuthnLoginFail,
+            &super::auth::source(request.extensions()),
+            "GET /health",
+        );
+    }
+    let mut report = t.health().health().await;
+    if verdict != super::auth::Verdict::Granted {
+        report.checks.clear();
+    }
     let body = crate::health::render(&report, &t.config().service_name, &t.build_info().version);
     (
         code(report.status),

@@ -1,9 +1,9 @@
 //! `GET /logs/info` (log statistics and settings) and `PUT /logs/level`
-//! (change the filter at run time; needs the admin token).
+//! (change the filter at run time; the router requires the admin token).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -49,23 +49,9 @@ pub(super) async fn set_level(
     request: axum::extract::Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let headers: &HeaderMap = &parts.headers;
-    // The peer, when the server provides it (never the token).
-    let source = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|p| p.0.ip().to_string())
-        .unwrap_or_default();
-    if let Err((status, message)) = super::auth::check(t.config().admin_token.as_ref(), headers) {
-        let event = if status == StatusCode::UNAUTHORIZED {
-            crate::logs::SecurityEvent::AuthnLoginFail
-        } else {
-            crate::logs::SecurityEvent::AuthzFail
-        };
-        t.security()
-            .record(event, &source, "PUT /logs/level refused");
-        return (status, message).into_response();
-    }
+    // Authenticated by the router's middleware; the peer is for the audit
+    // event.
+    let source = super::auth::source(&parts.extensions);
     let Ok(bytes) = axum::body::to_bytes(body, 1024).await else {
         return (
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -211,17 +211,19 @@ impl Demo {
         self.app_addr
     }
 
-    /// Where the admin endpoints (`/metrics`, `/faults`) listen.
+    /// Where the admin endpoints (`/metrics`, `/health`…, and `/faults`,
+    /// which needs the admin token) listen.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # use redline::demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    /// options.config.admin_token = Some(redline::config::AdminToken::new("doc-example-token-0123"));
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
     /// let demo = Demo::start(options).await.unwrap();
     /// let mut stream = tokio::net::TcpStream::connect(demo.admin_addr().unwrap()).await.unwrap();
-    /// stream.write_all(b"GET /faults HTTP/1.0\r\n\r\n").await.unwrap();
+    /// stream.write_all(b"GET /faults HTTP/1.0\r\nAuthorization: Bearer doc-example-token-0123\r\n\r\n").await.unwrap();
     /// let mut response = String::new();
     /// stream.read_to_string(&mut response).await.unwrap();
     /// assert!(response.ends_with(r#"{"error_rate":0.0,"latency_ms":0}"#));

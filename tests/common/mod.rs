@@ -17,6 +17,15 @@ use redline::demo::{Demo, DemoOptions};
 
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
+/// The admin token the tests configure; [`send`] and [`get`] always send it
+/// (the demo's API ignores it; admin endpoints need it).
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// [`ADMIN_TOKEN`] as configuration.
+pub fn admin_token() -> Option<redline::config::AdminToken> {
+    Some(redline::config::AdminToken::new(ADMIN_TOKEN))
+}
+
 pub fn client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
@@ -29,6 +38,7 @@ pub fn demo_options() -> DemoOptions {
         ..DemoOptions::default()
     };
     options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    options.config.admin_token = admin_token();
     options.config.system_metrics_interval = Duration::from_millis(100);
     options
 }
@@ -47,7 +57,8 @@ pub async fn send(
 ) -> (u16, String) {
     let mut builder = hyper::Request::builder()
         .method(hyper::Method::from_bytes(method.as_bytes()).unwrap())
-        .uri(url);
+        .uri(url)
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
     if let Some(ct) = content_type {
         builder = builder.header("content-type", ct);
     }
