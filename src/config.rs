@@ -94,6 +94,9 @@ pub struct Config {
     /// `REDLINE_METRICS_AUTH`: whether `/metrics` needs the admin token too
     /// (Prometheus can send it: `authorization: {credentials: …}`).
     pub metrics_auth: bool,
+    /// HTTP hardening: body limit, timeout, CORS origins (see
+    /// [`crate::security::HardeningConfig`]).
+    pub hardening: crate::security::HardeningConfig,
     /// Logging: filter, output, rotation, access log (see
     /// [`crate::logs::LogConfig`]).
     pub logs: crate::logs::LogConfig,
@@ -173,6 +176,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             admin_token: None,
             metrics_auth: false,
+            hardening: crate::security::HardeningConfig::default(),
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
         }
@@ -313,6 +317,7 @@ impl Config {
         if let Some((var, v)) = get("REDLINE_METRICS_AUTH", "metrics_auth") {
             config.metrics_auth = parse_bool(&var, &v)?;
         }
+        config.hardening = crate::security::HardeningConfig::from_source(&get)?;
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         Ok(config)
@@ -357,10 +362,11 @@ impl FileValues {
             |k: &str| FILE_KEYS.contains(&k) || crate::traces::config::FILE_KEYS.contains(&k);
         if let Some(unknown) = table.keys().find(|k| !known(k)) {
             return Err(file_error(format!(
-                "unknown key `{unknown}`; known keys: {}, {}, {}",
+                "unknown key `{unknown}`; known keys: {}, {}, {}, {}",
                 FILE_KEYS.join(", "),
                 crate::traces::config::FILE_KEYS.join(", "),
-                crate::logs::FILE_KEYS.join(", ")
+                crate::logs::FILE_KEYS.join(", "),
+                crate::security::hardening::FILE_KEYS.join(", ")
             )));
         }
         Ok(Self {

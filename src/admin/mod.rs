@@ -162,7 +162,7 @@ pub fn router(telemetry: &Telemetry) -> Router {
         }
         router = router.route(route.path, h);
     }
-    router.with_state(telemetry.clone())
+    crate::security::hardening::harden_admin(router.with_state(telemetry.clone()))
 }
 
 /// `extra` with every route behind the admin token (for routes merged into

@@ -31,7 +31,8 @@ use crate::Telemetry;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Builds the demo's router: the bot routes, a JSON 404 fallback, fault
-/// injection, a body limit, and redline's HTTP layer outermost.
+/// injection, a body limit, redline's HTTP layer, and the hardening layers
+/// (request ids, security headers, body limit, timeout, CORS) outermost.
 ///
 /// ```
 /// let t = redline::Telemetry::builder().build().unwrap();
@@ -40,7 +41,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// ```
 pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
     let bot = Arc::new(Bot::new(&telemetry.operations()));
-    Router::new()
+    let router = Router::new()
         .route("/hello", get(hello))
         .route("/messages", post(post_message))
         .route("/conversations/{id}", get(get_conversation))
@@ -51,7 +52,8 @@ pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
         .with_state(bot)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(faults, faults::inject))
-        .layer(telemetry.http_layer())
+        .layer(telemetry.http_layer());
+    crate::security::harden(router, &telemetry.config().hardening)
 }
 
 async fn hello() -> &'static str {

@@ -1,0 +1,252 @@
+//! HTTP hardening for an axum router, from tower-http's layers:
+//!
+//! - **request ids**: `x-request-id` is kept when it is 1 to 128 characters
+//!   of `[A-Za-z0-9._:-]`, replaced by a new UUID otherwise (absent, too
+//!   long, odd characters that could forge log lines), and echoed on the
+//!   response;
+//! - **security headers** on every response that does not set its own:
+//!   `X-Content-Type-Options: nosniff`,
+//!   `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`
+//!   (for APIs: nothing may load or frame them), `Referrer-Policy: no-referrer`;
+//! - **request body limit** (413 beyond it, before the handler reads);
+//! - **request timeout** (408 when the handler takes longer);
+//! - **CORS** from an explicit list of origins (none by default: no CORS
+//!   headers, so browsers refuse cross-origin calls).
+//!
+//! Header count and size are bounded by the server: hyper answers 431 to
+//! more than 100 headers or a head larger than its read buffer (~400 KiB).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! let telemetry = redline::Telemetry::builder().build().unwrap();
+//! let app: Router = Router::new()
+//!     .route("/hello", get(|| async { "hi" }))
+//!     .layer(telemetry.http_layer());
+//! let app = redline::security::harden(app, &redline::security::HardeningConfig::default());
+//! # let _ = app;
+//! ```
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::{ConfigError, invalid};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Settings of [`harden`].
+///
+/// ```
+/// let config = redline::Config::from_lookup(|name| match name {
+///     "REDLINE_CORS_ORIGINS" => Some("https://app.example.com".into()),
+///     "REDLINE_REQUEST_TIMEOUT" => Some("10s".into()),
+///     _ => None,
+/// }).unwrap();
+/// assert_eq!(config.hardening.cors_origins.len(), 1);
+/// assert_eq!(config.hardening.request_timeout, std::time::Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct HardeningConfig {
+    /// `REDLINE_BODY_LIMIT`: largest request body in bytes (default 1 MiB).
+    pub body_limit: usize,
+    /// `REDLINE_REQUEST_TIMEOUT`: longest a request may take (default 30s).
+    pub request_timeout: Duration,
+    /// `REDLINE_CORS_ORIGINS`: origins allowed cross-origin calls, comma
+    /// separated (`https://app.example.com`); empty (the default) allows none.
+    pub cors_origins: Vec<HeaderValue>,
+}
+
+impl Default for HardeningConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+pub(crate) const FILE_KEYS: [&str; 3] = ["body_limit", "request_timeout", "cors_origins"];
+
+type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+
+impl HardeningConfig {
+    pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some((var, v)) = get("REDLINE_BODY_LIMIT", "body_limit") {
+            c.body_limit = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1 << 30).contains(n))
+                .ok_or_else(|| invalid(&var, &v, "a number of bytes from 1 to 1073741824"))?;
+        }
+        if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT", "request_timeout") {
+            c.request_timeout = crate::config::parse_duration(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_CORS_ORIGINS", "cors_origins") {
+            let expected = "comma-separated origins such as https://app.example.com (scheme://host[:port], no path, no wildcard)";
+            for origin in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                let uri: axum::http::Uri =
+                    origin.parse().map_err(|_| invalid(&var, &v, expected))?;
+                let ok = matches!(uri.scheme_str(), Some("http" | "https"))
+                    && uri.host().is_some()
+                    && uri
+                        .path_and_query()
+                        .is_none_or(|p| p.as_str() == "/" || p.as_str().is_empty())
+                    && !origin.ends_with('/');
+                if !ok {
+                    return Err(invalid(&var, &v, expected));
+                }
+                c.cors_origins
+                    .push(HeaderValue::from_str(origin).map_err(|_| invalid(&var, &v, expected))?);
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Whether an incoming request id is kept as it is.
+fn acceptable_request_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Removes an unacceptable `x-request-id` so a fresh one is generated.
+fn sanitize_request_id<B>(mut request: Request<B>) -> Request<B> {
+    if let Some(v) = request.headers().get(&REQUEST_ID)
+        && !acceptable_request_id(v)
+    {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// Wraps every route of `router` (add it after `telemetry.http_layer()`,
+/// so the layer and the logs see the final request id).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::ServiceExt;
+/// let app = redline::security::harden(
+///     axum::Router::new().route("/", axum::routing::get(|| async { "ok" })),
+///     &redline::security::HardeningConfig::default(),
+/// );
+/// let response = app.oneshot(http::Request::get("/").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+/// assert!(response.headers().contains_key("x-request-id"));
+/// # });
+/// ```
+pub fn harden(router: Router, config: &HardeningConfig) -> Router {
+    let mut router = router
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(tower::util::MapRequestLayer::new(sanitize_request_id));
+    if !config.cors_origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
+                .allow_methods(tower_http::cors::Any)
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, REQUEST_ID])
+                .expose_headers([REQUEST_ID, HeaderName::from_static("traceparent")]),
+        );
+    }
+    router
+}
+
+/// Admin responses are never cached, and carry the same security headers.
+pub(crate) fn harden_admin(router: Router) -> Router {
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids() {
+        for ok in [
+            "req-42",
+            "a",
+            "0af7651916cd43dd8448eb211c80319c",
+            "trace:1.2_3",
+        ] {
+            assert!(acceptable_request_id(&HeaderValue::from_static(ok)), "{ok}");
+        }
+        let long = "x".repeat(129);
+        for bad in ["", "has space", "a\"b", "ünïcode", long.as_str(), "x\ty"] {
+            let Ok(v) = HeaderValue::from_bytes(bad.as_bytes()) else {
+                continue;
+            };
+            assert!(!acceptable_request_id(&v), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_validated() {
+        let parse = |v: &str| {
+            let v = v.to_owned();
+            HardeningConfig::from_source(&move |env: &str, _: &str| {
+                (env == "REDLINE_CORS_ORIGINS").then(|| (env.to_owned(), v.clone()))
+            })
+        };
+        assert_eq!(
+            parse("https://a.example, http://localhost:3000")
+                .unwrap()
+                .cors_origins
+                .len(),
+            2
+        );
+        for bad in [
+            "*",
+            "https://a.example/path",
+            "ftp://a.example",
+            "a.example",
+            "https://a.example/",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! HTTP hardening on the demo over real HTTP: request ids, security
+//! headers, body limit, timeout, CORS allow-list, header limits, and the
+//! admin responses' headers.
+
+mod common;
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+
+async fn request(
+    c: &common::HttpClient,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> http::Response<bytes::Bytes> {
+    let mut b = hyper::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        c.request(b.body(Full::new(bytes::Bytes::from(body))).unwrap()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (parts, body) = response.into_parts();
+    http::Response::from_parts(parts, body.collect().await.unwrap().to_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_security_headers_limits_and_cors() {
+    let mut options = common::demo_options();
+    options.config.hardening.request_timeout = Duration::from_millis(300);
+    options.config.hardening.cors_origins = vec!["https://app.example.com".parse().unwrap()];
+    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let (app, admin) = (demo.app_addr(), demo.admin_addr().unwrap());
+    let c = common::client();
+    let hello = format!("http://{app}/hello");
+
+    // Security headers and a generated request id.
+    let r = request(&c, "GET", &hello, &[], vec![]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    let generated = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    // A valid incoming id is kept; an unacceptable one is replaced.
+    let r = request(
+        &c,
+        "GET",
+        &hello,
+        &[("x-request-id", "client-req-7")],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.headers()["x-request-id"], "client-req-7");
+    let long = "x".repeat(200);
+    for bad in ["has spaces", "quote\"d", long.as_str()] {
+        let r = request(&c, "GET", &hello, &[("x-request-id", bad)], vec![]).await;
+        let id = r.headers()["x-request-id"].to_str().unwrap();
+        assert_ne!(id, bad);
+        assert_eq!(id.len(), 36);
+    }
+
+    // Body limit: 413 before the handler reads.
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let r = request(&c, "POST", &format!("http://{app}/media"), &[], big).await;
+    assert_eq!(r.status(), 413);
+
+    // Timeout: a handler slower than the limit gets 408.
+    demo.faults()
+        .set(redline::demo::FaultSettings {
+            error_rate: Some(0.0),
+            latency_ms: Some(1000),
+        })
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = request(&c, "GET", &hello, &[], vec![]).await;
+    assert_eq!(r.status(), 408);
+    assert!(started.elapsed() < Duration::from_millis(900));
+    demo.faults()
+        .set(redline::demo::FaultSettings {
+            error_rate: Some(0.0),
+            latency_ms: Some(0),
+        })
+        .unwrap();
+
+    // CORS: only the listed origin.
+    let preflight = |origin: &'static str| {
+        let c = c.clone();
+        let hello = hello.clone();
+        async move {
+            request(
+                &c,
+                "OPTIONS",
+                &hello,
+                &[("origin", origin), ("access-control-request-method", "GET")],
+                vec![],
+            )
+            .await
+        }
+    };
+    let allowed = preflight("https://app.example.com").await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let refused = preflight("https://evil.example").await;
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    // Too many headers: the server refuses with 431.
+    let many: Vec<(String, String)> = (0..150).map(|i| (format!("x-h{i}"), "v".into())).collect();
+    let pairs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = request(&c, "GET", &hello, &pairs, vec![]).await;
+    assert_eq!(r.status(), 431);
+
+    // Admin responses: never cached, same security headers.
+    let r = request(&c, "GET", &format!("http://{admin}/metrics"), &[], vec![]).await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    demo.shutdown().await;
+}
