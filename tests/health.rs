@@ -86,7 +86,7 @@ async fn a_failing_critical_dependency_fails_ready_and_health_but_not_alive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_check_fails_at_its_timeout_and_bounds_the_response() {
     let t = telemetry();
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(800);
     t.health().register(
         "queue:ping",
         CheckOptions::readiness().timeout(timeout),
