@@ -304,6 +304,25 @@ impl Telemetry {
         )
     }
 
+    /// Instruments an axum router completely, in the right order: the
+    /// limits of [`crate::security::limit`] (body size, time) innermost,
+    /// then [`Telemetry::http_layer`] (metrics, spans, access log, error
+    /// capture: so refused requests are measured too), then
+    /// [`crate::security::harden`] (request ids, security headers, CORS)
+    /// outermost. Add your routes first.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let app: Router = t.instrument(Router::new().route("/users/{id}", get(|| async { "user" })));
+    /// # let _ = app;
+    /// ```
+    pub fn instrument(&self, router: axum::Router) -> axum::Router {
+        let hardening = &self.inner.config.hardening;
+        let router = crate::security::limit(router, hardening).layer(self.http_layer());
+        crate::security::harden(router, hardening)
+    }
+
     /// The HTTP metric families (for inspection, e.g. the series count).
     ///
     /// ```

@@ -51,9 +51,8 @@ pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
         .fallback(not_found)
         .with_state(bot)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(faults, faults::inject))
-        .layer(telemetry.http_layer());
-    crate::security::harden(router, &telemetry.config().hardening)
+        .layer(axum::middleware::from_fn_with_state(faults, faults::inject));
+    telemetry.instrument(router)
 }
 
 async fn hello() -> &'static str {

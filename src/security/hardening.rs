@@ -1,4 +1,6 @@
-//! HTTP hardening for an axum router, from tower-http's layers:
+//! HTTP hardening for an axum router, from tower-http's layers, in two
+//! parts around redline's HTTP layer ([`limit`] inside, [`harden`]
+//! outside; [`crate::Telemetry::instrument`] applies all three in order):
 //!
 //! - **request ids**: `x-request-id` is kept when it is 1 to 128 characters
 //!   of `[A-Za-z0-9._:-]`, replaced by a new UUID otherwise (absent, too
@@ -8,7 +10,8 @@
 //!   `X-Content-Type-Options: nosniff`,
 //!   `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`
 //!   (for APIs: nothing may load or frame them), `Referrer-Policy: no-referrer`;
-//! - **request body limit** (413 beyond it, before the handler reads);
+//! - **request body limit** (413 with a JSON error: at once for an announced
+//!   length over it, at the limit for bodies without one);
 //! - **request timeout** (408 when the handler takes longer);
 //! - **CORS** from an explicit list of origins (none by default: no CORS
 //!   headers, so browsers refuse cross-origin calls).
@@ -19,10 +22,7 @@
 //! ```
 //! use axum::{Router, routing::get};
 //! let telemetry = redline::Telemetry::builder().build().unwrap();
-//! let app: Router = Router::new()
-//!     .route("/hello", get(|| async { "hi" }))
-//!     .layer(telemetry.http_layer());
-//! let app = redline::security::harden(app, &redline::security::HardeningConfig::default());
+//! let app = telemetry.instrument(Router::new().route("/hello", get(|| async { "hi" })));
 //! # let _ = app;
 //! ```
 
@@ -31,7 +31,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -131,8 +130,54 @@ fn sanitize_request_id<B>(mut request: Request<B>) -> Request<B> {
     request
 }
 
-/// Wraps every route of `router` (add it after `telemetry.http_layer()`,
-/// so the layer and the logs see the final request id).
+/// The limits: request body size and request time. Apply them *inside*
+/// redline's HTTP layer (before `telemetry.http_layer()`), so refused
+/// requests (413, 408) are measured, logged and traced like others;
+/// [`crate::Telemetry::instrument`] does the whole stack in order.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower::ServiceExt;
+/// let config = redline::security::HardeningConfig { body_limit: 8, ..Default::default() };
+/// let app = redline::security::limit(
+///     axum::Router::new().route("/", axum::routing::post(|| async { "ok" })),
+///     &config,
+/// );
+/// let request = http::Request::post("/").header("content-length", "9").body(axum::body::Body::from("123456789")).unwrap();
+/// assert_eq!(app.oneshot(request).await.unwrap().status(), 413);
+/// # });
+/// ```
+pub fn limit(router: Router, config: &HardeningConfig) -> Router {
+    let limit = config.body_limit;
+    router
+        // Bodies without a length are cut by the extractors at the limit;
+        // an announced length over it is refused at once, in JSON like the
+        // API's other errors (tower-http's `RequestBodyLimitLayer` answers
+        // in plain text).
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let announced = request
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if announced.is_some_and(|n| n > limit as u64) {
+                    return too_large(limit);
+                }
+                next.run(request).await
+            },
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+}
+
+/// Request ids, security headers and CORS. Apply *outside* redline's HTTP
+/// layer (after `telemetry.http_layer()`), so the layer and the logs see
+/// the final request id; [`crate::Telemetry::instrument`] does the whole
+/// stack in order.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -148,11 +193,6 @@ fn sanitize_request_id<B>(mut request: Request<B>) -> Request<B> {
 /// ```
 pub fn harden(router: Router, config: &HardeningConfig) -> Router {
     let mut router = router
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -178,6 +218,16 @@ pub fn harden(router: Router, config: &HardeningConfig) -> Router {
         );
     }
     router
+}
+
+fn too_large(limit: usize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        format!(r#"{{"error":"body_too_large","message":"the request body is larger than {limit} bytes"}}"#),
+    )
+        .into_response()
 }
 
 /// Admin responses are never cached, and carry the same security headers.

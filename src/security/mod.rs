@@ -4,4 +4,4 @@
 
 pub mod hardening;
 
-pub use hardening::{HardeningConfig, harden};
+pub use hardening::{HardeningConfig, harden, limit};
