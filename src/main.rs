@@ -129,9 +129,9 @@ async fn run(args: DemoArgs) -> ExitCode {
     let tracing = demo.telemetry().tracing();
     match tracing.endpoint() {
         Some(endpoint) if tracing.is_enabled() => println!("  traces:   OTLP to {endpoint}"),
-        _ if tracing.is_enabled() => println!(
-            "  traces:   local only (set OTEL_EXPORTER_OTLP_ENDPOINT to export; responses carry traceparent)"
-        ),
+        _ if tracing.is_enabled() => {
+            println!("  traces:   local only (set OTEL_EXPORTER_OTLP_ENDPOINT to export)")
+        }
         _ => println!("  traces:   off (OTEL_SDK_DISABLED)"),
     }
     if args.load_rps > 0 {
