@@ -164,7 +164,7 @@ async fn run(args: DemoArgs) -> ExitCode {
     demo.telemetry().security().record(
         redline::logs::SecurityEvent::SysShutdown,
         "",
-        "signal received",
+        "demo stopping",
     );
     let stats = demo.load_stats();
     let (sent, failed) = (
