@@ -192,19 +192,7 @@ pub fn limit(router: Router, config: &HardeningConfig) -> Router {
 /// # });
 /// ```
 pub fn harden(router: Router, config: &HardeningConfig) -> Router {
-    let mut router = router
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+    let mut router = security_headers(router)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(tower::util::MapRequestLayer::new(sanitize_request_id));
@@ -232,11 +220,16 @@ fn too_large(limit: usize) -> axum::response::Response {
 
 /// Admin responses are never cached, and carry the same security headers.
 pub(crate) fn harden_admin(router: Router) -> Router {
+    security_headers(router).layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+}
+
+/// `nosniff`, a CSP that lets nothing load or frame the response, and no
+/// referrer, on every response that does not set its own.
+fn security_headers(router: Router) -> Router {
     router
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
