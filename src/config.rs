@@ -97,6 +97,10 @@ pub struct Config {
     /// HTTP hardening: body limit, timeout, CORS origins (see
     /// [`crate::security::HardeningConfig`]).
     pub hardening: crate::security::HardeningConfig,
+    /// Rate limiting (off unless `REDLINE_RATE_LIMIT` or
+    /// `REDLINE_RATE_LIMIT_ROUTES` set a quota; see
+    /// [`crate::security::RateLimitConfig`]).
+    pub rate_limit: crate::security::RateLimitConfig,
     /// Logging: filter, output, rotation, access log (see
     /// [`crate::logs::LogConfig`]).
     pub logs: crate::logs::LogConfig,
@@ -177,6 +181,10 @@ impl Default for Config {
             admin_token: None,
             metrics_auth: false,
             hardening: crate::security::HardeningConfig::default(),
+            rate_limit: crate::security::RateLimitConfig {
+                max_keys: 100_000,
+                ..Default::default()
+            },
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
         }
@@ -318,6 +326,7 @@ impl Config {
             config.metrics_auth = parse_bool(&var, &v)?;
         }
         config.hardening = crate::security::HardeningConfig::from_source(&get)?;
+        config.rate_limit = crate::security::RateLimitConfig::from_source(&get)?;
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         Ok(config)
@@ -362,11 +371,12 @@ impl FileValues {
             |k: &str| FILE_KEYS.contains(&k) || crate::traces::config::FILE_KEYS.contains(&k);
         if let Some(unknown) = table.keys().find(|k| !known(k)) {
             return Err(file_error(format!(
-                "unknown key `{unknown}`; known keys: {}, {}, {}, {}",
+                "unknown key `{unknown}`; known keys: {}, {}, {}, {}, {}",
                 FILE_KEYS.join(", "),
                 crate::traces::config::FILE_KEYS.join(", "),
                 crate::logs::FILE_KEYS.join(", "),
-                crate::security::hardening::FILE_KEYS.join(", ")
+                crate::security::hardening::FILE_KEYS.join(", "),
+                crate::security::rate_limit::FILE_KEYS.join(", ")
             )));
         }
         Ok(Self {

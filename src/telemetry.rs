@@ -63,6 +63,7 @@ struct Inner {
     access_log: Option<&'static crate::http::AccessLog>,
     security: crate::logs::SecurityEvents,
     errors: &'static crate::errors::ErrorTracker,
+    rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
     build_info: BuildInfo,
     started: std::time::SystemTime,
 }
@@ -211,6 +212,11 @@ impl TelemetryBuilder {
         registry.register(Box::new(health.clone()))?;
         let access_log = crate::http::AccessLog::new(&config.logs).map(crate::metrics::leak);
         let security = crate::logs::SecurityEvents::register(&registry)?;
+        let rate_limiter = crate::security::rate_limit::RateLimiter::new(
+            &config.rate_limit,
+            &registry,
+            security.clone(),
+        )?;
         let errors = crate::errors::ErrorTracker::new(crate::errors::ErrorTrackerConfig::default());
         errors.register(&registry)?;
         // 'static like the other hot-path handles: the layer captures 5xx
@@ -248,6 +254,7 @@ impl TelemetryBuilder {
                 access_log,
                 security,
                 errors,
+                rate_limiter,
                 build_info: build,
                 started: std::time::SystemTime::now(),
             }),
@@ -306,7 +313,8 @@ impl Telemetry {
 
     /// Instruments an axum router completely, in the right order: the
     /// limits of [`crate::security::limit`] (body size, time) innermost,
-    /// then [`Telemetry::http_layer`] (metrics, spans, access log, error
+    /// then the rate limiter (when a quota is configured), then
+    /// [`Telemetry::http_layer`] (metrics, spans, access log, error
     /// capture: so refused requests are measured too), then
     /// [`crate::security::harden`] (request ids, security headers, CORS)
     /// outermost. Add your routes first.
@@ -319,8 +327,14 @@ impl Telemetry {
     /// ```
     pub fn instrument(&self, router: axum::Router) -> axum::Router {
         let hardening = &self.inner.config.hardening;
-        let router = crate::security::limit(router, hardening).layer(self.http_layer());
-        crate::security::harden(router, hardening)
+        let mut router = crate::security::limit(router, hardening);
+        if let Some(rl) = &self.inner.rate_limiter {
+            router = router.layer(axum::middleware::from_fn_with_state(
+                rl.clone(),
+                crate::security::rate_limit::enforce,
+            ));
+        }
+        crate::security::harden(router.layer(self.http_layer()), hardening)
     }
 
     /// The HTTP metric families (for inspection, e.g. the series count).

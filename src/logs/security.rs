@@ -121,6 +121,18 @@ impl SecurityEvents {
         );
     }
 
+    /// Counts `event` without a log line (for floods already logged once,
+    /// such as rate-limit refusals).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.security().count_only(redline::logs::SecurityEvent::ExcessRateLimitExceeded);
+    /// assert_eq!(t.security().count(redline::logs::SecurityEvent::ExcessRateLimitExceeded), 1);
+    /// ```
+    pub fn count_only(&self, event: SecurityEvent) {
+        self.counter.with_label_values(&[event.as_str()]).inc();
+    }
+
     /// How many times `event` was recorded.
     ///
     /// ```

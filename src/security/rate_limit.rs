@@ -1,0 +1,411 @@
+//! Rate limiting per client with `governor` (GCRA), by route group.
+//!
+//! - **Key**: the peer's IP address. `X-Forwarded-For` is used only when the
+//!   peer is a configured trusted proxy; then the client is the right-most
+//!   address in it that is not itself a trusted proxy. Alternatively, a
+//!   header such as an API key (only its 64-bit hash is kept, never the
+//!   value). Requests without the header fall back to the IP.
+//! - **Quotas**: one default quota, plus quotas per route template
+//!   (`/messages=10/s`); each group has its own limiter.
+//! - **Bounded memory**: every 1,024 checks, keys idle long enough to be
+//!   back at a full bucket are purged (`retain_recent`). At most
+//!   `max_keys` clients are tracked; beyond that, new clients share one
+//!   bucket until room frees up, so an address-spraying attacker cannot
+//!   grow memory.
+//! - **Refusals**: 429 with a JSON error, `Retry-After` (seconds, rounded
+//!   up) and `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset`
+//!   (IETF draft "RateLimit header fields for HTTP"). Each one is counted
+//!   in `redline_rate_limited_total{route}` and as the security event
+//!   `excess_rate_limit_exceeded`; the log line is written at most once a
+//!   second, so an attack cannot flood the logs.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use prometheus::{IntCounterVec, Opts, Registry};
+
+use crate::config::{ConfigError, invalid};
+use crate::logs::{SecurityEvent, SecurityEvents};
+
+/// A rate: `per_second` requests a second on average, bursts up to `burst`.
+///
+/// ```
+/// let q = redline::security::RateQuota { per_second: 10, burst: 20 };
+/// assert_eq!(q.burst, 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateQuota {
+    /// Sustained requests per second (at least 1).
+    pub per_second: u32,
+    /// Requests allowed at once after a quiet period (at least 1).
+    pub burst: u32,
+}
+
+/// How a client is identified.
+///
+/// ```
+/// assert_eq!(redline::security::RateKey::default(), redline::security::RateKey::PeerIp);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RateKey {
+    /// The peer address (or the client behind a trusted proxy).
+    #[default]
+    PeerIp,
+    /// The value of this header (an API key), hashed; the IP without it.
+    Header(HeaderName),
+}
+
+/// Rate limiting settings (off unless a quota is set).
+///
+/// ```
+/// let config = redline::Config::from_lookup(|name| match name {
+///     "REDLINE_RATE_LIMIT" => Some("100/s".into()),
+///     "REDLINE_RATE_LIMIT_ROUTES" => Some("/messages=5/s:10".into()),
+///     _ => None,
+/// }).unwrap();
+/// let rl = &config.rate_limit;
+/// assert_eq!(rl.default, Some(redline::security::RateQuota { per_second: 100, burst: 100 }));
+/// assert_eq!(rl.routes[0].1.burst, 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RateLimitConfig {
+    /// `REDLINE_RATE_LIMIT`: the quota of routes without their own
+    /// (`100/s`, `6000/m`, `100/s:200` for a burst of 200; `off`).
+    pub default: Option<RateQuota>,
+    /// `REDLINE_RATE_LIMIT_ROUTES`: `template=quota` pairs, comma separated.
+    pub routes: Vec<(String, RateQuota)>,
+    /// `REDLINE_RATE_LIMIT_KEY`: `ip` (default) or `header:<name>`.
+    pub key: RateKey,
+    /// `REDLINE_TRUSTED_PROXIES`: proxy addresses whose `X-Forwarded-For`
+    /// is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `REDLINE_RATE_LIMIT_MAX_KEYS`: clients tracked at most (default
+    /// 100000).
+    pub max_keys: usize,
+}
+
+pub(crate) const FILE_KEYS: [&str; 5] = [
+    "rate_limit",
+    "rate_limit_routes",
+    "rate_limit_key",
+    "trusted_proxies",
+    "rate_limit_max_keys",
+];
+
+type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+
+fn parse_quota(var: &str, v: &str, text: &str) -> Result<RateQuota, ConfigError> {
+    let expected = "a rate such as 100/s, 6000/m or 100/s:200 (with a burst of 200)";
+    let (rate, burst) = match text.split_once(':') {
+        Some((r, b)) => (r.trim(), Some(b.trim())),
+        None => (text.trim(), None),
+    };
+    let (n, unit) = rate
+        .split_once('/')
+        .ok_or_else(|| invalid(var, v, expected))?;
+    let n: u32 = n.trim().parse().map_err(|_| invalid(var, v, expected))?;
+    let per_second = match unit.trim() {
+        "s" => n,
+        "m" => n / 60,
+        _ => return Err(invalid(var, v, expected)),
+    };
+    let burst = match burst {
+        Some(b) => b.parse::<u32>().map_err(|_| invalid(var, v, expected))?,
+        None => per_second,
+    };
+    if per_second == 0 || burst == 0 || per_second > 1_000_000 || burst > 1_000_000 {
+        return Err(invalid(var, v, expected));
+    }
+    Ok(RateQuota { per_second, burst })
+}
+
+impl RateLimitConfig {
+    pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
+        let mut c = RateLimitConfig {
+            max_keys: 100_000,
+            ..Default::default()
+        };
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT", "rate_limit") {
+            c.default = match v.trim() {
+                "off" | "none" => None,
+                q => Some(parse_quota(&var, &v, q)?),
+            };
+        }
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_ROUTES", "rate_limit_routes") {
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (route, quota) = pair
+                    .split_once('=')
+                    .filter(|(r, _)| r.trim().starts_with('/'))
+                    .ok_or_else(|| invalid(&var, &v, "route=rate pairs such as /messages=10/s"))?;
+                c.routes
+                    .push((route.trim().to_owned(), parse_quota(&var, &v, quota)?));
+            }
+        }
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_KEY", "rate_limit_key") {
+            c.key = match v.trim().split_once(':') {
+                None if v.trim() == "ip" => RateKey::PeerIp,
+                Some(("header", name)) => RateKey::Header(
+                    HeaderName::from_bytes(name.trim().as_bytes())
+                        .map_err(|_| invalid(&var, &v, "ip or header:<name>"))?,
+                ),
+                _ => return Err(invalid(&var, &v, "ip or header:<name>")),
+            };
+        }
+        if let Some((var, v)) = get("REDLINE_TRUSTED_PROXIES", "trusted_proxies") {
+            for ip in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                c.trusted_proxies.push(
+                    ip.parse()
+                        .map_err(|_| invalid(&var, &v, "comma-separated IP addresses"))?,
+                );
+            }
+        }
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_MAX_KEYS", "rate_limit_max_keys") {
+            c.max_keys = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000_000).contains(n))
+                .ok_or_else(|| invalid(&var, &v, "a whole number from 1 to 10000000"))?;
+        }
+        Ok(c)
+    }
+}
+
+struct Group {
+    route: Option<String>,
+    quota: RateQuota,
+    limiter: DefaultKeyedRateLimiter<u64>,
+}
+
+/// The rate limiter of a service (see the module docs). Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct RateLimiter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    groups: Vec<Group>,
+    config: RateLimitConfig,
+    checks: AtomicU64,
+    last_log_secs: AtomicU64,
+    refused: IntCounterVec,
+    security: SecurityEvents,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// The bucket new clients share once `max_keys` are tracked.
+const OVERFLOW_KEY: u64 = u64::MAX;
+
+impl RateLimiter {
+    /// `None` when no quota is configured.
+    pub(crate) fn new(
+        config: &RateLimitConfig,
+        registry: &Registry,
+        security: SecurityEvents,
+    ) -> prometheus::Result<Option<Self>> {
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "redline_rate_limited_total",
+                "Requests refused with 429 by the rate limiter, by route template.",
+            ),
+            &["http_route"],
+        )?;
+        registry.register(Box::new(refused.clone()))?;
+        let mut groups: Vec<Group> = config
+            .routes
+            .iter()
+            .map(|(route, quota)| Group {
+                route: Some(route.clone()),
+                quota: *quota,
+                limiter: limiter(*quota),
+            })
+            .collect();
+        if let Some(quota) = config.default {
+            groups.push(Group {
+                route: None,
+                quota,
+                limiter: limiter(quota),
+            });
+        }
+        if groups.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            inner: Arc::new(Inner {
+                groups,
+                config: config.clone(),
+                checks: AtomicU64::new(0),
+                last_log_secs: AtomicU64::new(0),
+                refused,
+                security,
+                hasher: foldhash::fast::RandomState::default(),
+            }),
+        }))
+    }
+
+    fn client_key(&self, request: &Request) -> (u64, Option<IpAddr>) {
+        let i = &self.inner;
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let ip = match peer {
+            Some(p) if i.config.trusted_proxies.contains(&p) => request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .rev()
+                .find(|a| !i.config.trusted_proxies.contains(a))
+                .or(Some(p)),
+            other => other,
+        };
+        let mut h = i.hasher.build_hasher();
+        match (&i.config.key, ip) {
+            (RateKey::Header(name), _) if request.headers().contains_key(name) => {
+                1u8.hash(&mut h);
+                request.headers()[name].as_bytes().hash(&mut h);
+            }
+            (_, Some(ip)) => {
+                2u8.hash(&mut h);
+                ip.hash(&mut h);
+            }
+            (_, None) => 3u8.hash(&mut h),
+        }
+        // Never the overflow key by accident.
+        (h.finish().min(OVERFLOW_KEY - 1), ip)
+    }
+}
+
+fn limiter(q: RateQuota) -> DefaultKeyedRateLimiter<u64> {
+    let per_second = NonZeroU32::new(q.per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(q.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    governor::RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+}
+
+/// The middleware: 429 when the client's bucket for this route is empty.
+pub(crate) async fn enforce(
+    axum::extract::State(rl): axum::extract::State<RateLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let i = &rl.inner;
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let Some(group) = i
+        .groups
+        .iter()
+        .find(|g| g.route.is_some() && g.route == route)
+        .or_else(|| i.groups.iter().find(|g| g.route.is_none()))
+    else {
+        return next.run(request).await;
+    };
+    let (mut key, ip) = rl.client_key(&request);
+    let n = i.checks.fetch_add(1, Ordering::Relaxed);
+    if n % 1024 == 0 {
+        for g in &i.groups {
+            g.limiter.retain_recent();
+            g.limiter.shrink_to_fit();
+        }
+    }
+    if group.limiter.len() >= i.config.max_keys {
+        key = OVERFLOW_KEY;
+    }
+    match group.limiter.check_key(&key) {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let route_label = route.as_deref().unwrap_or(crate::http::UNMATCHED_ROUTE);
+            i.refused.with_label_values(&[route_label]).inc();
+            let source = ip.map(|a| a.to_string()).unwrap_or_default();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            if i.last_log_secs.swap(now, Ordering::Relaxed) != now {
+                i.security.record(
+                    SecurityEvent::ExcessRateLimitExceeded,
+                    &source,
+                    &format!("rate limit of {route_label}"),
+                );
+            } else {
+                i.security
+                    .count_only(SecurityEvent::ExcessRateLimitExceeded);
+            }
+            let retry = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let retry = retry.max(1).to_string();
+            let limit = group.quota.burst.to_string();
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                r#"{"error":"rate_limited","message":"too many requests; retry later"}"#,
+            )
+                .into_response();
+            let h = response.headers_mut();
+            for (name, value) in [
+                ("retry-after", retry.as_str()),
+                ("ratelimit-limit", limit.as_str()),
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", retry.as_str()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(value) {
+                    h.insert(HeaderName::from_static(name), v);
+                }
+            }
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_parse_and_refuse_nonsense() {
+        let q = |s: &str| parse_quota("V", s, s);
+        assert_eq!(
+            q("10/s").unwrap(),
+            RateQuota {
+                per_second: 10,
+                burst: 10
+            }
+        );
+        assert_eq!(
+            q("600/m:50").unwrap(),
+            RateQuota {
+                per_second: 10,
+                burst: 50
+            }
+        );
+        for bad in [
+            "",
+            "10",
+            "10/h",
+            "0/s",
+            "30/m",
+            "x/s",
+            "10/s:0",
+            "10/s:x",
+            "99999999/s",
+        ] {
+            assert!(q(bad).is_err(), "{bad}");
+        }
+    }
+}
