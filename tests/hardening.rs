@@ -145,3 +145,37 @@ async fn request_ids_security_headers_limits_and_cors() {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     demo.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_sanitized_in_production_and_detailed_in_development() {
+    for development in [false, true] {
+        let mut options = common::demo_options();
+        options.config.hardening.development = development;
+        options.error_rate = 1.0;
+        let demo = redline::demo::Demo::start(options).await.unwrap();
+        let c = common::client();
+        let r = request(
+            &c,
+            "GET",
+            &format!("http://{}/hello", demo.app_addr()),
+            &[("x-request-id", "req-500")],
+            vec![],
+        )
+        .await;
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.headers()["x-request-id"], "req-500");
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        if development {
+            assert_eq!(body["error"], "injected_fault", "{body}");
+        } else {
+            assert_eq!(
+                body,
+                serde_json::json!({"error": "internal_error", "message": "internal server error", "request_id": "req-500"})
+            );
+        }
+        // The error tracker keeps the real story either way.
+        let report = demo.telemetry().errors().report();
+        assert_eq!(report.total, 1);
+        demo.shutdown().await;
+    }
+}

@@ -22,6 +22,7 @@ use std::sync::{Mutex, PoisonError};
 pub(crate) use config::FILE_KEYS;
 pub use config::{LogConfig, LogOutput};
 pub use format::JsonLines;
+pub(crate) use format::push_json_str;
 pub use security::{SecurityEvent, SecurityEvents};
 pub use stats::{LogSnapshot, LogStats, LogStatsLayer};
 

@@ -14,7 +14,10 @@
 //!   length over it, at the limit for bodies without one);
 //! - **request timeout** (408 when the handler takes longer);
 //! - **CORS** from an explicit list of origins (none by default: no CORS
-//!   headers, so browsers refuse cross-origin calls).
+//!   headers, so browsers refuse cross-origin calls);
+//! - **sanitized errors**: in production mode (the default) every 5xx body
+//!   becomes `{"error":"internal_error","message":"internal server error","request_id":…}`;
+//!   `REDLINE_ENV=development` keeps the handler's details.
 //!
 //! Header count and size are bounded by the server: hyper answers 431 to
 //! more than 100 headers or a head larger than its read buffer (~400 KiB).
@@ -59,6 +62,11 @@ pub struct HardeningConfig {
     /// `REDLINE_CORS_ORIGINS`: origins allowed cross-origin calls, comma
     /// separated (`https://app.example.com`); empty (the default) allows none.
     pub cors_origins: Vec<HeaderValue>,
+    /// `REDLINE_ENV`: `production` (the default) replaces every 5xx body
+    /// with a fixed JSON shape (a generic message and the request id), so
+    /// internal details never reach clients; `development` keeps the
+    /// handler's body.
+    pub development: bool,
 }
 
 impl Default for HardeningConfig {
@@ -67,11 +75,12 @@ impl Default for HardeningConfig {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            development: false,
         }
     }
 }
 
-pub(crate) const FILE_KEYS: [&str; 3] = ["body_limit", "request_timeout", "cors_origins"];
+pub(crate) const FILE_KEYS: [&str; 4] = ["body_limit", "request_timeout", "cors_origins", "env"];
 
 type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
 
@@ -88,6 +97,13 @@ impl HardeningConfig {
         }
         if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT", "request_timeout") {
             c.request_timeout = crate::config::parse_duration(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_ENV", "env") {
+            c.development = match v.trim() {
+                "production" => false,
+                "development" => true,
+                _ => return Err(invalid(&var, &v, "production or development")),
+            };
         }
         if let Some((var, v)) = get("REDLINE_CORS_ORIGINS", "cors_origins") {
             let expected = "comma-separated origins such as https://app.example.com (scheme://host[:port], no path, no wildcard)";
@@ -192,6 +208,11 @@ pub fn limit(router: Router, config: &HardeningConfig) -> Router {
 /// # });
 /// ```
 pub fn harden(router: Router, config: &HardeningConfig) -> Router {
+    let router = if config.development {
+        router
+    } else {
+        router.layer(axum::middleware::from_fn(sanitize_server_errors))
+    };
     let mut router = security_headers(router)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -206,6 +227,39 @@ pub fn harden(router: Router, config: &HardeningConfig) -> Router {
         );
     }
     router
+}
+
+/// Production mode: a 5xx answer keeps its status and gets a fixed body,
+/// whatever the handler wrote (stack traces, SQL, hostnames…).
+async fn sanitize_server_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Set by the request-id layer outside this one (validated there).
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let status = response.status();
+    if !status.is_server_error() {
+        return response;
+    }
+    let mut body = String::from(r#"{"error":"internal_error","message":"internal server error""#);
+    if let Some(id) = request_id {
+        body.push_str(",\"request_id\":");
+        crate::logs::push_json_str(&mut body, &id);
+    }
+    body.push('}');
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (parts, body).into_response()
 }
 
 fn too_large(limit: usize) -> axum::response::Response {
