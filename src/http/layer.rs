@@ -22,7 +22,7 @@ use super::body::{PANIC_BODY, into_response_body};
 use super::labels::{ErrorType, method_id, scheme_id};
 use super::metrics::{HttpKey, HttpMetrics, HttpMetricsInner};
 use super::route::{AxumMatchedPath, RouteExtractor};
-use super::span::ServerSpan;
+use super::span::{MAX_REQUEST_ID, ServerSpan};
 use crate::errors::ErrorTracker;
 use crate::traces::TraceHot;
 
@@ -225,18 +225,18 @@ where
         {
             state.access = Some(access);
         }
-        // The request id, for the access line and for the error tracker
-        // (5xx and panics are captured with it).
+        // One lookup of the request id serves the access line, the error
+        // tracker (5xx and panics are captured with it) and the span.
+        let request_id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|v| v.len() <= MAX_REQUEST_ID && v.to_str().is_ok());
         if state.access.is_some() || state.errors.is_some() {
-            state.request_id = req
-                .headers()
-                .get(&REQUEST_ID)
-                .filter(|v| v.len() <= 128)
-                .map(|v| Box::new(v.clone()));
+            state.request_id = request_id.map(|v| Box::new(v.clone()));
         }
         if let Some(hot) = self.trace {
             state.span = Some(Box::new(ServerSpan::start(
-                hot, metrics, &req, method, scheme, route,
+                hot, metrics, &req, request_id, method, scheme, route,
             )));
         }
         ResponseFuture {

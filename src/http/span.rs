@@ -20,8 +20,9 @@ use crate::traces::{ResponseTraceparent, TraceHot, sampling};
 
 /// Baggage entries copied onto a span, at most (baggage is caller input).
 const MAX_BAGGAGE_ATTRIBUTES: usize = 8;
-/// Longest `x-request-id` taken as an attribute (issue 5 validates ids).
-const MAX_REQUEST_ID: usize = 128;
+/// Longest `x-request-id` the layer keeps (the hardening layer validates
+/// ids fully; this bounds what a bare layer stores).
+pub(crate) const MAX_REQUEST_ID: usize = 128;
 
 const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
@@ -39,12 +40,14 @@ pub(crate) struct ServerSpan {
 }
 
 impl ServerSpan {
-    /// Starts the span for `req`.
+    /// Starts the span for `req`; `request_id` is its `x-request-id`, already
+    /// looked up (UTF-8, at most [`MAX_REQUEST_ID`] bytes).
     #[inline]
     pub(crate) fn start<B>(
         hot: &'static TraceHot,
         metrics: &'static HttpMetricsInner,
         req: &http::Request<B>,
+        request_id: Option<&http::HeaderValue>,
         method: u8,
         scheme: u8,
         route: u32,
@@ -60,11 +63,8 @@ impl ServerSpan {
         // The request id travels in the context too, so every log line
         // written while the request is served carries it (an allocation
         // only when the header is there).
-        if let Some(id) = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
-        {
+        let request_id = request_id.and_then(|v| v.to_str().ok());
+        if let Some(id) = request_id.filter(|id| !id.is_empty()) {
             parent = parent.with_value(RequestId(std::sync::Arc::from(id)));
         }
         let parent_sc = parent.span().span_context().clone();
@@ -129,11 +129,7 @@ impl ServerSpan {
         {
             attrs.push(KeyValue::new("user_agent.original", truncate(ua, 512)));
         }
-        if let Some(id) = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| id.len() <= MAX_REQUEST_ID)
-        {
+        if let Some(id) = request_id {
             attrs.push(KeyValue::new(
                 "http.request.header.x-request-id",
                 id.to_owned(),
