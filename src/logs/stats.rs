@@ -159,11 +159,7 @@ impl LogStats {
     /// ```
     pub fn snapshot(&self) -> LogSnapshot {
         let i = &self.inner;
-        let events = LEVELS
-            .iter()
-            .zip(&i.levels)
-            .map(|(l, n)| (l.as_str(), n.load(Ordering::Relaxed)))
-            .collect();
+        let events = self.events().into_iter().collect();
         let mut targets: BTreeMap<String, u64> = i
             .targets
             .iter()
@@ -173,19 +169,8 @@ impl LogStats {
         if other > 0 {
             targets.insert("_other".into(), other);
         }
-        let file = i
-            .file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map(RotatingFile::stats);
-        let dropped = i
-            .dropped
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|c| c.dropped_lines() as u64)
-            .sum();
+        let file = self.file_stats();
+        let dropped = self.dropped();
         LogSnapshot {
             events,
             targets,
@@ -200,6 +185,37 @@ impl LogStats {
             current_file: file.as_ref().map(|f| f.current_file.display().to_string()),
             current_file_bytes: file.as_ref().map(|f| f.current_bytes),
         }
+    }
+
+    /// Events per level, in `LEVELS` order.
+    fn events(&self) -> [(&'static str, u64); 5] {
+        std::array::from_fn(|k| {
+            (
+                LEVELS[k].as_str(),
+                self.inner.levels[k].load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// The file writer's statistics (one lock of its state).
+    fn file_stats(&self) -> Option<super::rotation::RotationStats> {
+        self.inner
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(RotatingFile::stats)
+    }
+
+    /// Lines dropped by every non-blocking buffer.
+    fn dropped(&self) -> u64 {
+        self.inner
+            .dropped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|c| c.dropped_lines() as u64)
+            .sum()
     }
 }
 
@@ -302,7 +318,8 @@ impl Collector for LogStats {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let snap = self.snapshot();
+        // Not `snapshot()`: a scrape needs neither the per-target map nor a
+        // second look at the file writer.
         let i = &self.inner;
         let help = |n: usize| i.descs[n].help.as_str();
         let counter = |name, h, samples: Vec<(Vec<prometheus::proto::LabelPair>, u64)>| {
@@ -315,12 +332,7 @@ impl Collector for LogStats {
             );
             f
         };
-        let file = i
-            .file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map(RotatingFile::stats);
+        let file = self.file_stats();
         let per_output = |stdout: u64, file_value: Option<u64>| {
             let mut v = vec![(proto::labels(&[("output", "stdout")]), stdout)];
             if let Some(f) = file_value {
@@ -332,7 +344,7 @@ impl Collector for LogStats {
             counter(
                 EVENTS,
                 help(0),
-                snap.events
+                self.events()
                     .iter()
                     .map(|(l, n)| (proto::labels(&[("level", &l.to_ascii_lowercase())]), *n))
                     .collect(),
@@ -353,8 +365,12 @@ impl Collector for LogStats {
                     file.as_ref().map(|f| f.bytes_written),
                 ),
             ),
-            counter(DROPPED, help(3), vec![(Vec::new(), snap.lines_dropped)]),
-            counter(ROTATIONS, help(4), vec![(Vec::new(), snap.rotations)]),
+            counter(DROPPED, help(3), vec![(Vec::new(), self.dropped())]),
+            counter(
+                ROTATIONS,
+                help(4),
+                vec![(Vec::new(), file.as_ref().map_or(0, |f| f.rotations))],
+            ),
             counter(
                 ERRORS,
                 help(5),
