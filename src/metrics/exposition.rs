@@ -249,6 +249,26 @@ fn sample(
     value: f64,
     timestamp: i64,
 ) {
+    push_sample_name(out, name, suffix, labels, extra);
+    out.push(' ');
+    push_f64(out, value);
+    if timestamp != 0 {
+        out.push(' ');
+        out.push_str(itoa::Buffer::new().format(timestamp));
+    }
+    out.push('\n');
+}
+
+/// Writes `name{suffix}{labels,extra="…"}`, the part of a sample line both
+/// text formats share. `labels` is the already-escaped label text; `extra`
+/// values are numbers (`le`, `quantile`) and need no escaping.
+pub(crate) fn push_sample_name(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &str,
+    extra: Option<(&str, &str)>,
+) {
     out.push_str(name);
     out.push_str(suffix);
     if !labels.is_empty() || extra.is_some() {
@@ -265,13 +285,6 @@ fn sample(
         }
         out.push('}');
     }
-    out.push(' ');
-    push_f64(out, value);
-    if timestamp != 0 {
-        out.push(' ');
-        out.push_str(itoa::Buffer::new().format(timestamp));
-    }
-    out.push('\n');
 }
 
 /// Writes a sample value: integers without a fraction, `+Inf`/`-Inf`/`NaN`

@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use prometheus::proto::{Metric, MetricFamily, MetricType};
 
 use super::exemplar::{Exemplar, Exemplars};
-use super::exposition::{BoundCache, push_f64};
+use super::exposition::{BoundCache, push_f64, push_sample_name};
 
 /// `Content-Type` of the OpenMetrics text format 1.0.0 (section "Overall
 /// Structure" of the specification).
@@ -468,23 +468,7 @@ fn sample(
     value: Value,
     exemplar: Option<&Exemplar>,
 ) {
-    out.push_str(series.name);
-    out.push_str(suffix);
-    let labels = series.labels;
-    if !labels.is_empty() || extra.is_some() {
-        out.push('{');
-        out.push_str(labels);
-        if let Some((k, v)) = extra {
-            if !labels.is_empty() {
-                out.push(',');
-            }
-            out.push_str(k);
-            out.push_str("=\"");
-            out.push_str(v);
-            out.push('"');
-        }
-        out.push('}');
-    }
+    push_sample_name(out, series.name, suffix, series.labels, extra);
     out.push(' ');
     match value {
         // Section "Numbers": integers, decimals, exponents, `+Inf`, `-Inf`
