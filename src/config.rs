@@ -262,12 +262,7 @@ impl Config {
             config.operation_duration_buckets = parse_buckets(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_MAX_SERIES_PER_METRIC", "max_series_per_metric") {
-            config.max_series_per_metric = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_SERIES_LIMIT).contains(n))
-                .ok_or_else(|| invalid(&var, &v, "a whole number from 1 to 1000000"))?;
+            config.max_series_per_metric = parse_count(&var, &v, 1, MAX_SERIES_LIMIT)?;
         }
         if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS", "system_metrics") {
             config.system_metrics = parse_bool(&var, &v)?;
@@ -417,6 +412,20 @@ pub(crate) fn invalid(variable: &str, value: &str, expected: &str) -> ConfigErro
         value: value.to_owned(),
         expected: expected.to_owned(),
     }
+}
+
+/// A whole number from `min` to `max`.
+pub(crate) fn parse_count(
+    var: &str,
+    v: &str,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| invalid(var, v, &format!("a whole number from {min} to {max}")))
 }
 
 pub(crate) fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {

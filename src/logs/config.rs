@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rotation::RotationPolicy;
-use crate::config::{ConfigError, invalid, parse_bool};
+use crate::config::{ConfigError, invalid, parse_bool, parse_count};
 
 /// Where log lines go.
 ///
@@ -121,20 +121,10 @@ impl LogConfig {
             c.rotation.daily = parse_bool(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_LOG_KEEP", "log_keep") {
-            c.rotation.keep = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= 1000)
-                .ok_or_else(|| invalid(&var, &v, "a whole number from 0 to 1000"))?;
+            c.rotation.keep = parse_count(&var, &v, 0, 1000)?;
         }
         if let Some((var, v)) = get("REDLINE_LOG_BUFFER_LINES", "log_buffer_lines") {
-            c.buffer_lines = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (16..=10_000_000).contains(n))
-                .ok_or_else(|| invalid(&var, &v, "a whole number from 16 to 10000000"))?;
+            c.buffer_lines = parse_count(&var, &v, 16, 10_000_000)?;
         }
         if let Some((var, v)) = get("REDLINE_ACCESS_LOG", "access_log") {
             c.access_log = match v.trim().to_ascii_lowercase().as_str() {

@@ -33,7 +33,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use prometheus::{IntCounterVec, Opts, Registry};
 
-use crate::config::{ConfigError, invalid};
+use crate::config::{ConfigError, invalid, parse_count};
 use crate::logs::{SecurityEvent, SecurityEvents};
 
 /// A rate: `per_second` requests a second on average, bursts up to `burst`.
@@ -169,12 +169,7 @@ impl RateLimitConfig {
             }
         }
         if let Some((var, v)) = get("REDLINE_RATE_LIMIT_MAX_KEYS", "rate_limit_max_keys") {
-            c.max_keys = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=10_000_000).contains(n))
-                .ok_or_else(|| invalid(&var, &v, "a whole number from 1 to 10000000"))?;
+            c.max_keys = parse_count(&var, &v, 1, 10_000_000)?;
         }
         Ok(c)
     }

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{ConfigError, invalid, parse_bool, percent_decode};
+use crate::config::{ConfigError, invalid, parse_bool, parse_count, percent_decode};
 
 /// Where and how spans are exported, and which are sampled.
 ///
@@ -235,13 +235,13 @@ impl TraceConfig {
             c.sampler = parse_sampler(&var, &v, arg.as_ref())?;
         }
         if let Some((var, v)) = get("OTEL_BSP_MAX_QUEUE_SIZE", "traces_max_queue_size") {
-            c.max_queue_size = parse_count(&var, &v, 1_000_000)?;
+            c.max_queue_size = parse_count(&var, &v, 1, 1_000_000)?;
         }
         if let Some((var, v)) = get("OTEL_BSP_SCHEDULE_DELAY", "-") {
             c.schedule_delay = parse_millis(&var, &v)?;
         }
         if let Some((var, v)) = get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "-") {
-            c.max_export_batch_size = parse_count(&var, &v, 1_000_000)?;
+            c.max_export_batch_size = parse_count(&var, &v, 1, 1_000_000)?;
         }
         if let Some((var, v)) = get("OTEL_BSP_EXPORT_TIMEOUT", "-") {
             c.export_timeout = parse_millis(&var, &v)?;
@@ -305,14 +305,6 @@ fn parse_millis(var: &str, v: &str) -> Result<Duration, ConfigError> {
         .filter(|ms| (1..=3_600_000).contains(ms))
         .map(Duration::from_millis)
         .ok_or_else(|| invalid(var, v, "milliseconds, a whole number from 1 to 3600000"))
-}
-
-fn parse_count(var: &str, v: &str, max: usize) -> Result<usize, ConfigError> {
-    v.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| invalid(var, v, &format!("a whole number from 1 to {max}")))
 }
 
 fn parse_sampler(
