@@ -14,8 +14,6 @@
 //! than the threshold are always logged, at `warn`. Successful fast requests
 //! are logged at the configured level, for the configured fraction.
 
-use std::cell::Cell;
-
 use tracing::Level;
 
 use super::labels::{ErrorType, METHOD_NAMES, METHOD_OTHER};
@@ -61,32 +59,6 @@ pub(crate) struct Finished<'a> {
     pub(crate) span: Option<&'a super::span::ServerSpan>,
 }
 
-thread_local! {
-    static RNG: Cell<u64> = Cell::new(seed());
-}
-
-fn seed() -> u64 {
-    // Distinct per thread; quality does not matter for sampling log lines.
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let local = 0u8;
-    (t ^ (&local as *const u8 as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
-}
-
-/// xorshift64*: a sampling coin, not a secret.
-fn next_random() -> u64 {
-    RNG.with(|c| {
-        let mut x = c.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        c.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    })
-}
-
 impl AccessLog {
     /// Whether any access line could be written (a subscriber listens to
     /// `redline::access` at `warn` or above, which failures use).
@@ -108,7 +80,9 @@ impl AccessLog {
         let level = if failed || slow {
             Level::WARN
         } else {
-            if self.sample_below != u64::MAX && next_random() >= self.sample_below {
+            if self.sample_below != u64::MAX
+                && crate::traces::sampling::random_u64() >= self.sample_below
+            {
                 return;
             }
             self.level

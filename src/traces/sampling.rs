@@ -113,6 +113,13 @@ pub(crate) fn new_span_id() -> SpanId {
     RandomIdGenerator::default().new_span_id()
 }
 
+/// A random `u64` from the same generator (for sampling coins elsewhere,
+/// such as the access log's).
+#[inline]
+pub(crate) fn random_u64() -> u64 {
+    u64::from_be_bytes(new_span_id().to_bytes())
+}
+
 /// A non-recording span context for an unsampled request: the parent's
 /// trace id (or `trace_id` for a new trace), a new span id, flags 00.
 #[inline]
