@@ -414,6 +414,24 @@ pub(crate) fn invalid(variable: &str, value: &str, expected: &str) -> ConfigErro
     }
 }
 
+/// A settings source over fixed `(variable, value)` pairs, for the tests of
+/// each module's `from_source`.
+#[cfg(test)]
+pub(crate) fn test_source(
+    pairs: &[(&str, &str)],
+) -> impl Fn(&str, &str) -> Option<(String, String)> {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |env: &str, _key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == env)
+            .map(|(k, v)| (k.clone(), v.clone()))
+    }
+}
+
 /// A whole number from `min` to `max`.
 pub(crate) fn parse_count(
     var: &str,

@@ -176,17 +176,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<LogConfig, ConfigError> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let get = move |env: &str, _key: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == env)
-                .map(|(k, v)| (k.clone(), v.clone()))
-        };
-        LogConfig::from_source(&get)
+        LogConfig::from_source(&crate::config::test_source(pairs))
     }
 
     #[test]

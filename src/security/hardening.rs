@@ -324,10 +324,10 @@ mod tests {
     #[test]
     fn cors_origins_are_validated() {
         let parse = |v: &str| {
-            let v = v.to_owned();
-            HardeningConfig::from_source(&move |env: &str, _: &str| {
-                (env == "REDLINE_CORS_ORIGINS").then(|| (env.to_owned(), v.clone()))
-            })
+            HardeningConfig::from_source(&crate::config::test_source(&[(
+                "REDLINE_CORS_ORIGINS",
+                v,
+            )]))
         };
         assert_eq!(
             parse("https://a.example, http://localhost:3000")

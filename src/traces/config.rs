@@ -346,17 +346,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TraceConfig, ConfigError> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let get = move |env: &str, _key: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == env)
-                .map(|(k, v)| (k.clone(), v.clone()))
-        };
-        TraceConfig::from_source(&get)
+        TraceConfig::from_source(&crate::config::test_source(pairs))
     }
 
     fn variable(err: ConfigError) -> String {
