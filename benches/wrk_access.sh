@@ -15,10 +15,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/wrk_rounds.sh
 source benches/wrk_rounds.sh
-ROUNDS=${ROUNDS:-10}
-SECS=${SECONDS_PER_RUN:-5}
-CONNS=${CONNECTIONS:-32}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --example bench_server >&2
 BIN=target/release/examples/bench_server
 MODES=(bare metrics access access10)

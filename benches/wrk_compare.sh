@@ -13,10 +13,8 @@
 #   ROUNDS=20 SECONDS_PER_RUN=5 bash benches/wrk_compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-10}
-SECS=${SECONDS_PER_RUN:-5}
-CONNS=${CONNECTIONS:-32}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+# shellcheck source=benches/wrk_rounds.sh
+source benches/wrk_rounds.sh
 cargo build --release --example bench_server >&2
 BIN=target/release/examples/bench_server
 declare -A ADDR=([bare]=127.0.0.1:18091 [noop]=127.0.0.1:18092 [instrumented]=127.0.0.1:18093)
@@ -28,7 +26,6 @@ trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 for mode in bare noop instrumented; do
   for _ in $(seq 50); do curl -sf "http://${ADDR[$mode]}/hello" >/dev/null && break; sleep 0.1; done
 done
-rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "http://${ADDR[$1]}/hello" | awk '/Requests\/sec/ {print $2}'; }
 for mode in bare noop instrumented; do rps "$mode" >/dev/null; done   # warm-up, not counted
 ORDERS=("bare noop instrumented" "noop instrumented bare" "instrumented bare noop")
 r_instr=(); r_noop=(); r_layer=()
@@ -42,7 +39,6 @@ for i in $(seq "$ROUNDS"); do
   r_instr+=("$a"); r_noop+=("$b"); r_layer+=("$c")
   printf '%5d  %8.0f  %8.0f  %16.0f  %10s  %9s  %10s\n' "$i" "${got[bare]}" "${got[noop]}" "${got[instrumented]}" "$a" "$b" "$c"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.4f (min %.4f, max %.4f, %d rounds)", m, a[1], a[NR], NR}'; }
 echo "median paired ratio instrumented / bare: $(median "${r_instr[@]}")"
 echo "median paired ratio noop / bare:         $(median "${r_noop[@]}")"
 echo "median paired ratio instrumented / noop: $(median "${r_layer[@]}")"

@@ -2,8 +2,15 @@
 # wrk against servers already started, the order rotating every round, and
 # the median of the ratios to the first mode paired within each round.
 #
-# Expects: MODES (array; the first is the baseline), ADDR (mode -> host:port),
-# ROUNDS, SECS, CONNS.
+# Sets ROUNDS, SECS, CONNS from ROUNDS, SECONDS_PER_RUN, CONNECTIONS
+# (10 rounds of 5 s with 32 connections by default) and checks for wrk.
+# `run_rounds` and `wait_ready` expect MODES (array; the first is the
+# baseline) and ADDR (mode -> host:port).
+
+ROUNDS=${ROUNDS:-10}
+SECS=${SECONDS_PER_RUN:-5}
+CONNS=${CONNECTIONS:-32}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
 # Waits until every server answers GET /hello (bounded: 5 s each).
 wait_ready() {
