@@ -107,6 +107,10 @@ pub struct Config {
     /// Traces: OTLP export, sampling, batching (the `OTEL_*` variables; see
     /// [`crate::traces::TraceConfig`]).
     pub traces: crate::traces::TraceConfig,
+    /// Masking of secrets and personal data in logs, error samples and
+    /// spans: extra keys, headers, patterns, allowed values (see
+    /// [`crate::redact`]).
+    pub redact: crate::redact::RedactConfig,
 }
 
 /// The admin bearer token. Its `Debug` output never shows it.
@@ -187,6 +191,7 @@ impl Default for Config {
             },
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
+            redact: crate::redact::RedactConfig::default(),
         }
     }
 }
@@ -324,6 +329,7 @@ impl Config {
         config.rate_limit = crate::security::RateLimitConfig::from_source(&get)?;
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
+        config.redact = crate::redact::RedactConfig::from_source(&get)?;
         Ok(config)
     }
 }
@@ -362,16 +368,25 @@ impl FileValues {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-        let known =
-            |k: &str| FILE_KEYS.contains(&k) || crate::traces::config::FILE_KEYS.contains(&k);
-        if let Some(unknown) = table.keys().find(|k| !known(k)) {
+        let modules: [&[&str]; 6] = [
+            &FILE_KEYS,
+            &crate::traces::config::FILE_KEYS,
+            &crate::logs::FILE_KEYS,
+            &crate::security::hardening::FILE_KEYS,
+            &crate::security::rate_limit::FILE_KEYS,
+            &crate::redact::FILE_KEYS,
+        ];
+        if let Some(unknown) = table
+            .keys()
+            .find(|k| !modules.iter().any(|keys| keys.contains(&k.as_str())))
+        {
+            let known: Vec<&str> = modules
+                .iter()
+                .flat_map(|keys| keys.iter().copied())
+                .collect();
             return Err(file_error(format!(
-                "unknown key `{unknown}`; known keys: {}, {}, {}, {}, {}",
-                FILE_KEYS.join(", "),
-                crate::traces::config::FILE_KEYS.join(", "),
-                crate::logs::FILE_KEYS.join(", "),
-                crate::security::hardening::FILE_KEYS.join(", "),
-                crate::security::rate_limit::FILE_KEYS.join(", ")
+                "unknown key `{unknown}`; known keys: {}",
+                known.join(", ")
             )));
         }
         Ok(Self {
@@ -649,6 +664,19 @@ mod tests {
         assert_eq!(c.http_duration_buckets, vec![0.1, 1.0]);
         assert!(!c.system_metrics);
         assert_eq!(c.resource_attributes, vec![("region".into(), "eu".into())]);
+
+        // Every module's keys are accepted (the file once refused all but
+        // the core's and the traces').
+        std::fs::write(
+            &path,
+            "rate_limit = \"10/s\"\nlog = \"debug\"\nbody_limit = 4096\nredact_keys = [\"pin\", \"otp\"]\n",
+        )
+        .unwrap();
+        let c = Config::from_lookup(env(&[("REDLINE_CONFIG_FILE", p)])).unwrap();
+        assert_eq!(c.rate_limit.default.map(|q| q.per_second), Some(10));
+        assert_eq!(c.redact.keys, ["pin", "otp"]);
+        assert_eq!(c.hardening.body_limit, 4096);
+        assert_eq!(c.logs.filter, "debug");
 
         std::fs::write(&path, "max_series_per_metric = 0\n").unwrap();
         let err = Config::from_lookup(env(&[("REDLINE_CONFIG_FILE", p)])).unwrap_err();

@@ -30,6 +30,7 @@ pub mod health;
 pub mod http;
 pub mod logs;
 pub mod metrics;
+pub mod redact;
 pub mod security;
 mod telemetry;
 mod timefmt;

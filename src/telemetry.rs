@@ -47,6 +47,9 @@ pub enum Error {
     /// The trace pipeline could not start.
     #[error(transparent)]
     Traces(#[from] crate::traces::TraceError),
+    /// A redaction pattern of the configuration is invalid.
+    #[error(transparent)]
+    Redact(#[from] crate::redact::RedactError),
 }
 
 struct Inner {
@@ -64,6 +67,7 @@ struct Inner {
     security: crate::logs::SecurityEvents,
     errors: &'static crate::errors::ErrorTracker,
     rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
+    redactor: crate::redact::Redactor,
     build_info: BuildInfo,
     started: std::time::SystemTime,
 }
@@ -176,7 +180,8 @@ impl TelemetryBuilder {
             UrlScheme::Http => 0,
             UrlScheme::Https => 1,
         };
-        let tracing = Tracing::new(&config, &registry)?;
+        let redactor = crate::redact::Redactor::new(&config.redact)?;
+        let tracing = Tracing::new(&config, &registry, redactor.clone())?;
         let http = HttpMetrics::new(
             &config.http_duration_buckets,
             cap,
@@ -217,7 +222,10 @@ impl TelemetryBuilder {
             &registry,
             security.clone(),
         )?;
-        let errors = crate::errors::ErrorTracker::new(crate::errors::ErrorTrackerConfig::default());
+        let errors = crate::errors::ErrorTracker::new(crate::errors::ErrorTrackerConfig {
+            redactor: redactor.clone(),
+            ..Default::default()
+        });
         errors.register(&registry)?;
         // 'static like the other hot-path handles: the layer captures 5xx
         // responses and panics without reference counting.
@@ -255,6 +263,7 @@ impl TelemetryBuilder {
                 security,
                 errors,
                 rate_limiter,
+                redactor,
                 build_info: build,
                 started: std::time::SystemTime::now(),
             }),
@@ -397,6 +406,7 @@ impl Telemetry {
             &self.inner.log_stats,
             &self.inner.log_control,
             self.inner.tracing.tracer().cloned(),
+            self.inner.redactor.clone(),
         )
     }
 
@@ -457,6 +467,18 @@ impl Telemetry {
     /// ```
     pub fn errors(&self) -> &crate::errors::ErrorTracker {
         self.inner.errors
+    }
+
+    /// The masker of secrets and personal data this service's logs, error
+    /// samples and spans go through (built from [`Config::redact`]); use
+    /// it for text you write elsewhere.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.redactor().redact("card 4242424242424242"), "card ************4242");
+    /// ```
+    pub fn redactor(&self) -> &crate::redact::Redactor {
+        &self.inner.redactor
     }
 
     /// Log statistics (what `/logs/info` serves).

@@ -8,8 +8,8 @@
 //!   values or e-mail addresses share a group (see [`fingerprint`]);
 //! - at most [`ErrorTrackerConfig::max_groups`] groups are kept, the least
 //!   recently seen one is evicted (and counted) to make room;
-//! - samples go through [`ErrorTrackerConfig::redact`] (by default
-//!   [`default_redact`]) before they are stored;
+//! - samples go through [`ErrorTrackerConfig::redactor`] (see
+//!   [`crate::redact`]) before they are stored;
 //! - [`ErrorTracker::report`] is the snapshot served as `GET /errors/report`:
 //!   totals, the top groups by count and by recency, the recent rate.
 //!
@@ -37,13 +37,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-mod fingerprint;
-mod redact;
+pub(crate) mod fingerprint;
 mod report;
 mod tracker;
 
+pub use crate::redact::default_redact;
 pub use fingerprint::fingerprint;
-pub use redact::default_redact;
 pub use report::{ErrorReport, GroupReport, Sample};
 pub use tracker::ErrorTracker;
 
@@ -257,24 +256,26 @@ pub struct ErrorTrackerConfig {
     /// minutes (rounded up, 1 minute to 24 hours). Default 5 minutes.
     pub rate_window: Duration,
     /// Masks secrets and personal data in samples (message, route, field
-    /// values) and fingerprints. Default [`default_redact`].
-    pub redact: fn(&str) -> String,
+    /// values) and fingerprints. Default: [`Redactor::default`]; a
+    /// [`Telemetry`](crate::Telemetry) passes the one its configuration
+    /// builds.
+    pub redactor: crate::redact::Redactor,
 }
 
 impl Default for ErrorTrackerConfig {
-    /// 500 groups, a 5-minute rate window, [`default_redact`].
+    /// 500 groups, a 5-minute rate window, the default redactor.
     ///
     /// ```
     /// let config = redline::errors::ErrorTrackerConfig::default();
     /// assert_eq!(config.max_groups, 500);
     /// assert_eq!(config.rate_window.as_secs(), 300);
-    /// assert_eq!((config.redact)("password=x"), "password=[REDACTED]");
+    /// assert_eq!(config.redactor.redact("password=x"), "password=[REDACTED]");
     /// ```
     fn default() -> Self {
         Self {
             max_groups: 500,
             rate_window: Duration::from_secs(5 * 60),
-            redact: default_redact,
+            redactor: crate::redact::Redactor::default(),
         }
     }
 }

@@ -16,9 +16,10 @@ use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use super::fingerprint::{fingerprint, sanitize_kind};
-use super::redact::{REDACTED, escape_controls, is_sensitive_key};
 use super::report::{ErrorReport, GroupReport, Sample};
 use super::{ErrorCategory, ErrorContext, ErrorTrackerConfig};
+use crate::redact::scan::escape_controls;
+use crate::redact::{REDACTED, Redactor};
 use crate::timefmt::rfc3339_millis;
 
 /// Names of the tracker's metrics (see [`ErrorTracker::register`]).
@@ -71,7 +72,7 @@ pub struct ErrorTracker {
 struct Inner {
     max_groups: usize,
     window_minutes: u64,
-    redact: fn(&str) -> String,
+    redactor: Redactor,
     clock: Clock,
     state: Mutex<State>,
     metrics: Metrics,
@@ -215,7 +216,7 @@ impl ErrorTracker {
             inner: Arc::new(Inner {
                 max_groups: config.max_groups.max(1),
                 window_minutes,
-                redact: config.redact,
+                redactor: config.redactor,
                 clock,
                 state: Mutex::new(State {
                     groups: HashMap::default(),
@@ -283,10 +284,10 @@ impl ErrorTracker {
 
     fn record(&self, kind: &str, message: &str, context: ErrorContext) {
         let inner = &*self.inner;
-        let redact = inner.redact;
+        let redactor = &inner.redactor;
 
         // Everything that formats or allocates, before taking the lock.
-        let mut redacted = redact(message);
+        let mut redacted = redactor.redact(message).into_owned();
         let kind = sanitize_kind(kind);
         let key: Arc<str> = fingerprint(&kind, &redacted).into();
         truncate_chars(&mut redacted, MAX_MESSAGE_CHARS);
@@ -299,7 +300,7 @@ impl ErrorTracker {
         } = context;
         let sample = Arc::new(Sample {
             message: redacted,
-            route: route.map(|r| redacted_bounded(&r, redact, MAX_ROUTE_CHARS)),
+            route: route.map(|r| redacted_bounded(&r, redactor, MAX_ROUTE_CHARS)),
             request_id: request_id.map(|id| escaped_bounded(&id, MAX_ID_CHARS)),
             trace_id: trace_id.map(|id| escaped_bounded(&id, MAX_ID_CHARS)),
             fields: fields
@@ -307,10 +308,10 @@ impl ErrorTracker {
                 .take(MAX_FIELDS)
                 .map(|(k, v)| {
                     let k = escaped_bounded(&k, MAX_KEY_CHARS);
-                    let v = if is_sensitive_key(&k) {
+                    let v = if redactor.is_sensitive_key(&k) {
                         REDACTED.to_owned()
                     } else {
-                        redacted_bounded(&v, redact, MAX_VALUE_CHARS)
+                        redacted_bounded(&v, redactor, MAX_VALUE_CHARS)
                     };
                     (k, v)
                 })
@@ -611,8 +612,10 @@ fn truncate_chars(text: &mut String, max: usize) {
 }
 
 /// Redacted and cut to `max` characters.
-fn redacted_bounded(text: &str, redact: fn(&str) -> String, max: usize) -> String {
-    let mut out = redact(bound_input(text, MAX_SMALL_INPUT));
+fn redacted_bounded(text: &str, redactor: &Redactor, max: usize) -> String {
+    let mut out = redactor
+        .redact(bound_input(text, MAX_SMALL_INPUT))
+        .into_owned();
     truncate_chars(&mut out, max);
     out
 }

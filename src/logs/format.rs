@@ -17,12 +17,17 @@
 //!   request's server span, so a line leads to its trace;
 //! - `span` holds the name and the fields of the innermost `tracing` span;
 //! - string fields with an empty value are left out (an event's field set
-//!   is fixed, so optional values are passed as `""`).
+//!   is fixed, so optional values are passed as `""`);
+//! - every value goes through the [`Redactor`](crate::redact::Redactor):
+//!   fields whose name is a secret (`password`, `authorization`...) are
+//!   `[REDACTED]` whole, other text has e-mails, cards, phones, tokens...
+//!   masked (see [`crate::redact`]), the message and span fields included.
 //!
 //! Why not tracing-subscriber's JSON formatter: it cannot add the
 //! OpenTelemetry ids, and it nests the event's fields under `fields`.
 //! Strings are JSON-escaped, so a field cannot break the line or forge
-//! another one: control characters become `\u00XX`.
+//! another one: control characters become `\u00XX`, and Unicode line
+//! separators and bidirectional overrides `\u2028`, `\u202e`...
 
 use std::fmt::{self, Write as _};
 
@@ -33,6 +38,7 @@ use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::redact::{REDACTED, Redactor};
 use crate::timefmt::write_rfc3339_millis;
 
 /// The JSON line format (see the module docs).
@@ -41,13 +47,27 @@ use crate::timefmt::write_rfc3339_millis;
 /// use tracing_subscriber::layer::SubscriberExt;
 /// let layer = tracing_subscriber::fmt::layer()
 ///     .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-///     .event_format(redline::logs::JsonLines)
+///     .event_format(redline::logs::JsonLines::default())
 ///     .with_writer(std::io::sink);
 /// let subscriber = tracing_subscriber::registry().with(layer);
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = 7, "signed in"));
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JsonLines;
+#[derive(Debug, Clone, Default)]
+pub struct JsonLines {
+    redactor: Redactor,
+}
+
+impl JsonLines {
+    /// The format, masking with `redactor` (`Default` uses the default one).
+    ///
+    /// ```
+    /// let format = redline::logs::JsonLines::new(redline::redact::Redactor::default());
+    /// # let _ = format;
+    /// ```
+    pub fn new(redactor: Redactor) -> Self {
+        Self { redactor }
+    }
+}
 
 impl<S> FormatEvent<S, JsonFields> for JsonLines
 where
@@ -97,6 +117,7 @@ impl JsonLines {
         push_json_str(line, event.metadata().target());
         let mut visitor = JsonVisitor {
             out: line,
+            redactor: &self.redactor,
             message_seen: false,
             trace_id_seen: false,
             request_id_seen: false,
@@ -131,8 +152,11 @@ impl JsonLines {
                 if let Some(body) = inner.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
                     && !body.trim().is_empty()
                 {
+                    // Already JSON: masking keeps it so (masks replace
+                    // characters inside values; a secret key's value
+                    // becomes `[REDACTED]`, quoted or not as it was).
                     line.push(',');
-                    line.push_str(body);
+                    line.push_str(&self.redactor.mask(body));
                 }
             }
             line.push('}');
@@ -144,6 +168,7 @@ impl JsonLines {
 /// Writes the event's fields as `"name":value` pairs after what is there.
 struct JsonVisitor<'a> {
     out: &'a mut String,
+    redactor: &'a Redactor,
     message_seen: bool,
     trace_id_seen: bool,
     request_id_seen: bool,
@@ -166,13 +191,45 @@ impl JsonVisitor<'_> {
     }
 }
 
+impl JsonVisitor<'_> {
+    fn text_field(&mut self, field: &Field, value: &str) {
+        self.key(field);
+        let masked = self.redactor.mask_value(field.name(), value);
+        push_json_str(self.out, &masked);
+    }
+
+    /// Integers stay numbers, unless the field names a secret or the
+    /// number is a card number (13+ digits, Luhn-valid): then a masked
+    /// string.
+    fn integer_field(&mut self, field: &Field, digits: &str) {
+        self.key(field);
+        if self.redactor.is_sensitive_key(field.name()) {
+            push_json_str(self.out, REDACTED);
+        } else if digits.len() >= 13 {
+            match self.redactor.mask(digits) {
+                std::borrow::Cow::Borrowed(d) => self.out.push_str(d),
+                std::borrow::Cow::Owned(masked) => push_json_str(self.out, &masked),
+            }
+        } else {
+            self.out.push_str(digits);
+        }
+    }
+}
+
 impl Visit for JsonVisitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.key(field);
-        // Escaped as it is formatted: no intermediate string.
-        self.out.push('"');
-        let _ = write!(JsonEscaper(self.out), "{value:?}");
-        self.out.push('"');
+        // Formatted into a reused buffer, then masked and escaped.
+        thread_local! {
+            static TEXT: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(256));
+        }
+        TEXT.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut text) => {
+                text.clear();
+                let _ = write!(text, "{value:?}");
+                self.text_field(field, &text);
+            }
+            Err(_) => self.text_field(field, &format!("{value:?}")),
+        });
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -181,18 +238,15 @@ impl Visit for JsonVisitor<'_> {
         if value.is_empty() {
             return;
         }
-        self.key(field);
-        push_json_str(self.out, value);
+        self.text_field(field, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.key(field);
-        self.out.push_str(itoa::Buffer::new().format(value));
+        self.integer_field(field, itoa::Buffer::new().format(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.key(field);
-        self.out.push_str(itoa::Buffer::new().format(value));
+        self.integer_field(field, itoa::Buffer::new().format(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
@@ -219,16 +273,6 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A `fmt::Write` that JSON-escapes what is written through it.
-struct JsonEscaper<'a>(&'a mut String);
-
-impl fmt::Write for JsonEscaper<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        push_json_escaped(self.0, s);
-        Ok(())
-    }
-}
-
 /// The escaped characters of `s`, without quotes.
 fn push_json_escaped(out: &mut String, s: &str) {
     let mut start = 0;
@@ -240,11 +284,27 @@ fn push_json_escaped(out: &mut String, s: &str) {
             b'\r' => Some("\\r"),
             b'\t' => Some("\\t"),
             0..=0x1f | 0x7f => None,
+            // U+2028, U+2029 (line separators in JavaScript and some
+            // viewers) and the bidirectional overrides U+202A-U+202E,
+            // U+2066-U+2069, which reorder what a reader sees.
+            0xe2 if matches!(
+                s.as_bytes().get(i + 1..i + 3),
+                Some([0x80, 0xa8..=0xae] | [0x81, 0xa6..=0xa9])
+            ) =>
+            {
+                None
+            }
             _ => continue,
         };
         out.push_str(&s[start..i]);
         match escaped {
             Some(e) => out.push_str(e),
+            None if b == 0xe2 => {
+                let c = s[i..].chars().next().unwrap_or_default();
+                let _ = write!(out, "\\u{:04x}", c as u32);
+                start = i + c.len_utf8();
+                continue;
+            }
             None => {
                 let _ = write!(out, "\\u{b:04x}");
             }
@@ -278,7 +338,7 @@ mod tests {
         let sink = capture.clone();
         let layer = tracing_subscriber::fmt::layer()
             .fmt_fields(JsonFields::new())
-            .event_format(JsonLines)
+            .event_format(JsonLines::default())
             .with_writer(move || sink.clone());
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, f);
@@ -334,6 +394,49 @@ mod tests {
         let out = lines(|| tracing::info!("inside a request"));
         assert_eq!(out[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(out[0]["span_id"], "00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn values_messages_and_span_fields_are_masked() {
+        let out = lines(|| {
+            let span = tracing::info_span!("login", email = "jane@example.com", password = "pw1");
+            let _e = span.enter();
+            tracing::info!(
+                password = "hunter2",
+                api_key = 12345,
+                card = 4_242_424_242_424_242_u64,
+                order = 4_242_424_242_424_243_u64,
+                note = ?"call +1 415-555-2671",
+                authorization = "Bearer abc",
+                "{}",
+                "user jane@example.com paid with 4242 4242 4242 4242"
+            );
+        });
+        let l = &out[0];
+        assert_eq!(
+            l["message"],
+            "user j***@example.com paid with **** **** **** 4242"
+        );
+        assert_eq!(l["password"], "[REDACTED]");
+        assert_eq!(l["api_key"], "[REDACTED]");
+        assert_eq!(l["card"], "************4242");
+        assert_eq!(
+            l["order"], 4_242_424_242_424_243_u64,
+            "Luhn-invalid: a number"
+        );
+        assert_eq!(l["note"], "\"call +* ***-***-**71\"");
+        assert_eq!(l["authorization"], "[REDACTED]");
+        assert_eq!(l["span"]["email"], "j***@example.com");
+        assert_eq!(l["span"]["password"], "[REDACTED]");
+    }
+
+    #[test]
+    fn unicode_separators_and_bidi_overrides_are_escaped() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\u{2028}b\u{202e}c\u{2069}d\u{2030}é");
+        assert_eq!(s, "\"a\\u2028b\\u202ec\\u2069d\u{2030}é\"");
+        let back: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, "a\u{2028}b\u{202e}c\u{2069}d\u{2030}é");
     }
 
     #[test]

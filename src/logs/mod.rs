@@ -98,6 +98,7 @@ impl LogControl {
 /// A JSON-lines fmt layer writing to `w`.
 fn json_layer<S>(
     w: tracing_appender::non_blocking::NonBlocking,
+    redactor: &crate::redact::Redactor,
 ) -> tracing_subscriber::fmt::Layer<
     S,
     tracing_subscriber::fmt::format::JsonFields,
@@ -109,7 +110,7 @@ where
 {
     tracing_subscriber::fmt::layer()
         .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-        .event_format(JsonLines)
+        .event_format(JsonLines::new(redactor.clone()))
         .with_writer(w)
 }
 
@@ -119,6 +120,7 @@ pub(crate) fn install(
     stats: &LogStats,
     control: &LogControl,
     tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+    redactor: crate::redact::Redactor,
 ) -> Result<(), LogError> {
     let filter = EnvFilter::try_new(&config.filter).map_err(|e| LogError::Filter(e.to_string()))?;
     let (filter, handle) = reload::Layer::new(filter);
@@ -143,7 +145,7 @@ pub(crate) fn install(
             "redline-log-stdout",
         );
         guards.push(g);
-        Some(json_layer(w))
+        Some(json_layer(w, &redactor))
     } else {
         None
     };
@@ -165,7 +167,7 @@ pub(crate) fn install(
             "redline-log-file",
         );
         guards.push(g);
-        Some(json_layer(w))
+        Some(json_layer(w, &redactor))
     } else {
         None
     };

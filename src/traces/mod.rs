@@ -137,7 +137,11 @@ pub struct Tracing {
 }
 
 impl Tracing {
-    pub(crate) fn new(config: &Config, registry: &Registry) -> Result<Self, crate::Error> {
+    pub(crate) fn new(
+        config: &Config,
+        registry: &Registry,
+        redactor: crate::redact::Redactor,
+    ) -> Result<Self, crate::Error> {
         let metrics = PipelineMetrics::register(registry)?;
         let tc = &config.traces;
         let mut inner = Inner {
@@ -168,8 +172,12 @@ impl Tracing {
                 build_exporter(tc, endpoint)?
             };
             *inner.runtime.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(runtime);
-            let exporter =
-                CountingExporter::new(exporter, MetricsHandle(metrics.clone()), endpoint.clone());
+            let exporter = CountingExporter::new(
+                exporter,
+                MetricsHandle(metrics.clone()),
+                endpoint.clone(),
+                redactor,
+            );
             let batch = BatchConfigBuilder::default()
                 // Headroom over our own gate (see `GatedProcessor`).
                 .with_max_queue_size(tc.max_queue_size + 256)

@@ -5,7 +5,11 @@
 //! - [`GatedProcessor`] bounds the queue itself, so a full queue is seen
 //!   (and counted) here instead of inside the SDK, and exposes its length;
 //! - [`CountingExporter`] counts spans exported, failed export requests and
-//!   the spans lost with them.
+//!   the spans lost with them, and masks secrets and personal data in each
+//!   span (name, attributes, events, links, status message) before it
+//!   leaves: on the export thread, so requests do not pay for it, and for
+//!   every span, whether redline's layer, a `tracing` span (through
+//!   `tracing-opentelemetry`) or the SDK's API made it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -130,16 +134,23 @@ pub(crate) struct CountingExporter<E> {
     pub(crate) inner: E,
     pub(crate) metrics: MetricsHandle,
     pub(crate) endpoint: String,
+    redactor: crate::redact::Redactor,
     last_warning_ms: AtomicU64,
     started: Instant,
 }
 
 impl<E> CountingExporter<E> {
-    pub(crate) fn new(inner: E, metrics: MetricsHandle, endpoint: String) -> Self {
+    pub(crate) fn new(
+        inner: E,
+        metrics: MetricsHandle,
+        endpoint: String,
+        redactor: crate::redact::Redactor,
+    ) -> Self {
         Self {
             inner,
             metrics,
             endpoint,
+            redactor,
             last_warning_ms: AtomicU64::new(0),
             started: Instant::now(),
         }
@@ -166,8 +177,11 @@ impl<E> CountingExporter<E> {
 }
 
 impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         let n = batch.len();
+        for span in &mut batch {
+            redact_span(&self.redactor, span);
+        }
         let m = &self.metrics.0;
         // The batch has left the queue.
         m.queued.sub(n as i64);
@@ -193,5 +207,132 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// Masks what a span carries (see [`crate::redact`]): attribute values
+/// (whole when the key names a secret, such as
+/// `http.request.header.authorization`), event names (`tracing` events
+/// become span events named by their message) and attributes, link
+/// attributes, the status message and the name. Control characters are
+/// kept: the OTLP encoding escapes them.
+pub(crate) fn redact_span(r: &crate::redact::Redactor, span: &mut SpanData) {
+    mask_cow(r, &mut span.name);
+    redact_attributes(r, &mut span.attributes);
+    for event in span.events.events.iter_mut() {
+        mask_cow(r, &mut event.name);
+        redact_attributes(r, &mut event.attributes);
+    }
+    for link in span.links.links.iter_mut() {
+        redact_attributes(r, &mut link.attributes);
+    }
+    if let opentelemetry::trace::Status::Error { description } = &mut span.status {
+        mask_cow(r, description);
+    }
+}
+
+fn mask_cow(r: &crate::redact::Redactor, text: &mut std::borrow::Cow<'static, str>) {
+    if let std::borrow::Cow::Owned(masked) = r.mask(text) {
+        *text = masked.into();
+    }
+}
+
+fn redact_attributes(r: &crate::redact::Redactor, attributes: &mut [opentelemetry::KeyValue]) {
+    use opentelemetry::{Array, StringValue, Value};
+    for kv in attributes {
+        if r.is_sensitive_key(kv.key.as_str()) {
+            if !matches!(kv.value, Value::Bool(_)) {
+                kv.value = Value::String(crate::redact::REDACTED.into());
+            }
+            continue;
+        }
+        match &mut kv.value {
+            Value::String(s) => {
+                if let std::borrow::Cow::Owned(masked) = r.mask(s.as_str()) {
+                    *s = StringValue::from(masked);
+                }
+            }
+            Value::Array(Array::String(items)) => {
+                for s in items {
+                    if let std::borrow::Cow::Owned(masked) = r.mask(s.as_str()) {
+                        *s = StringValue::from(masked);
+                    }
+                }
+            }
+            // A card number recorded as an integer.
+            Value::I64(n) if n.unsigned_abs() >= 1_000_000_000_000 => {
+                let digits = n.to_string();
+                if let std::borrow::Cow::Owned(masked) = r.mask(&digits) {
+                    kv.value = Value::String(masked.into());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanContext, SpanKind, Status};
+    use opentelemetry::{KeyValue, Value};
+
+    #[test]
+    fn spans_are_masked_before_export() {
+        let mut span = SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "send to jane@example.com".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: vec![
+                KeyValue::new("url.path", "/users/jane@example.com/cards/4242424242424242"),
+                KeyValue::new("http.request.header.authorization", "Bearer abc"),
+                KeyValue::new("user.pin_token", 1234),
+                KeyValue::new("card", 4_242_424_242_424_242_i64),
+                KeyValue::new("ok", true),
+                KeyValue::new("n", 7),
+            ],
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::error("declined for 123-45-6789"),
+            instrumentation_scope: Default::default(),
+        };
+        span.events.events.push(opentelemetry::trace::Event::new(
+            "charged +1 415-555-2671",
+            std::time::SystemTime::now(),
+            vec![KeyValue::new("iban", "DE89370400440532013000")],
+            0,
+        ));
+        redact_span(&crate::redact::Redactor::default(), &mut span);
+        assert_eq!(span.name, "send to j***@example.com");
+        let value = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            value("url.path"),
+            Value::from("/users/j***@example.com/cards/************4242")
+        );
+        assert_eq!(
+            value("http.request.header.authorization"),
+            Value::from("[REDACTED]")
+        );
+        assert_eq!(value("user.pin_token"), Value::from("[REDACTED]"));
+        assert_eq!(value("card"), Value::from("************4242"));
+        assert_eq!(value("ok"), Value::from(true));
+        assert_eq!(value("n"), Value::from(7));
+        assert_eq!(span.events.events[0].name, "charged +* ***-***-**71");
+        assert_eq!(
+            span.events.events[0].attributes[0].value,
+            Value::from("DE****************3000")
+        );
+        assert_eq!(span.status, Status::error("declined for ***-**-6789"));
     }
 }

@@ -1,0 +1,269 @@
+use super::*;
+
+fn redact(text: &str) -> String {
+    Redactor::default().redact(text).into_owned()
+}
+
+#[test]
+fn emails_keep_first_character_and_domain() {
+    assert_eq!(
+        redact("to john.doe@example.com and a@b.co."),
+        "to j***@example.com and a***@b.co."
+    );
+    // Not addresses.
+    assert_eq!(
+        redact("user@localhost @home a@b"),
+        "user@localhost @home a@b"
+    );
+}
+
+#[test]
+fn bearer_and_jwt() {
+    assert_eq!(
+        redact("sent Bearer 8f3kQ9zLm2xW header"),
+        "sent Bearer [REDACTED] header"
+    );
+    assert_eq!(redact("bearer token missing"), "bearer token missing");
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhYmMifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    assert_eq!(redact(&format!("jwt={jwt}")), "jwt=[REDACTED]");
+    assert_eq!(
+        redact(&format!("got {jwt}, rejected")),
+        "got [REDACTED], rejected"
+    );
+    // Dotted names are not tokens.
+    assert_eq!(
+        redact("config.prod.toml at db.internal.example"),
+        "config.prod.toml at db.internal.example"
+    );
+}
+
+#[test]
+fn sensitive_key_values() {
+    let cases = [
+        ("password=hunter2 user=bob", "password=[REDACTED] user=bob"),
+        ("PASSWD = x1", "PASSWD = [REDACTED]"),
+        ("?api_key=abc&page=2", "?api_key=[REDACTED]&page=2"),
+        ("client_secret: s3cr3t", "client_secret: [REDACTED]"),
+        (
+            r#"{"password":"hu\"nter2","user":"bob"}"#,
+            r#"{"password":"[REDACTED]","user":"bob"}"#,
+        ),
+        (
+            r#"{'apiKey': 'k', "n": 1}"#,
+            r#"{'apiKey': '[REDACTED]', "n": 1}"#,
+        ),
+        (
+            r#"{"pin":1234,"token":5678}"#,
+            r#"{"pin":1234,"token":[REDACTED]}"#,
+        ),
+        (
+            "authorization=Basic dXNlcjpwYXNz done",
+            "authorization=[REDACTED] done",
+        ),
+        ("X-Api-Key: 9f8e7d", "X-Api-Key: [REDACTED]"),
+        // A sensitive header's value is the rest of the line.
+        (
+            "Cookie: theme=dark; sid=a8f\nnext",
+            "Cookie: [REDACTED]\\nnext",
+        ),
+        ("authorization: some words", "authorization: [REDACTED]"),
+        ("set-cookie=sid=a8f", "set-cookie=[REDACTED]"),
+        ("access_token=abc", "access_token=[REDACTED]"),
+        // An error chain after `token:` is not a secret.
+        (
+            "refresh token: connection refused",
+            "refresh token: connection refused",
+        ),
+        ("token: Expired", "token: Expired"),
+        // Not sensitive keys.
+        ("user=bob retries=3", "user=bob retries=3"),
+        ("token != expected", "token != expected"),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(redact(input), expected, "{input}");
+    }
+}
+
+#[test]
+fn url_credentials() {
+    assert_eq!(
+        redact("connect postgres://app:s3cr@t@db:5432/main failed"),
+        "connect postgres://app:[REDACTED]@db:5432/main failed"
+    );
+    assert_eq!(
+        redact("GET https://example.com/a:b@c"),
+        "GET https://example.com/a:b@c"
+    );
+}
+
+#[test]
+fn card_numbers_keep_last_four_when_luhn_valid() {
+    assert_eq!(redact("card 4111111111111111"), "card ************1111");
+    assert_eq!(
+        redact("card 4111 1111 1111 1111 ok"),
+        "card **** **** **** 1111 ok"
+    );
+    assert_eq!(redact("amex 3782-822463-10005"), "amex ****-******-*0005");
+    // Luhn-invalid, too short or too long: not a card.
+    for untouched in [
+        "n=1234567890123",
+        "order 4111111111111112",
+        "order 12345",
+        "order 12345 of 2024",
+        "id 123456789012",
+        "id 12345678901234567890",
+        "at 12:30 on 2024-11-24",
+    ] {
+        assert_eq!(redact(untouched), untouched);
+    }
+}
+
+#[test]
+fn every_kind_in_one_line() {
+    let line = "user jane.doe@example.com (+1 415-555-2671, ssn 123-45-6789) paid \
+                4242-4242-4242-4242 from DE89370400440532013000 with api_key=sk_live_abc";
+    assert_eq!(
+        redact(line),
+        "user j***@example.com (+* ***-***-**71, ssn ***-**-6789) paid \
+         ****-****-****-4242 from DE****************3000 with api_key=[REDACTED]"
+    );
+}
+
+#[test]
+fn control_characters_are_escaped() {
+    assert_eq!(
+        redact("a\nb\r\tc\u{1b}[31m\u{202e}d\u{7f}"),
+        "a\\nb\\r\\tc\\u{1b}[31m\\u{202e}d\\u{7f}"
+    );
+    assert!(!redact("x\n2024-01-01 INFO forged").contains('\n'));
+    // Escaping comes last: a newline still ends a secret value.
+    assert_eq!(redact("password=a\nnext"), "password=[REDACTED]\\nnext");
+    // `mask` leaves them to the caller.
+    assert_eq!(Redactor::default().mask("a\nb"), "a\nb");
+}
+
+#[test]
+fn sensitive_keys_and_headers() {
+    let r = Redactor::default();
+    for key in [
+        "password",
+        "DB_PASSWD",
+        "X-Api-Key",
+        "apiKey",
+        "Authorization",
+        "client.secret",
+        "session_id",
+        "private_key",
+    ] {
+        assert!(r.is_sensitive_key(key), "{key}");
+    }
+    for key in ["user", "order_id", "route", "pass"] {
+        assert!(!r.is_sensitive_key(key), "{key}");
+    }
+    for header in SENSITIVE_HEADERS {
+        assert!(r.is_sensitive_header(header), "{header}");
+        assert_eq!(
+            r.redact(&format!("{header}: some value")),
+            format!("{header}: [REDACTED]"),
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn allow_list_and_extra_patterns() {
+    let r = Redactor::new(&RedactConfig {
+        allow: vec![
+            "support@example.com".into(),
+            "4242424242424242".into(),
+            "public-token".into(),
+        ],
+        // The second one matches only empty strings, which are skipped.
+        patterns: vec![r"\bemp-\d{5}\b".into(), "z{0}".into()],
+        keys: vec!["pin".into()],
+        headers: vec!["X-Session".into()],
+    })
+    .unwrap();
+    assert_eq!(
+        r.redact("from support@example.com to jane@example.com"),
+        "from support@example.com to j***@example.com"
+    );
+    assert_eq!(
+        r.redact("test card 4242424242424242"),
+        "test card 4242424242424242"
+    );
+    assert_eq!(r.redact("token=public-token"), "token=public-token");
+    assert_eq!(r.redact("badge emp-12345 ok"), "badge [REDACTED] ok");
+    assert_eq!(r.redact("PIN: 9911"), "PIN: [REDACTED]");
+    assert_eq!(r.redact("x-session=abc"), "x-session=[REDACTED]");
+    assert!(r.is_sensitive_header("x-session"));
+}
+
+#[test]
+fn configuration_errors_name_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("patterns");
+    std::fs::write(&path, "# ids\n\\bemp-\\d+\n\n").unwrap();
+    let p = path.to_str().unwrap().to_owned();
+    let pairs = [("REDLINE_REDACT_PATTERNS_FILE", p.as_str())];
+    let get = crate::config::test_source(&pairs);
+    let c = RedactConfig::from_source(&get).unwrap();
+    assert_eq!(c.patterns, [r"\bemp-\d+"]);
+
+    std::fs::write(&path, "(unclosed\n").unwrap();
+    let err = RedactConfig::from_source(&get).unwrap_err().to_string();
+    assert!(err.contains("REDLINE_REDACT_PATTERNS_FILE"), "{err}");
+
+    let pairs = [("REDLINE_REDACT_HEADERS", "x-ok, bad header")];
+    let get = crate::config::test_source(&pairs);
+    let err = RedactConfig::from_source(&get).unwrap_err().to_string();
+    assert!(
+        err.contains("REDLINE_REDACT_HEADERS") && err.contains("bad header"),
+        "{err}"
+    );
+
+    let many = RedactConfig {
+        patterns: vec!["a".into(); 65],
+        ..Default::default()
+    };
+    assert!(matches!(
+        Redactor::new(&many),
+        Err(RedactError::TooMany(65))
+    ));
+    let huge = RedactConfig {
+        patterns: vec![r"\w{1000}\w{1000}\w{1000}".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        Redactor::new(&huge),
+        Err(RedactError::Pattern { .. })
+    ));
+}
+
+#[test]
+fn linear_on_a_megabyte() {
+    const MB: usize = 1 << 20;
+    let inputs = [
+        "password=".repeat(MB / 9),
+        "a.".repeat(MB / 2),
+        "eyJa.".repeat(MB / 5),
+        "1234 ".repeat(MB / 5),
+        "1234-".repeat(MB / 5),
+        "+1 ".repeat(MB / 3),
+        "0 1 ".repeat(MB / 4),
+        "(415) ".repeat(MB / 6),
+        "DE89 ".repeat(MB / 5),
+        "123-45-".repeat(MB / 7),
+        "x@".repeat(MB / 2),
+        "bearer ".repeat(MB / 7),
+        "://a:".repeat(MB / 5),
+        "\"token\":\"".to_owned() + &"x".repeat(MB),
+        "=".to_owned() + &" ".repeat(MB) + "=",
+        "\n".repeat(MB),
+    ];
+    // A quadratic pass would not finish; a linear one takes milliseconds.
+    let r = Redactor::default();
+    for input in &inputs {
+        assert!(!r.redact(input).is_empty());
+    }
+}
