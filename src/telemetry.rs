@@ -336,6 +336,15 @@ impl Telemetry {
     /// ```
     pub fn instrument(&self, router: axum::Router) -> axum::Router {
         let hardening = &self.inner.config.hardening;
+        // Innermost: what the input extractors read.
+        let input = crate::security::input::InputContext::new(
+            crate::security::JsonLimits {
+                max_bytes: hardening.body_limit,
+                max_depth: hardening.json_max_depth,
+            },
+            self.inner.security.clone(),
+        );
+        let router = router.layer(axum::Extension(input));
         let mut router = crate::security::limit(router, hardening);
         if let Some(rl) = &self.inner.rate_limiter {
             router = router.layer(axum::middleware::from_fn_with_state(

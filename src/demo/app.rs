@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -15,6 +15,15 @@ use super::bot::{BatchReport, Bot, BotError, MediaInfo, Message, Reply};
 use super::error::ApiError;
 use super::faults::{self, Faults};
 use crate::Telemetry;
+use crate::errors::{ErrorCategory, ErrorContext, ErrorTracker};
+use crate::security::{InputReporter, ValidJson};
+
+/// What the handlers share.
+#[derive(Clone)]
+struct AppState {
+    bot: Arc<Bot>,
+    errors: ErrorTracker,
+}
 
 /// Largest accepted request body (JSON and media): 1 MiB.
 ///
@@ -40,7 +49,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// # let _ = app;
 /// ```
 pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
-    let bot = Arc::new(Bot::new(&telemetry.operations()));
+    let state = AppState {
+        bot: Arc::new(Bot::new(&telemetry.operations())),
+        errors: telemetry.errors().clone(),
+    };
     let router = Router::new()
         .route("/hello", get(hello))
         .route("/messages", post(post_message))
@@ -49,7 +61,7 @@ pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
         .route("/batch", post(post_batch))
         .route("/groups/{id}/members", get(group_members))
         .fallback(not_found)
-        .with_state(bot)
+        .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(faults, faults::inject));
     telemetry.instrument(router)
@@ -65,13 +77,34 @@ async fn hello() -> &'static str {
 fn bot_error(e: BotError) -> ApiError {
     let (status, code) = match &e {
         BotError::UnknownCommand(_) => (StatusCode::BAD_REQUEST, "unknown_command"),
+        BotError::InvalidCommandName => (StatusCode::BAD_REQUEST, "invalid_command"),
         BotError::NoSuchGroup(_) => (StatusCode::NOT_FOUND, "not_found"),
         BotError::BatchSize | BotError::EmptyMedia => (StatusCode::BAD_REQUEST, "invalid_body"),
-        BotError::TextLength | BotError::InvalidArguments(_) => {
+        BotError::TextLength | BotError::ControlCharacter | BotError::InvalidArguments(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_message")
         }
     };
     ApiError::new(status, code, e.to_string())
+}
+
+/// A refused message: an `input_validation_fail` event, an error-tracker
+/// sample (category `validation`, the text as a field: masked like every
+/// sample), and the JSON error.
+fn refused(
+    state: &AppState,
+    reporter: &InputReporter,
+    route: &str,
+    text: &str,
+    e: BotError,
+) -> ApiError {
+    let _ = reporter.fail(crate::security::InputError::invalid(e.to_string()));
+    state.errors.capture(
+        &e,
+        ErrorContext::new(ErrorCategory::Validation)
+            .route(route)
+            .field("text", text),
+    );
+    bot_error(e)
 }
 
 fn path_error(rejection: PathRejection) -> ApiError {
@@ -83,15 +116,31 @@ fn path_error(rejection: PathRejection) -> ApiError {
 }
 
 async fn post_message(
-    State(bot): State<Arc<Bot>>,
-    body: Result<Json<Message>, JsonRejection>,
+    State(state): State<AppState>,
+    reporter: InputReporter,
+    ValidJson(message): ValidJson<Message>,
 ) -> Result<Json<Reply>, ApiError> {
-    let Json(message) = body.map_err(ApiError::from_json_rejection)?;
-    bot.handle(message).map(Json).map_err(bot_error)
+    // A span with the text (exported through the tracing layer) and a
+    // debug line with it: both masked by redline, like everything a bot
+    // would log about its users' messages.
+    let span = tracing::info_span!(
+        target: "redline::demo",
+        "bot.message",
+        chat_id = message.chat_id,
+        text = %message.text
+    );
+    let _entered = span.enter();
+    tracing::debug!(target: "redline::demo", text = %message.text, "message received");
+    let text = message.text.clone();
+    state
+        .bot
+        .handle(message)
+        .map(Json)
+        .map_err(|e| refused(&state, &reporter, "/messages", &text, e))
 }
 
 async fn get_conversation(
-    State(bot): State<Arc<Bot>>,
+    State(AppState { bot, .. }): State<AppState>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id.map_err(path_error)?;
@@ -106,7 +155,7 @@ async fn get_conversation(
 }
 
 async fn post_media(
-    State(bot): State<Arc<Bot>>,
+    State(AppState { bot, .. }): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<MediaInfo>, ApiError> {
     let body = body.map_err(ApiError::from_bytes_rejection)?;
@@ -114,15 +163,18 @@ async fn post_media(
 }
 
 async fn post_batch(
-    State(bot): State<Arc<Bot>>,
-    body: Result<Json<Vec<Message>>, JsonRejection>,
+    State(AppState { bot, .. }): State<AppState>,
+    reporter: InputReporter,
+    ValidJson(messages): ValidJson<Vec<Message>>,
 ) -> Result<Json<BatchReport>, ApiError> {
-    let Json(messages) = body.map_err(ApiError::from_json_rejection)?;
-    bot.batch(messages).map(Json).map_err(bot_error)
+    bot.batch(messages).map(Json).map_err(|e| {
+        let _ = reporter.fail(crate::security::InputError::invalid(e.to_string()));
+        bot_error(e)
+    })
 }
 
 async fn group_members(
-    State(bot): State<Arc<Bot>>,
+    State(AppState { bot, .. }): State<AppState>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id.map_err(path_error)?;

@@ -125,6 +125,15 @@ pub enum BotError {
     /// The text is empty or too long.
     #[error("text must have 1 to 4096 characters")]
     TextLength,
+    /// The text holds a control character (other than tab and newline),
+    /// a line separator or a bidirectional override.
+    #[error(
+        "text must not contain control characters (tab and newline excepted), line separators or bidirectional overrides"
+    )]
+    ControlCharacter,
+    /// A command name outside the grammar.
+    #[error("a command is / then a lowercase letter and up to 31 of a-z, 0-9 and _")]
+    InvalidCommandName,
     /// No such command.
     #[error("unknown command /{0}; try /help")]
     UnknownCommand(String),
@@ -241,14 +250,14 @@ impl Bot {
     /// assert_eq!(chat.handled_by, "conversation");
     /// ```
     pub fn handle(&self, message: Message) -> Result<Reply, BotError> {
-        let chars = message.text.chars().count();
-        if chars == 0 || chars > MAX_TEXT_CHARS {
-            return Err(BotError::TextLength);
-        }
-        if let Some(command) = message.text.strip_prefix('/') {
-            let reply = self
-                .command_executor
-                .time(|| self.execute(message.chat_id, command))?;
+        super::command::validate_text(&message.text)?;
+        if message.text.starts_with('/') {
+            let reply = self.command_executor.time(|| {
+                match super::command::parse_command(&message.text)? {
+                    Some(command) => Ok(self.execute(message.chat_id, command)),
+                    None => Err(BotError::InvalidCommandName),
+                }
+            })?;
             Ok(Reply {
                 chat_id: message.chat_id,
                 reply,
@@ -266,47 +275,23 @@ impl Bot {
         }
     }
 
-    fn execute(&self, chat_id: u64, command: &str) -> Result<String, BotError> {
-        let (name, args) = command.split_once(' ').unwrap_or((command, ""));
-        let args = args.trim();
-        match name {
-            "start" => Ok("welcome! send /help for commands".into()),
-            "help" => Ok("commands: /start /help /echo TEXT /roll [SIDES] /stats".into()),
-            "echo" if args.is_empty() => Err(BotError::InvalidArguments("/echo needs text")),
-            "echo" => Ok(args.to_owned()),
-            "roll" => {
-                let sides: u32 = if args.is_empty() {
-                    6
-                } else {
-                    args.parse().ok().filter(|s| (2..=1000).contains(s)).ok_or(
-                        BotError::InvalidArguments("/roll takes a number of sides from 2 to 1000"),
-                    )?
-                };
-                Ok(format!(
-                    "rolled {} of {sides}",
-                    rand::random_range(1..=sides)
-                ))
-            }
-            "stats" => {
+    fn execute(&self, chat_id: u64, command: super::command::Command) -> String {
+        use super::command::Command;
+        match command {
+            Command::Start => "welcome! send /help for commands".into(),
+            Command::Help => "commands: /start /help /echo TEXT /roll [SIDES] /stats".into(),
+            Command::Echo(text) => text,
+            Command::Roll(sides) => format!("rolled {} of {sides}", rand::random_range(1..=sides)),
+            Command::Stats => {
                 let c = self
                     .conversations
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
                 let mine = c.by_chat.get(&chat_id).map_or(0, VecDeque::len);
-                Ok(format!(
+                format!(
                     "{} conversations, {mine} messages in this one",
                     c.by_chat.len()
-                ))
-            }
-            other => {
-                // Only a bounded, printable prefix of the unknown name goes
-                // into the error.
-                let shown: String = other
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || *c == '_')
-                    .take(32)
-                    .collect();
-                Err(BotError::UnknownCommand(shown))
+                )
             }
         }
     }

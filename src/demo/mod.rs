@@ -13,6 +13,7 @@
 
 mod app;
 mod bot;
+mod command;
 mod error;
 mod faults;
 mod load;
@@ -29,6 +30,7 @@ pub use bot::{
     BatchReport, Bot, BotError, GROUP_COUNT, MAX_BATCH, MAX_CONVERSATIONS, MAX_HISTORY,
     MAX_TEXT_CHARS, MediaInfo, Message, Reply,
 };
+pub use command::{Command, MAX_COMMAND_NAME, MAX_ECHO_CHARS, parse_command, validate_text};
 pub use error::ApiError;
 pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
 pub use load::LoadStats;

@@ -67,6 +67,9 @@ pub struct HardeningConfig {
     /// internal details never reach clients; `development` keeps the
     /// handler's body.
     pub development: bool,
+    /// `REDLINE_JSON_MAX_DEPTH`: deepest nesting of a JSON body read with
+    /// [`ValidJson`](crate::security::ValidJson) (default 32, 1 to 128).
+    pub json_max_depth: usize,
 }
 
 impl Default for HardeningConfig {
@@ -76,11 +79,18 @@ impl Default for HardeningConfig {
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             development: false,
+            json_max_depth: crate::security::input::DEFAULT_MAX_DEPTH,
         }
     }
 }
 
-pub(crate) const FILE_KEYS: [&str; 4] = ["body_limit", "request_timeout", "cors_origins", "env"];
+pub(crate) const FILE_KEYS: [&str; 5] = [
+    "body_limit",
+    "request_timeout",
+    "cors_origins",
+    "env",
+    "json_max_depth",
+];
 
 type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
 
@@ -94,6 +104,9 @@ impl HardeningConfig {
                 .ok()
                 .filter(|n| (1..=1 << 30).contains(n))
                 .ok_or_else(|| invalid(&var, &v, "a number of bytes from 1 to 1073741824"))?;
+        }
+        if let Some((var, v)) = get("REDLINE_JSON_MAX_DEPTH", "json_max_depth") {
+            c.json_max_depth = crate::config::parse_count(&var, &v, 1, 128)?;
         }
         if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT", "request_timeout") {
             c.request_timeout = crate::config::parse_duration(&var, &v)?;
