@@ -283,10 +283,43 @@ impl RateLimiter {
     }
 }
 
-fn limiter(q: RateQuota) -> DefaultKeyedRateLimiter<u64> {
+/// governor's quota for ours: `burst` requests at once, then one every
+/// `1/per_second` (GCRA).
+fn quota(q: RateQuota) -> Quota {
     let per_second = NonZeroU32::new(q.per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(q.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    governor::RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+    Quota::per_second(per_second).allow_burst(burst)
+}
+
+fn limiter(q: RateQuota) -> DefaultKeyedRateLimiter<u64> {
+    governor::RateLimiter::keyed(quota(q))
+}
+
+impl RateLimiter {
+    /// Checks `key` against `group`'s bucket, keeping the number of keys
+    /// bounded: every 1024 checks, buckets that have refilled (clients
+    /// idle long enough) are dropped; past `max_keys` clients, new ones
+    /// share one overflow bucket until the next purge makes room. (Known
+    /// clients then share it too, for at most 1024 checks: governor's
+    /// keyed limiter cannot tell whether a key is present.)
+    fn check(
+        &self,
+        group: &Group,
+        mut key: u64,
+    ) -> Result<(), governor::NotUntil<governor::clock::QuantaInstant>> {
+        let i = &self.inner;
+        let n = i.checks.fetch_add(1, Ordering::Relaxed);
+        if n % 1024 == 0 {
+            for g in &i.groups {
+                g.limiter.retain_recent();
+                g.limiter.shrink_to_fit();
+            }
+        }
+        if group.limiter.len() >= i.config.max_keys {
+            key = OVERFLOW_KEY;
+        }
+        group.limiter.check_key(&key)
+    }
 }
 
 /// The middleware: 429 when the client's bucket for this route is empty.
@@ -308,18 +341,8 @@ pub(crate) async fn enforce(
     else {
         return next.run(request).await;
     };
-    let (mut key, ip) = rl.client_key(&request);
-    let n = i.checks.fetch_add(1, Ordering::Relaxed);
-    if n % 1024 == 0 {
-        for g in &i.groups {
-            g.limiter.retain_recent();
-            g.limiter.shrink_to_fit();
-        }
-    }
-    if group.limiter.len() >= i.config.max_keys {
-        key = OVERFLOW_KEY;
-    }
-    match group.limiter.check_key(&key) {
+    let (key, ip) = rl.client_key(&request);
+    match rl.check(group, key) {
         Ok(()) => next.run(request).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -371,6 +394,86 @@ pub(crate) async fn enforce(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
+    use governor::state::keyed::DefaultKeyedStateStore;
+    use std::time::Duration;
+
+    /// Burst, then exactly one request per period, with governor's fake
+    /// clock: what `REDLINE_RATE_LIMIT=10/s:5` means to a client.
+    #[test]
+    fn burst_and_refill_are_exact() {
+        let clock = FakeRelativeClock::default();
+        let rl: governor::RateLimiter<
+            u64,
+            DefaultKeyedStateStore<u64>,
+            FakeRelativeClock,
+            governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
+        > = governor::RateLimiter::new(
+            quota(RateQuota {
+                per_second: 10,
+                burst: 5,
+            }),
+            DefaultKeyedStateStore::<u64>::default(),
+            clock.clone(),
+        );
+        // The burst, at once; the sixth waits one period (100 ms).
+        for n in 0..5 {
+            assert!(rl.check_key(&1).is_ok(), "request {n} of the burst");
+        }
+        let refused = rl.check_key(&1).unwrap_err();
+        assert_eq!(
+            refused.wait_time_from(clock.now()),
+            Duration::from_millis(100)
+        );
+        // Another client has its own bucket.
+        assert!(rl.check_key(&2).is_ok());
+        // 99 ms later: still refused; at 100 ms exactly one more.
+        clock.advance(Duration::from_millis(99));
+        assert!(rl.check_key(&1).is_err());
+        clock.advance(Duration::from_millis(1));
+        assert!(rl.check_key(&1).is_ok());
+        assert!(rl.check_key(&1).is_err());
+        // A steady 10/s is served forever; 11/s is not.
+        for _ in 0..100 {
+            clock.advance(Duration::from_millis(100));
+            assert!(rl.check_key(&1).is_ok());
+        }
+        // Idle for half a second: the bucket refills to the burst, no more.
+        clock.advance(Duration::from_millis(500));
+        for _ in 0..5 {
+            assert!(rl.check_key(&1).is_ok());
+        }
+        assert!(rl.check_key(&1).is_err());
+    }
+
+    #[test]
+    fn key_memory_is_bounded_under_100000_distinct_clients() {
+        let registry = prometheus::Registry::new();
+        let security = SecurityEvents::register(&registry).unwrap();
+        let config = RateLimitConfig {
+            default: Some(RateQuota {
+                per_second: 1000,
+                burst: 1000,
+            }),
+            max_keys: 10_000,
+            ..Default::default()
+        };
+        let rl = RateLimiter::new(&config, &registry, security)
+            .unwrap()
+            .unwrap();
+        let group = &rl.inner.groups[0];
+        let mut refused = 0;
+        for key in 0..100_000u64 {
+            if rl.check(group, key).is_err() {
+                refused += 1;
+            }
+            assert!(group.limiter.len() <= config.max_keys + 1, "at key {key}");
+        }
+        // The overflow bucket (burst 1000) absorbed the clients past the
+        // cap until purges made room; nothing grew past the cap.
+        assert!(group.limiter.len() <= config.max_keys + 1);
+        assert!(refused < 100_000);
+    }
 
     #[test]
     fn quotas_parse_and_refuse_nonsense() {
