@@ -309,7 +309,7 @@ impl RateLimiter {
     ) -> Result<(), governor::NotUntil<governor::clock::QuantaInstant>> {
         let i = &self.inner;
         let n = i.checks.fetch_add(1, Ordering::Relaxed);
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             for g in &i.groups {
                 g.limiter.retain_recent();
                 g.limiter.shrink_to_fit();
