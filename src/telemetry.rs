@@ -654,6 +654,7 @@ impl Telemetry {
                 .merge(crate::admin::protect(self, extra)),
             stopped,
             "admin listener",
+            self.inner.config.hardening.header_read_timeout,
         );
         Ok(ShutdownGuard {
             admin_addr: Some(local),
@@ -666,25 +667,73 @@ impl Telemetry {
 
 /// Serves `router` on `listener` until `stop` turns true, then lets
 /// in-flight requests finish (graceful shutdown).
+///
+/// hyper-util's server rather than `axum::serve`, for the one setting axum
+/// does not expose: a deadline on reading a request's head
+/// (`header_read_timeout`, [`HardeningConfig::header_read_timeout`]).
+/// Without it a client can trickle header bytes forever and hold a
+/// connection (slowloris); the request timeout only starts once the head
+/// is parsed.
+///
+/// [`HardeningConfig::header_read_timeout`]: crate::security::HardeningConfig::header_read_timeout
 pub(crate) fn serve_until(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
     what: &'static str,
+    header_read_timeout: Duration,
 ) -> JoinHandle<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
     tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        // With the peer address available to handlers and to the layer's
-        // spans (`client.address`).
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            eprintln!("redline: {what} stopped: {e}");
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut failures = 0u32;
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => {
+                        failures = 0;
+                        accepted
+                    }
+                    Err(e) => {
+                        // Out of descriptors and the like: back off, go on.
+                        failures += 1;
+                        if failures == 1 {
+                            eprintln!("redline: {what}: accept failed: {e}");
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
+            };
+            // With the peer address available to handlers and to the
+            // layer's spans (`client.address`), as axum's `connect_info`.
+            let service = router.clone().map_request(
+                move |mut request: http::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    request.map(axum::body::Body::new)
+                },
+            );
+            let service = hyper_util::service::TowerToHyperService::new(service);
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
         }
+        drop(listener);
+        graceful.shutdown().await;
     })
 }
 

@@ -179,3 +179,36 @@ async fn server_errors_are_sanitized_in_production_and_detailed_in_development()
         demo.shutdown().await;
     }
 }
+
+/// A client trickling a request head (slowloris) is cut off at
+/// `REDLINE_HEADER_READ_TIMEOUT`, on the API and on the admin listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_request_heads_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut options = common::demo_options();
+    options.config.hardening.header_read_timeout = Duration::from_millis(300);
+    let demo = redline::demo::Demo::start(options).await.unwrap();
+    for addr in [demo.app_addr(), demo.admin_addr().unwrap()] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        // The server closes (answering 408 or not); a trickle never ends.
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "{addr}: the connection was left open");
+        let head = String::from_utf8_lossy(&buf);
+        assert!(
+            head.is_empty() || head.starts_with("HTTP/1.1 408"),
+            "{head}"
+        );
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    }
+    // Normal requests are unaffected.
+    let c = common::client();
+    let (status, _) = common::get(&c, &format!("http://{}/hello", demo.app_addr())).await;
+    assert_eq!(status, 200);
+    demo.shutdown().await;
+}

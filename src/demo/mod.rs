@@ -170,7 +170,13 @@ impl Demo {
         let guard = telemetry.serve_admin_with(faults.router()).await?;
         let (stop, stopped) = watch::channel(false);
         let app = router(&telemetry, faults.clone());
-        let server = crate::telemetry::serve_until(listener, app, stopped.clone(), "demo API");
+        let server = crate::telemetry::serve_until(
+            listener,
+            app,
+            stopped.clone(),
+            "demo API",
+            telemetry.config().hardening.header_read_timeout,
+        );
         let load_stats = Arc::new(LoadStats::default());
         let load = (options.load_rps > 0).then(|| {
             tokio::spawn(load::run(

@@ -284,6 +284,8 @@ fn push_json_escaped(out: &mut String, s: &str) {
             b'\r' => Some("\\r"),
             b'\t' => Some("\\t"),
             0..=0x1f | 0x7f => None,
+            // C1 controls U+0080-U+009F (some terminals act on them).
+            0xc2 if matches!(s.as_bytes().get(i + 1), Some(0x80..=0x9f)) => None,
             // U+2028, U+2029 (line separators in JavaScript and some
             // viewers) and the bidirectional overrides U+202A-U+202E,
             // U+2066-U+2069, which reorder what a reader sees.
@@ -299,7 +301,7 @@ fn push_json_escaped(out: &mut String, s: &str) {
         out.push_str(&s[start..i]);
         match escaped {
             Some(e) => out.push_str(e),
-            None if b == 0xe2 => {
+            None if b >= 0x80 => {
                 let c = s[i..].chars().next().unwrap_or_default();
                 let _ = write!(out, "\\u{:04x}", c as u32);
                 start = i + c.len_utf8();
@@ -433,10 +435,13 @@ mod tests {
     #[test]
     fn unicode_separators_and_bidi_overrides_are_escaped() {
         let mut s = String::new();
-        push_json_str(&mut s, "a\u{2028}b\u{202e}c\u{2069}d\u{2030}é");
-        assert_eq!(s, "\"a\\u2028b\\u202ec\\u2069d\u{2030}é\"");
+        push_json_str(
+            &mut s,
+            "a\u{2028}b\u{202e}c\u{2069}d\u{2030}é\u{9b}[2J\u{85}",
+        );
+        assert_eq!(s, "\"a\\u2028b\\u202ec\\u2069d\u{2030}é\\u009b[2J\\u0085\"");
         let back: String = serde_json::from_str(&s).unwrap();
-        assert_eq!(back, "a\u{2028}b\u{202e}c\u{2069}d\u{2030}é");
+        assert_eq!(back, "a\u{2028}b\u{202e}c\u{2069}d\u{2030}é\u{9b}[2J\u{85}");
     }
 
     #[test]

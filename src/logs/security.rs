@@ -76,6 +76,11 @@ impl SecurityEvent {
 /// Records security events: one `warn` line on `redline::security` (with
 /// the event name in `event`) and one count. Cheap to clone.
 ///
+/// A flood (a password spray, a scanner) must not flood the logs: each
+/// event writes at most 10 lines a second; beyond that it is only counted,
+/// and the next line written carries `suppressed`, the number of lines
+/// left out since the previous one. The counter always counts every event.
+///
 /// ```
 /// let t = redline::Telemetry::builder().build().unwrap();
 /// t.security().record(redline::logs::SecurityEvent::InputValidationFail, "127.0.0.1", "message too long");
@@ -84,6 +89,36 @@ impl SecurityEvent {
 #[derive(Clone)]
 pub struct SecurityEvents {
     counter: IntCounterVec,
+    budgets: std::sync::Arc<[LineBudget]>,
+}
+
+/// Lines each event may write per second.
+const LINES_PER_SECOND: u32 = 10;
+
+#[derive(Default)]
+struct LineBudget {
+    second: std::sync::atomic::AtomicU64,
+    used: std::sync::atomic::AtomicU32,
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl LineBudget {
+    /// `Some(lines suppressed before this one)` if a line may be written.
+    fn take(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        static STARTED: std::sync::LazyLock<std::time::Instant> =
+            std::sync::LazyLock::new(std::time::Instant::now);
+        let now = STARTED.elapsed().as_secs() + 1;
+        if self.second.swap(now, Relaxed) != now {
+            self.used.store(0, Relaxed);
+        }
+        if self.used.fetch_add(1, Relaxed) < LINES_PER_SECOND {
+            Some(self.suppressed.swap(0, Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Relaxed);
+            None
+        }
+    }
 }
 
 impl SecurityEvents {
@@ -99,7 +134,13 @@ impl SecurityEvents {
             counter.with_label_values(&[e.as_str()]);
         }
         registry.register(Box::new(counter.clone()))?;
-        Ok(Self { counter })
+        Ok(Self {
+            counter,
+            budgets: SecurityEvent::ALL
+                .iter()
+                .map(|_| LineBudget::default())
+                .collect(),
+        })
     }
 
     /// Logs and counts `event`. `source` is the caller's address (never a
@@ -112,11 +153,16 @@ impl SecurityEvents {
     /// ```
     pub fn record(&self, event: SecurityEvent, source: &str, detail: &str) {
         self.counter.with_label_values(&[event.as_str()]).inc();
+        let index = SecurityEvent::ALL.iter().position(|e| *e == event);
+        let Some(suppressed) = index.and_then(|i| self.budgets[i].take()) else {
+            return;
+        };
         tracing::warn!(
             target: "redline::security",
             event = event.as_str(),
             source,
             detail,
+            suppressed,
             "security event"
         );
     }
@@ -141,5 +187,24 @@ impl SecurityEvents {
     /// ```
     pub fn count(&self, event: SecurityEvent) -> u64 {
         self.counter.with_label_values(&[event.as_str()]).get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_writes_at_most_ten_lines_a_second_and_counts_everything() {
+        let budget = LineBudget::default();
+        let written = (0..1000).filter(|_| budget.take().is_some()).count();
+        // Ten in this second (eleven if the second turned meanwhile, twenty).
+        assert!((10..=20).contains(&written), "{written}");
+        let registry = Registry::new();
+        let events = SecurityEvents::register(&registry).unwrap();
+        for _ in 0..1000 {
+            events.record(SecurityEvent::AuthnLoginFail, "10.0.0.1", "GET /info");
+        }
+        assert_eq!(events.count(SecurityEvent::AuthnLoginFail), 1000);
     }
 }

@@ -67,6 +67,11 @@ pub struct HardeningConfig {
     /// internal details never reach clients; `development` keeps the
     /// handler's body.
     pub development: bool,
+    /// `REDLINE_HEADER_READ_TIMEOUT`: longest a client may take to send a
+    /// request's head (default 10s) on the servers redline runs (the admin
+    /// listener, the demo); beyond it the connection is closed. Guards
+    /// against clients trickling headers to hold connections (slowloris).
+    pub header_read_timeout: Duration,
     /// `REDLINE_JSON_MAX_DEPTH`: deepest nesting of a JSON body read with
     /// [`ValidJson`](crate::security::ValidJson) (default 32, 1 to 128).
     pub json_max_depth: usize,
@@ -80,16 +85,18 @@ impl Default for HardeningConfig {
             cors_origins: Vec::new(),
             development: false,
             json_max_depth: crate::security::input::DEFAULT_MAX_DEPTH,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
 
-pub(crate) const FILE_KEYS: [&str; 5] = [
+pub(crate) const FILE_KEYS: [&str; 6] = [
     "body_limit",
     "request_timeout",
     "cors_origins",
     "env",
     "json_max_depth",
+    "header_read_timeout",
 ];
 
 type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
@@ -107,6 +114,9 @@ impl HardeningConfig {
         }
         if let Some((var, v)) = get("REDLINE_JSON_MAX_DEPTH", "json_max_depth") {
             c.json_max_depth = crate::config::parse_count(&var, &v, 1, 128)?;
+        }
+        if let Some((var, v)) = get("REDLINE_HEADER_READ_TIMEOUT", "header_read_timeout") {
+            c.header_read_timeout = crate::config::parse_duration(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT", "request_timeout") {
             c.request_timeout = crate::config::parse_duration(&var, &v)?;
