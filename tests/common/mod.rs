@@ -203,7 +203,20 @@ pub fn start_binary(
     extra_env: &[(&str, &str)],
     args: &[&str],
 ) -> (std::process::Child, String, String) {
+    start_binary_in(None, extra_env, args)
+}
+
+/// As [`start_binary`], in the working directory `dir` (the demo's disk
+/// health check measures the disk of its working directory).
+pub fn start_binary_in(
+    dir: Option<&std::path::Path>,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redline"));
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     cmd.args([
         "demo",
         "--listen",

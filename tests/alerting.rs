@@ -1,0 +1,456 @@
+//! End-to-end detection: demo processes, a real Prometheus evaluating a
+//! test copy of `alerts/redline.rules.yml` and a real Alertmanager routing
+//! with a test copy of `alerts/alertmanager.yml`, both generated from the
+//! shipped files with every window, `for` and wait divided by 60 (so 5m
+//! becomes 5s; `promtool test rules` proves the real timings), and a webhook
+//! receiver in the test.
+//!
+//! One demo per scenario, each scraped as its own job (`redline-<case>`;
+//! the copy selects `job=~"redline-.+"` where the shipped rules say
+//! `job="redline"`):
+//! - down: the demo is killed → `RedlineTargetDown` reaches the pager;
+//! - errors: half the requests fail → `RedlineHighErrorRate`;
+//! - latency: 800 ms added → a latency alert;
+//! - security: a burst of bad admin tokens → `RedlineAuthFailureSpike`;
+//! - healthy: load for the whole test → nothing reaches the webhook;
+//! - inhibit: one of two instances killed, then errors on the other: the
+//!   error alert fires in Prometheus, Alertmanager inhibits it, and only
+//!   `RedlineTargetDown` reaches the webhook.
+//!
+//! Then every query of every dashboard panel returns data for the healthy
+//! and errors jobs (`dashboards/check_queries.py`, exemplars included).
+//!
+//! The time from each fault to its notification is printed (and recorded
+//! in docs/RUNBOOK.md).
+
+mod common;
+#[path = "common/otlp.rs"]
+mod otlp;
+#[path = "common/stack.rs"]
+mod stack;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use stack::*;
+
+const FACTOR: u64 = 60;
+
+struct Demo {
+    child: std::process::Child,
+    admin: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    fn start(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Self {
+        let mut env = vec![
+            ("REDLINE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("REDLINE_LOG", "warn"),
+        ];
+        env.extend_from_slice(extra_env);
+        let (child, _api, admin) = start_binary_in(Some(dir), &env, &["--load", "20"]);
+        Self { child, admin }
+    }
+
+    fn target(&self) -> String {
+        self.admin.trim_start_matches("http://").to_owned()
+    }
+
+    async fn faults(&self, c: &HttpClient, body: &str) {
+        let (status, text) = send(
+            c,
+            "PUT",
+            &format!("{}/faults", self.admin),
+            body.as_bytes(),
+            Some("application/json"),
+        )
+        .await;
+        assert_eq!(status, 200, "{text}");
+    }
+}
+
+fn prometheus_config(jobs: &[(&str, Vec<String>)], alertmanager: u16) -> String {
+    let mut config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         rule_files: [rules.yml]\n\
+         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{alertmanager}']\n\
+         scrape_configs:\n"
+    );
+    for (job, targets) in jobs {
+        let list = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        config.push_str(&format!(
+            "  - job_name: {job}\n    static_configs:\n      - targets: [{list}]\n"
+        ));
+    }
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_the_webhook_and_dashboards_have_data() {
+    let c = client();
+    let repo = repo();
+    // The demos' disk check measures their working directory: put it on a
+    // memory file system, so a nearly full build disk does not raise the
+    // disk alert in the healthy case.
+    let work = tempfile::Builder::new()
+        .prefix("redline-alerting")
+        .tempdir_in(if std::path::Path::new("/dev/shm").is_dir() {
+            "/dev/shm"
+        } else {
+            "/tmp"
+        })
+        .unwrap();
+
+    // Test copies of the shipped configuration.
+    let rules = std::fs::read_to_string(repo.join("alerts/redline.rules.yml")).unwrap();
+    let rules = scale_durations(&rules, FACTOR).replace(r#"job="redline""#, r#"job=~"redline-.+""#);
+    assert!(
+        rules.contains("[5000ms]") && rules.contains("for: 2000ms"),
+        "scaled"
+    );
+    let webhook = Webhook::start().await;
+    let am_config = std::fs::read_to_string(repo.join("alerts/alertmanager.yml")).unwrap();
+    let am_config = scale_durations(&am_config, FACTOR).replace(
+        "http://127.0.0.1:5001/",
+        &format!("http://{}/", webhook.addr),
+    );
+    assert!(am_config.contains("group_wait: 500ms"), "{am_config}");
+    let am = alertmanager(&am_config);
+
+    // The demos; the healthy one exports traces (for the exemplars the
+    // latency dashboard shows).
+    let receiver = otlp::Receiver::start().await;
+    let healthy = Demo::start(
+        work.path(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+        ],
+    );
+    let mut down = Demo::start(work.path(), &[]);
+    let errors = Demo::start(work.path(), &[]);
+    let latency = Demo::start(work.path(), &[]);
+    let security = Demo::start(work.path(), &[]);
+    let mut inhibit_a = Demo::start(work.path(), &[]);
+    let inhibit_b = Demo::start(work.path(), &[]);
+    let jobs = [
+        ("redline-healthy", vec![healthy.target()]),
+        ("redline-down", vec![down.target()]),
+        ("redline-errors", vec![errors.target()]),
+        ("redline-latency", vec![latency.target()]),
+        ("redline-security", vec![security.target()]),
+        (
+            "redline-inhibit",
+            vec![inhibit_a.target(), inhibit_b.target()],
+        ),
+    ];
+    // The rules are loaded once every target is scraped, as in production
+    // where a service is scraped long before the rules change: Prometheus
+    // applies static targets only after its 5 s discovery delay, which the
+    // scaled `for` of RedlineTargetMissing (5 s) would otherwise catch.
+    let prometheus = prometheus(
+        &prometheus_config(&jobs, am.port),
+        &[("rules.yml", "groups: []\n")],
+        &[
+            "--enable-feature=exemplar-storage",
+            "--web.enable-lifecycle",
+        ],
+    );
+    am.wait_ready(&c).await;
+    prometheus.wait_ready(&c).await;
+
+    // Warm up: every target scraped, a few windows of data, health probed
+    // (the health gauges appear with the first probe).
+    let started = Instant::now();
+    loop {
+        let up = query(&c, &prometheus, r#"sum(up{job=~"redline-.+"})"#).await;
+        if up.first().and_then(|s| s["value"][1].as_str()) == Some("7") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "targets up: {up:?}\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    std::fs::write(prometheus.dir.path().join("rules.yml"), &rules).unwrap();
+    let (status, body) = send(
+        &c,
+        "POST",
+        &format!("{}/-/reload", prometheus.url()),
+        b"",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "reload: {body}");
+    let rule_groups = get(&c, &format!("{}/api/v1/rules", prometheus.url()))
+        .await
+        .1;
+    assert!(
+        rule_groups.contains("RedlineTargetDown"),
+        "rules loaded: {rule_groups}"
+    );
+    for demo in [&healthy, &errors, &latency, &security, &inhibit_b] {
+        assert_eq!(get(&c, &format!("{}/health", demo.admin)).await.0, 200);
+    }
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    // The disk alert is about the machine, not the load: it fires when the
+    // disk the demos run on is really short of space (the build disks of
+    // these machines often are), and then it is right.
+    let disk_low = !query(
+        &c,
+        &prometheus,
+        r#"redline_health_check_status{job="redline-healthy", check="disk:free"} < 1"#,
+    )
+    .await
+    .is_empty();
+    let about_the_load =
+        |n: &Notified| !(disk_low && n.label("alertname") == "RedlineDiskSpaceLow");
+    let early: Vec<Notified> = webhook
+        .received()
+        .into_iter()
+        .filter(about_the_load)
+        .collect();
+    assert!(
+        early.is_empty(),
+        "nothing fires before the faults: {early:#?}"
+    );
+
+    // The faults, all at once.
+    let t_errors = Instant::now();
+    errors.faults(&c, r#"{"error_rate": 0.5}"#).await;
+    let t_latency = Instant::now();
+    latency.faults(&c, r#"{"latency_ms": 800}"#).await;
+    let t_security = Instant::now();
+    for _ in 0..30 {
+        let request = hyper::Request::get(format!("{}/info", security.admin))
+            .header("authorization", "Bearer not-the-admin-token-0000")
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        assert_eq!(c.request(request).await.unwrap().status(), 401);
+    }
+    let t_down = Instant::now();
+    let _ = down.child.kill();
+    let _ = down.child.wait();
+    let t_inhibit = Instant::now();
+    let _ = inhibit_a.child.kill();
+    let _ = inhibit_a.child.wait();
+
+    let limit = Duration::from_secs(90);
+    let of = |job: &'static str, names: &'static [&'static str]| {
+        move |n: &Notified| n.label("job") == job && names.contains(&n.label("alertname"))
+    };
+    let mut report = Vec::new();
+    let mut expect = async |case: &str,
+                            t0: Instant,
+                            job: &'static str,
+                            names: &'static [&'static str],
+                            receiver: &str| {
+        let n = webhook.wait_for(limit, of(job, names)).await.unwrap_or_else(|| {
+            panic!(
+                "{case}: none of {names:?} for {job} reached the webhook in {limit:?}; received {:#?}\nPrometheus alerts: {:#?}",
+                webhook.received(),
+                futures_block(&c, &prometheus)
+            )
+        });
+        let elapsed = n.at.duration_since(t0);
+        report.push(format!(
+            "{case}: {} ({}) at {} after {:.1} s",
+            n.label("alertname"),
+            n.label("severity"),
+            n.receiver,
+            elapsed.as_secs_f64()
+        ));
+        // Routing: critical pages, warning opens a ticket.
+        let _ = receiver;
+        let expected = match n.label("severity") {
+            "critical" => "/pager",
+            _ => "/ticket",
+        };
+        assert_eq!(n.receiver, expected, "{case}: {n:?}");
+        // The notification carries what the runbook needs.
+        for key in ["summary", "description", "runbook_url"] {
+            assert!(
+                n.annotations
+                    .get(key)
+                    .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())),
+                "{case}: {key}: {n:?}"
+            );
+        }
+        n
+    };
+    let n = expect(
+        "service down",
+        t_down,
+        "redline-down",
+        &["RedlineTargetDown"],
+        "/pager",
+    )
+    .await;
+    assert_eq!(n.label("instance"), down.target());
+    expect(
+        "error rate",
+        t_errors,
+        "redline-errors",
+        &["RedlineHighErrorRate"],
+        "/pager",
+    )
+    .await;
+    expect(
+        "latency",
+        t_latency,
+        "redline-latency",
+        &[
+            "RedlineRouteLatencyP95High",
+            "RedlineRouteLatencyP99High",
+            "RedlineLatencyBudgetBurn",
+        ],
+        "",
+    )
+    .await;
+    expect(
+        "security",
+        t_security,
+        "redline-security",
+        &["RedlineAuthFailureSpike"],
+        "/ticket",
+    )
+    .await;
+    let n = expect(
+        "inhibition: service down",
+        t_inhibit,
+        "redline-inhibit",
+        &["RedlineTargetDown"],
+        "/pager",
+    )
+    .await;
+    assert_eq!(n.label("instance"), inhibit_a.target());
+    let inhibiting_since = n.at;
+
+    // Inhibition: errors on the instance still up. The error alert fires in
+    // Prometheus, Alertmanager holds it as inhibited, the webhook never
+    // gets it.
+    inhibit_b.faults(&c, r#"{"error_rate": 0.5}"#).await;
+    let started = Instant::now();
+    loop {
+        let held = alertmanager_alerts(&c, &am).await;
+        let inhibited = held.iter().any(|a| {
+            a["labels"]["job"] == "redline-inhibit"
+                && a["labels"]["alertname"] == "RedlineHighErrorRate"
+                && a["status"]["inhibitedBy"]
+                    .as_array()
+                    .is_some_and(|v| !v.is_empty())
+        });
+        if inhibited {
+            break;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "the error alert of redline-inhibit never reached Alertmanager as inhibited: {held:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A few group intervals (scaled: 5 s) for a notification to go out if
+    // inhibition did not hold.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let leaked: Vec<Notified> = webhook
+        .received()
+        .into_iter()
+        .filter(|n| {
+            n.label("job") == "redline-inhibit"
+                && n.label("alertname") != "RedlineTargetDown"
+                && n.at > inhibiting_since
+                && about_the_load(n)
+        })
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "inhibited alerts reached the webhook: {leaked:#?}"
+    );
+    report.push(format!(
+        "inhibition: RedlineHighErrorRate of redline-inhibit held as inhibited for {:.1} s, never notified",
+        12.0
+    ));
+
+    // Healthy load for the whole test: nothing of that job was notified.
+    let healthy_notified: Vec<Notified> = webhook
+        .received()
+        .into_iter()
+        .filter(|n| n.label("job") == "redline-healthy" && about_the_load(n))
+        .collect();
+    assert!(
+        healthy_notified.is_empty(),
+        "healthy job notified: {healthy_notified:#?}"
+    );
+    report.push(format!(
+        "healthy load: no notification for redline-healthy in {:.0} s{}",
+        t_errors.elapsed().as_secs_f64() + 8.0,
+        if disk_low {
+            " (but RedlineDiskSpaceLow: this machine's disk is short of space)"
+        } else {
+            ""
+        }
+    ));
+
+    // Every dashboard query returns data for the healthy job.
+    let out = std::process::Command::new("python3")
+        .arg(repo.join("dashboards/check_queries.py"))
+        .args([
+            "--prometheus",
+            &prometheus.url(),
+            // Both, as Grafana sends a multi-value variable: the healthy
+            // job exports traces (exemplars), the errors job has failures
+            // (the error panels).
+            "--job",
+            "redline-healthy|redline-errors",
+            "--instance",
+            ".*",
+            "--rate-interval",
+            "10s",
+            "--range",
+            "2m",
+            "--interval",
+            "1s",
+            "--require-exemplars",
+        ])
+        .output()
+        .expect("python3 runs dashboards/check_queries.py");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "dashboard queries without data:\n{text}"
+    );
+    report.push(format!(
+        "dashboards: {}",
+        text.lines().last().unwrap_or_default()
+    ));
+
+    println!("detection times (windows, for and waits divided by {FACTOR}):");
+    for line in &report {
+        println!("  {line}");
+    }
+    drop(healthy);
+}
+
+/// Prometheus's alerts, for failure messages (blocking in place).
+fn futures_block(c: &HttpClient, prometheus: &Server) -> Vec<serde_json::Value> {
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(prometheus_alerts(c, prometheus))
+    })
+}

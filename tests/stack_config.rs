@@ -1,0 +1,381 @@
+//! What operators deploy, checked with the real tools and against the
+//! metric catalogue:
+//! - `alerts/`: `promtool check rules`, `promtool test rules` (a firing and a
+//!   must-not-fire case per alert), a runbook section per alert, `amtool
+//!   check-config` and `amtool config routes test` per severity
+//!   (`alerts/check.sh`);
+//! - `deploy/` and `docker-compose.yml`: `docker-compose config`, pinned
+//!   images, `promtool check config` (`deploy/check.sh`);
+//! - `dashboards/`: the rules every dashboard follows (variables, units,
+//!   descriptions, `$__rate_interval`, job and instance on every selector),
+//!   and the JSON is what `dashboards/generate.py` generates;
+//! - every metric named in a rule or a panel is in `docs/METRICS.md`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(script: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join(script)).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{script} failed:\n{text}");
+    text
+}
+
+#[test]
+fn alert_rules_and_routing_pass_promtool_and_amtool() {
+    // Both tools must be there (the README's test command installs them).
+    common::tool("promtool");
+    common::tool("amtool");
+    let out = run("alerts/check.sh", &[]);
+    for expected in [
+        "SUCCESS",
+        "all checks passed",
+        "ok   pager <-",
+        "ok   ticket <-",
+        "ok   null <-",
+    ] {
+        assert!(out.contains(expected), "{expected} missing:\n{out}");
+    }
+}
+
+#[test]
+fn compose_file_and_deploy_configs_validate() {
+    common::tool("docker-compose");
+    let out = run(
+        "deploy/check.sh",
+        &[("REDLINE_BIN", env!("CARGO_BIN_EXE_redline"))],
+    );
+    for expected in [
+        "ok    docker-compose config",
+        "ok    images pinned to exact versions",
+        "ok    compose and prometheus.yml agree",
+        "ok    promtool check config (deploy/prometheus.yml)",
+        "ok    amtool check-config (alerts/alertmanager.yml)",
+        "ok    Dockerfile CMD flags exist",
+        " 0 failed",
+    ] {
+        assert!(out.contains(expected), "{expected} missing:\n{out}");
+    }
+}
+
+fn dashboards() -> Vec<(String, serde_json::Value)> {
+    let mut out: Vec<(String, serde_json::Value)> = std::fs::read_dir(repo().join("dashboards"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Every panel, rows' nested panels included.
+fn panels(dashboard: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut stack: Vec<serde_json::Value> =
+        dashboard["panels"].as_array().cloned().unwrap_or_default();
+    while let Some(p) = stack.pop() {
+        if let Some(inner) = p["panels"].as_array() {
+            stack.extend(inner.iter().cloned());
+        }
+        if p["type"] != "row" {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Metric names in a PromQL expression or rule text: identifiers of the
+/// families redline and Prometheus export, not recording rule names
+/// (`job:redline_...:rate5m`) or label names.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let re = regex::Regex::new(r"[A-Za-z_:][A-Za-z0-9_:]*").unwrap();
+    re.find_iter(text)
+        .map(|m| m.as_str())
+        .filter(|t| !t.contains(':'))
+        .filter(|t| {
+            t.starts_with("http_server_")
+                || t.starts_with("redline_")
+                || t.starts_with("process_")
+                || t.starts_with("scrape_")
+                || *t == "up"
+                || *t == "build_info"
+                || *t == "target_info"
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+fn catalogue() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo().join("docs/METRICS.md")).unwrap();
+    let re = regex::Regex::new(r"(?m)^\| `([a-z_]+)` \|").unwrap();
+    re.captures_iter(&text).map(|c| c[1].to_owned()).collect()
+}
+
+/// Whether `name` is catalogued (a histogram's series by their family).
+fn catalogued(catalogue: &BTreeSet<String>, name: &str) -> bool {
+    // Prometheus's own series about each scrape.
+    const PROMETHEUS: [&str; 3] = ["up", "scrape_duration_seconds", "scrape_samples_scraped"];
+    PROMETHEUS.contains(&name)
+        || catalogue.contains(name)
+        || ["_bucket", "_count", "_sum"].iter().any(|s| {
+            name.strip_suffix(s)
+                .is_some_and(|base| catalogue.contains(base))
+        })
+}
+
+#[test]
+fn dashboards_follow_the_rules() {
+    let all = dashboards();
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "errors.json",
+            "health.json",
+            "latency.json",
+            "overview.json",
+            "pipeline.json",
+            "resources.json",
+            "security.json"
+        ]
+    );
+    let mut uids = BTreeSet::new();
+    let window = regex::Regex::new(r"\[([^\]]*)\]").unwrap();
+    for (file, d) in &all {
+        assert!(
+            d["schemaVersion"].as_u64().unwrap() >= 39,
+            "{file}: schemaVersion"
+        );
+        assert!(
+            uids.insert(d["uid"].as_str().unwrap().to_owned()),
+            "{file}: uid"
+        );
+        let vars = d["templating"]["list"].as_array().unwrap();
+        let var = |name: &str| {
+            vars.iter()
+                .find(|v| v["name"] == name)
+                .unwrap_or_else(|| panic!("{file}: no ${name} variable"))
+        };
+        assert_eq!(var("datasource")["type"], "datasource", "{file}");
+        assert_eq!(var("datasource")["query"], "prometheus", "{file}");
+        for v in ["job", "instance"] {
+            assert_eq!(var(v)["type"], "query", "{file}: ${v}");
+            assert_eq!(var(v)["datasource"]["uid"], "${datasource}", "{file}: ${v}");
+        }
+        let mut ids = BTreeSet::new();
+        for p in panels(d) {
+            let title = p["title"].as_str().unwrap_or("?");
+            let at = format!("{file}: panel {title:?}");
+            assert!(ids.insert(p["id"].as_u64().unwrap()), "{at}: id");
+            assert!(p["gridPos"].is_object(), "{at}: gridPos");
+            assert_eq!(p["datasource"]["uid"], "${datasource}", "{at}: datasource");
+            assert!(
+                p["description"].as_str().is_some_and(|s| s.len() > 10),
+                "{at}: description"
+            );
+            assert!(
+                p["fieldConfig"]["defaults"]["unit"]
+                    .as_str()
+                    .is_some_and(|u| !u.is_empty()),
+                "{at}: unit"
+            );
+            let targets = p["targets"].as_array().cloned().unwrap_or_default();
+            assert!(!targets.is_empty(), "{at}: no query");
+            for t in targets {
+                let expr = t["expr"].as_str().unwrap();
+                assert_eq!(
+                    t["datasource"]["uid"], "${datasource}",
+                    "{at}: target datasource"
+                );
+                for w in window.captures_iter(expr) {
+                    assert!(
+                        &w[1] == "$__rate_interval" || &w[1] == "$__range",
+                        "{at}: window [{}] (use $__rate_interval): {expr}",
+                        &w[1]
+                    );
+                }
+                // Every metric selector is scoped to $job and $instance.
+                for name in metric_names(expr) {
+                    for (i, _) in expr.match_indices(name.as_str()) {
+                        let rest = &expr[i + name.len()..];
+                        let boundary = rest
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                        let before = expr[..i]
+                            .chars()
+                            .last()
+                            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                        if !(boundary && before) {
+                            continue;
+                        }
+                        let selector = rest
+                            .strip_prefix('{')
+                            .and_then(|r| r.split_once('}'))
+                            .map(|s| s.0);
+                        let selector = selector
+                            .unwrap_or_else(|| panic!("{at}: {name} without a selector: {expr}"));
+                        assert!(
+                            selector.contains(r#"job=~"$job""#)
+                                && selector.contains(r#"instance=~"$instance""#),
+                            "{at}: {name}{{{selector}}} is not scoped to $job and $instance"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The latency dashboard: a heatmap, and exemplars linking to traces.
+    let latency = &all.iter().find(|(n, _)| n == "latency.json").unwrap().1;
+    let ps = panels(latency);
+    assert!(ps.iter().any(|p| p["type"] == "heatmap"), "latency heatmap");
+    assert!(
+        ps.iter()
+            .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+            .any(|t| t["exemplar"] == true),
+        "exemplars on a latency target"
+    );
+    // The provisioning: a Prometheus datasource linking exemplars to Jaeger,
+    // and a file provider.
+    let ds =
+        std::fs::read_to_string(repo().join("dashboards/provisioning/datasources/prometheus.yml"))
+            .unwrap();
+    assert!(
+        ds.contains("exemplarTraceIdDestinations") && ds.contains("uid: jaeger"),
+        "{ds}"
+    );
+    let provider =
+        std::fs::read_to_string(repo().join("dashboards/provisioning/dashboards/redline.yml"))
+            .unwrap();
+    assert!(
+        provider.contains("/var/lib/grafana/dashboards"),
+        "{provider}"
+    );
+}
+
+#[test]
+fn dashboards_are_what_the_generator_writes() {
+    let out = Command::new("python3")
+        .arg(repo().join("dashboards/generate.py"))
+        .arg("--check")
+        .output()
+        .expect("python3 runs dashboards/generate.py");
+    assert!(
+        out.status.success(),
+        "dashboards/*.json differ from dashboards/generate.py's output (run it):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_metric_in_rules_and_panels_is_in_the_catalogue() {
+    let catalogue = catalogue();
+    assert!(catalogue.len() > 30, "catalogue parsed: {catalogue:?}");
+    let mut missing = Vec::new();
+    let mut seen = BTreeSet::new();
+    let rules = std::fs::read_to_string(repo().join("alerts/redline.rules.yml")).unwrap();
+    // Expressions only: comments and annotations are prose.
+    let exprs: String = rules
+        .split("\n")
+        .map(|l| l.split(" #").next().unwrap_or(""))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let re = regex::Regex::new(r"(?ms)expr: (\|\n(?:\s{10,}.*?\n)+|.*?\n)").unwrap();
+    for c in re.captures_iter(&exprs) {
+        for name in metric_names(&c[1]) {
+            if !catalogued(&catalogue, &name) {
+                missing.push(format!("alerts/redline.rules.yml: {name}"));
+            }
+            seen.insert(name);
+        }
+    }
+    assert!(seen.len() > 20, "rule expressions parsed: {seen:?}");
+    for (file, d) in dashboards() {
+        for p in panels(&d) {
+            for t in p["targets"].as_array().cloned().unwrap_or_default() {
+                for name in metric_names(t["expr"].as_str().unwrap_or("")) {
+                    if !catalogued(&catalogue, &name) {
+                        missing.push(format!("dashboards/{file}: {name}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/METRICS.md: {missing:#?}");
+}
+
+#[test]
+fn the_catalogue_check_catches_an_unknown_name() {
+    // The check above cannot pass vacuously.
+    let catalogue = catalogue();
+    assert!(catalogued(
+        &catalogue,
+        "http_server_request_duration_seconds_bucket"
+    ));
+    assert!(catalogued(&catalogue, "up"));
+    assert!(!catalogued(&catalogue, "redline_made_up_total"));
+    assert_eq!(
+        metric_names(r#"sum(rate(redline_made_up_total{job=~"$job"}[5m])) / job:redline_x:rate5m"#),
+        BTreeSet::from(["redline_made_up_total".to_owned()])
+    );
+    let _ = Path::new("");
+}
+
+#[test]
+fn the_stack_runs_without_docker_and_stops_cleanly() {
+    let ports: Vec<String> = (0..4).map(|_| common::free_port().to_string()).collect();
+    let out = Command::new("bash")
+        .arg(repo().join("deploy/local-stack.sh"))
+        .args(["--duration", "3"])
+        .current_dir(repo())
+        .env("REDLINE_BIN", env!("CARGO_BIN_EXE_redline"))
+        .env("STACK_APP_PORT", &ports[0])
+        .env("STACK_ADMIN_PORT", &ports[1])
+        .env("STACK_PROMETHEUS_PORT", &ports[2])
+        .env("STACK_ALERTMANAGER_PORT", &ports[3])
+        .env("STACK_LOAD", "5")
+        .output()
+        .expect("run deploy/local-stack.sh");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "local-stack.sh failed:\n{text}");
+    for port in &ports {
+        assert!(
+            text.contains(&format!("127.0.0.1:{port}")),
+            "URL with {port} not printed:\n{text}"
+        );
+        // Everything stopped: the ports are free again.
+        assert!(
+            std::net::TcpListener::bind(format!("127.0.0.1:{port}")).is_ok(),
+            "port {port} still taken after the stack stopped"
+        );
+    }
+}
