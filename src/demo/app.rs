@@ -87,9 +87,12 @@ fn bot_error(e: BotError) -> ApiError {
     ApiError::new(status, code, e.to_string())
 }
 
-/// A refused message: an `input_validation_fail` event, an error-tracker
-/// sample (category `validation`, the text as a field: masked like every
-/// sample), and the JSON error.
+/// A refused message. Input that breaks the message grammar (length,
+/// control characters, command name) is a validation failure: an
+/// `input_validation_fail` event and an error-tracker sample (category
+/// `validation`, the text as a field, masked like every sample). An
+/// unknown command or wrong arguments are ordinary user mistakes: only
+/// the JSON error.
 fn refused(
     state: &AppState,
     reporter: &InputReporter,
@@ -97,13 +100,18 @@ fn refused(
     text: &str,
     e: BotError,
 ) -> ApiError {
-    let _ = reporter.fail(crate::security::InputError::invalid(e.to_string()));
-    state.errors.capture(
-        &e,
-        ErrorContext::new(ErrorCategory::Validation)
-            .route(route)
-            .field("text", text),
-    );
+    if matches!(
+        e,
+        BotError::TextLength | BotError::ControlCharacter | BotError::InvalidCommandName
+    ) {
+        let _ = reporter.fail(crate::security::InputError::invalid(e.to_string()));
+        state.errors.capture(
+            &e,
+            ErrorContext::new(ErrorCategory::Validation)
+                .route(route)
+                .field("text", text),
+        );
+    }
     bot_error(e)
 }
 

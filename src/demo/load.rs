@@ -66,10 +66,14 @@ fn pick(n: u64) -> (hyper::Method, String, Bytes, &'static str) {
             Bytes::from(format!(r#"{{"chat_id":{chat},"text":"/frobnicate"}}"#)),
             json,
         ),
+        // A healthy client mix: mistakes users make (an unknown command,
+        // a missing page) but no malformed input, which counts as a
+        // security event (`input_validation_fail`) and would raise the
+        // validation-failure alert under the demo's steady load.
         60 => (
             Method::POST,
             "/messages".into(),
-            Bytes::from_static(b"{not json"),
+            Bytes::from(format!(r#"{{"chat_id":{chat},"text":"/help"}}"#)),
             json,
         ),
         61..=70 => (
