@@ -347,10 +347,7 @@ impl Telemetry {
         let router = router.layer(axum::Extension(input));
         let mut router = crate::security::limit(router, hardening);
         if let Some(rl) = &self.inner.rate_limiter {
-            router = router.layer(axum::middleware::from_fn_with_state(
-                rl.clone(),
-                crate::security::rate_limit::enforce,
-            ));
+            router = router.layer(crate::security::rate_limit::RateLimitLayer(rl.clone()));
         }
         crate::security::harden(router.layer(self.http_layer()), hardening)
     }

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -322,71 +321,150 @@ impl RateLimiter {
     }
 }
 
-/// The middleware: 429 when the client's bucket for this route is empty.
-pub(crate) async fn enforce(
-    axum::extract::State(rl): axum::extract::State<RateLimiter>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let i = &rl.inner;
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let Some(group) = i
-        .groups
-        .iter()
-        .find(|g| g.route.is_some() && g.route == route)
-        .or_else(|| i.groups.iter().find(|g| g.route.is_none()))
-    else {
-        return next.run(request).await;
-    };
-    let (key, ip) = rl.client_key(&request);
-    match rl.check(group, key) {
-        Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let route_label = route.as_deref().unwrap_or(crate::http::UNMATCHED_ROUTE);
-            i.refused.with_label_values(&[route_label]).inc();
-            let source = ip.map(|a| a.to_string()).unwrap_or_default();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            if i.last_log_secs.swap(now, Ordering::Relaxed) != now {
-                i.security.record(
-                    SecurityEvent::ExcessRateLimitExceeded,
-                    &source,
-                    &format!("rate limit of {route_label}"),
-                );
-            } else {
-                i.security
-                    .count_only(SecurityEvent::ExcessRateLimitExceeded);
+/// The middleware as a tower layer (applied by
+/// [`crate::Telemetry::instrument`]). Hand-written rather than
+/// `axum::middleware::from_fn`: the check is synchronous, and `from_fn`'s
+/// boxed future and `Next` cost more than the check itself (measured in
+/// `benches/redact.rs`, see docs/PERFORMANCE.md).
+#[derive(Clone)]
+pub(crate) struct RateLimitLayer(pub(crate) RateLimiter);
+
+impl<S> tower::Layer<S> for RateLimitLayer {
+    type Service = RateLimitService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimitService {
+            inner,
+            limiter: self.0.clone(),
+        }
+    }
+}
+
+/// See [`RateLimitLayer`].
+#[derive(Clone)]
+pub(crate) struct RateLimitService<S> {
+    inner: S,
+    limiter: RateLimiter,
+}
+
+impl<S> tower::Service<Request> for RateLimitService<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RateLimitFuture<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.limiter.refusal(&request) {
+            Some(response) => RateLimitFuture::Refused {
+                response: Some(response),
+            },
+            None => RateLimitFuture::Allowed {
+                future: self.inner.call(request),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response of [`RateLimitService`]: the 429 at once, or the inner
+    /// service's.
+    #[project = RateLimitFutureProjection]
+    pub(crate) enum RateLimitFuture<F> {
+        Refused { response: Option<Response> },
+        Allowed { #[pin] future: F },
+    }
+}
+
+impl<F, E> std::future::Future for RateLimitFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            RateLimitFutureProjection::Refused { response } => {
+                std::task::Poll::Ready(Ok(response.take().unwrap_or_default()))
             }
-            let retry = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let retry = retry.max(1).to_string();
-            let limit = group.quota.burst.to_string();
-            let mut response = (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                r#"{"error":"rate_limited","message":"too many requests; retry later"}"#,
-            )
-                .into_response();
-            let h = response.headers_mut();
-            for (name, value) in [
-                ("retry-after", retry.as_str()),
-                ("ratelimit-limit", limit.as_str()),
-                ("ratelimit-remaining", "0"),
-                ("ratelimit-reset", retry.as_str()),
-            ] {
-                if let Ok(v) = HeaderValue::from_str(value) {
-                    h.insert(HeaderName::from_static(name), v);
+            RateLimitFutureProjection::Allowed { future } => future.poll(cx),
+        }
+    }
+}
+
+impl RateLimiter {
+    /// The 429 answer when the client's bucket for this route is empty;
+    /// `None` lets the request through.
+    fn refusal(&self, request: &Request) -> Option<Response> {
+        let rl = self;
+        let i = &rl.inner;
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let group = i
+            .groups
+            .iter()
+            .find(|g| g.route.is_some() && g.route.as_deref() == route)
+            .or_else(|| i.groups.iter().find(|g| g.route.is_none()))?;
+        let (key, ip) = rl.client_key(request);
+        match rl.check(group, key) {
+            Ok(()) => None,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let route_label = route.unwrap_or(crate::http::UNMATCHED_ROUTE);
+                i.refused.with_label_values(&[route_label]).inc();
+                let source = ip.map(|a| a.to_string()).unwrap_or_default();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                if i.last_log_secs.swap(now, Ordering::Relaxed) != now {
+                    i.security.record(
+                        SecurityEvent::ExcessRateLimitExceeded,
+                        &source,
+                        &format!("rate limit of {route_label}"),
+                    );
+                } else {
+                    i.security
+                        .count_only(SecurityEvent::ExcessRateLimitExceeded);
                 }
+                let retry = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let retry = retry.max(1).to_string();
+                let limit = group.quota.burst.to_string();
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )],
+                    r#"{"error":"rate_limited","message":"too many requests; retry later"}"#,
+                )
+                    .into_response();
+                let h = response.headers_mut();
+                for (name, value) in [
+                    ("retry-after", retry.as_str()),
+                    ("ratelimit-limit", limit.as_str()),
+                    ("ratelimit-remaining", "0"),
+                    ("ratelimit-reset", retry.as_str()),
+                ] {
+                    if let Ok(v) = HeaderValue::from_str(value) {
+                        h.insert(HeaderName::from_static(name), v);
+                    }
+                }
+                Some(response)
             }
-            response
         }
     }
 }
