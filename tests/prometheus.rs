@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -49,127 +49,19 @@ async fn promtool_accepts_the_exposition() {
     assert_eq!(report.trim(), "", "promtool reported problems");
 }
 
-/// A Prometheus server in a temporary directory, killed on drop.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
+#[path = "common/stack.rs"]
+mod stack;
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    fn start(target: std::net::SocketAddr) -> Self {
-        Self::start_with(target, &[])
-    }
-
-    fn start_with(target: std::net::SocketAddr, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: redline-demo\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-        let child = Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(extra)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus");
-        Self {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    /// Waits until `/-/ready` answers 200 (bounded).
-    async fn wait_ready(&self, c: &HttpClient) {
-        let start = Instant::now();
-        loop {
-            let ready = tokio::time::timeout(
-                Duration::from_secs(2),
-                c.get(
-                    format!("http://127.0.0.1:{}/-/ready", self.port)
-                        .parse()
-                        .unwrap(),
-                ),
-            )
-            .await;
-            if matches!(ready, Ok(Ok(ref r)) if r.status() == 200) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "prometheus not ready:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    async fn query(&self, c: &HttpClient, promql: &str) -> serde_json::Value {
-        let q: String = promql
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        let (status, body) = get(
-            c,
-            &format!("http://127.0.0.1:{}/api/v1/query?query={q}", self.port),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Polls `promql` until it returns at least one series (bounded wait).
-    async fn wait_for(
-        &self,
-        c: &HttpClient,
-        promql: &str,
-        limit: Duration,
-    ) -> Vec<serde_json::Value> {
-        let start = Instant::now();
-        loop {
-            let v = self.query(c, promql).await;
-            let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
-            if !result.is_empty() {
-                return result;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "no result for {promql} after {limit:?}:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
+/// A real Prometheus scraping `target` every second, as job `redline-demo`.
+fn start_prometheus(target: std::net::SocketAddr, extra: &[&str]) -> stack::Server {
+    stack::prometheus(
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: redline-demo\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+        &[],
+        extra,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,24 +69,22 @@ async fn a_real_prometheus_scrapes_and_queries_the_demo() {
     let mut options = demo_options();
     options.load_rps = 100;
     let demo = redline::demo::Demo::start(options).await.unwrap();
-    let prometheus = Prometheus::start(demo.admin_addr().unwrap());
+    let prometheus = start_prometheus(demo.admin_addr().unwrap(), &[]);
     let c = client();
 
     // Ready, then the target is up.
     prometheus.wait_ready(&c).await;
-    let up = prometheus
-        .wait_for(&c, "up == 1", Duration::from_secs(30))
-        .await;
+    let up = stack::wait_for_series(&c, &prometheus, "up == 1", Duration::from_secs(30)).await;
     assert_eq!(up[0]["metric"]["job"], "redline-demo");
 
     // Request rate per route over the duration histogram's _count.
-    let rates = prometheus
-        .wait_for(
-            &c,
-            "sum by (http_route) (rate(http_server_request_duration_seconds_count[5s])) > 0",
-            Duration::from_secs(30),
-        )
-        .await;
+    let rates = stack::wait_for_series(
+        &c,
+        &prometheus,
+        "sum by (http_route) (rate(http_server_request_duration_seconds_count[5s])) > 0",
+        Duration::from_secs(30),
+    )
+    .await;
     let routes: Vec<&str> = rates
         .iter()
         .filter_map(|r| r["metric"]["http_route"].as_str())
@@ -203,9 +93,7 @@ async fn a_real_prometheus_scrapes_and_queries_the_demo() {
         assert!(routes.contains(&route), "{route} missing from {routes:?}");
     }
     // p95 latency of /hello from the buckets: a finite, small number of seconds.
-    let p95 = prometheus
-        .wait_for(
-            &c,
+    let p95 = stack::wait_for_series(&c, &prometheus,
             r#"histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{http_route="/hello"}[5s])))"#,
             Duration::from_secs(30),
         )
@@ -216,16 +104,14 @@ async fn a_real_prometheus_scrapes_and_queries_the_demo() {
         "p95 = {seconds}"
     );
     // Operations and system metrics arrive too.
-    prometheus
-        .wait_for(
-            &c,
-            r#"redline_operation_duration_seconds_count{operation="conversation_engine"}"#,
-            Duration::from_secs(10),
-        )
-        .await;
-    prometheus
-        .wait_for(&c, "build_info == 1", Duration::from_secs(10))
-        .await;
+    stack::wait_for_series(
+        &c,
+        &prometheus,
+        r#"redline_operation_duration_seconds_count{operation="conversation_engine"}"#,
+        Duration::from_secs(10),
+    )
+    .await;
+    stack::wait_for_series(&c, &prometheus, "build_info == 1", Duration::from_secs(10)).await;
     drop(prometheus);
     demo.shutdown().await;
 }
@@ -264,11 +150,9 @@ async fn exemplars_reach_prometheus_and_name_exported_traces() {
         redline::metrics::OPENMETRICS_CONTENT_TYPE
     );
 
-    let prometheus = Prometheus::start_with(admin, &["--enable-feature=exemplar-storage"]);
+    let prometheus = start_prometheus(admin, &["--enable-feature=exemplar-storage"]);
     prometheus.wait_ready(&c).await;
-    prometheus
-        .wait_for(&c, "up == 1", Duration::from_secs(30))
-        .await;
+    stack::wait_for_series(&c, &prometheus, "up == 1", Duration::from_secs(30)).await;
 
     // Exemplars of the latency histogram.
     let start = Instant::now();

@@ -201,6 +201,28 @@ pub async fn query(c: &HttpClient, prometheus: &Server, promql: &str) -> Vec<ser
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
+/// Polls `promql` until it returns at least one series (at most `limit`).
+pub async fn wait_for_series(
+    c: &HttpClient,
+    prometheus: &Server,
+    promql: &str,
+    limit: Duration,
+) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let result = query(c, prometheus, promql).await;
+        if !result.is_empty() {
+            return result;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "no result for {promql} after {limit:?}:\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// The alerts Prometheus evaluates (`/api/v1/alerts`).
 pub async fn prometheus_alerts(c: &HttpClient, prometheus: &Server) -> Vec<serde_json::Value> {
     let (_, body) = get(c, &format!("{}/api/v1/alerts", prometheus.url())).await;
