@@ -7,7 +7,7 @@ The JSON files are committed; this script is their source. Edit it, then run
     python3 dashboards/generate.py --check  # exit 1 if a committed file differs
 
 Python 3.11 standard library only. Conventions (enforced later by a test):
-Grafana 11 schema (schemaVersion 39), `datasource`, `job` and `instance`
+Grafana 12 schema (schemaVersion 41, the Grafana pinned in docker-compose.yml), `datasource`, `job` and `instance`
 variables, every panel on `${datasource}`, every metric selector scoped with
 `job=~"$job", instance=~"$instance"`, every rate/increase over
 `$__rate_interval` (the SLO budget panel alone uses `$__range`, the dashboard
@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-SCHEMA_VERSION = 39
+SCHEMA_VERSION = 41
 DS = {"type": "prometheus", "uid": "${datasource}"}
 # Every metric selector carries this scope.
 SCOPE = 'job=~"$job", instance=~"$instance"'

@@ -166,8 +166,8 @@ fn dashboards_follow_the_rules() {
     let window = regex::Regex::new(r"\[([^\]]*)\]").unwrap();
     for (file, d) in &all {
         assert!(
-            d["schemaVersion"].as_u64().unwrap() >= 39,
-            "{file}: schemaVersion"
+            d["schemaVersion"].as_u64().unwrap() >= 41,
+            "{file}: schemaVersion of Grafana 12"
         );
         assert!(
             uids.insert(d["uid"].as_str().unwrap().to_owned()),
