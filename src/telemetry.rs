@@ -647,8 +647,12 @@ impl Telemetry {
         let (stop, stopped) = watch::channel(false);
         let task = serve_until(
             listener,
-            self.admin_router()
-                .merge(crate::admin::protect(self, extra)),
+            // The body limit and request timeout of the API apply here too.
+            crate::security::limit(
+                self.admin_router()
+                    .merge(crate::admin::protect(self, extra)),
+                &self.inner.config.hardening,
+            ),
             stopped,
             "admin listener",
             self.inner.config.hardening.header_read_timeout,

@@ -187,6 +187,7 @@ async fn slow_request_heads_are_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut options = common::demo_options();
     options.config.hardening.header_read_timeout = Duration::from_millis(300);
+    options.config.hardening.body_limit = 1024;
     let demo = redline::demo::Demo::start(options).await.unwrap();
     for addr in [demo.app_addr(), demo.admin_addr().unwrap()] {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -206,8 +207,19 @@ async fn slow_request_heads_are_cut_off() {
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(250), "{waited:?}");
     }
-    // Normal requests are unaffected.
+    // The admin listener has the body limit too.
     let c = common::client();
+    let big = format!(r#"{{"latency_ms": 1, "pad": "{}"}}"#, "x".repeat(2048));
+    let (status, body) = common::send(
+        &c,
+        "PUT",
+        &format!("http://{}/faults", demo.admin_addr().unwrap()),
+        big.as_bytes(),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    // Normal requests are unaffected.
     let (status, _) = common::get(&c, &format!("http://{}/hello", demo.app_addr())).await;
     assert_eq!(status, 200);
     demo.shutdown().await;
