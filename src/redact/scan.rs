@@ -121,7 +121,10 @@ pub(crate) fn chain<'a>(
 }
 
 /// What one pass over the bytes learned, so that detectors which cannot
-/// match are skipped.
+/// match are skipped. Each flag is a necessary condition of its detector
+/// (a property test checks the detectors against random text), cheap to
+/// track here: a typical log line with a request id holds digits and
+/// capitals, but no shape any of the number detectors needs.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Summary {
     pub(crate) digits: usize,
@@ -129,21 +132,62 @@ pub(crate) struct Summary {
     pub(crate) separator: bool,
     pub(crate) b: bool,
     pub(crate) upper: bool,
-    pub(crate) plus_or_paren: bool,
+    /// Two capitals then two digits (an IBAN's country and check digits).
+    pub(crate) iban_start: bool,
+    /// A run of 13 or more digits (a card written together).
+    pub(crate) long_run: bool,
+    /// A run of 4+ digits, then a space or dash, then a digit (a card in
+    /// groups).
+    pub(crate) card_group: bool,
+    /// A run of 3+ digits, then a dash, then a digit (an SSN).
+    pub(crate) ssn_group: bool,
+    /// `+` or `(` before a digit, or a run of 2+ digits then a space,
+    /// dash or dot and a digit (a phone number).
+    pub(crate) phone_group: bool,
 }
 
 impl Summary {
     pub(crate) fn of(text: &str) -> Self {
+        let b = text.as_bytes();
         let mut s = Summary::default();
-        for &c in text.as_bytes() {
+        // Length of the digit run ending just before the current byte.
+        let mut run = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            let next_digit = b.get(i + 1).is_some_and(u8::is_ascii_digit);
             match c {
-                b'0'..=b'9' => s.digits += 1,
+                b'0'..=b'9' => {
+                    s.digits += 1;
+                    run += 1;
+                    if run == 2
+                        && i >= 3
+                        && b[i - 2].is_ascii_uppercase()
+                        && b[i - 3].is_ascii_uppercase()
+                    {
+                        s.iban_start = true;
+                    }
+                    if run >= 13 {
+                        s.long_run = true;
+                    }
+                    continue;
+                }
                 b'@' => s.at = true,
                 b'=' | b':' => s.separator = true,
                 b'b' | b'B' => s.b = true,
-                b'+' | b'(' => s.plus_or_paren = true,
+                b'+' | b'(' if next_digit || b.get(i + 1) == Some(&b'(') => s.phone_group = true,
+                b' ' | b'-' | b'.' if next_digit && run > 0 => {
+                    if run >= 2 {
+                        s.phone_group = true;
+                    }
+                    if run >= 4 && c != b'.' {
+                        s.card_group = true;
+                    }
+                    if run >= 3 && c == b'-' {
+                        s.ssn_group = true;
+                    }
+                }
                 _ => {}
             }
+            run = 0;
             s.upper |= c.is_ascii_uppercase();
         }
         s

@@ -267,3 +267,36 @@ fn linear_on_a_megabyte() {
         assert!(!r.redact(input).is_empty());
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+    /// The one-pass summary only skips detectors that could not match:
+    /// on text dense in digits, capitals and separators, masking with the
+    /// summary equals running every detector.
+    #[test]
+    fn the_summary_never_skips_a_detector_that_would_match(
+        parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                "[0-9]{1,6}",
+                "[0-9]{3}-[0-9]{2}-[0-9]{4}",
+                "\\+[0-9]{8,14}",
+                "\\+[0-9] \\([2-9][0-9]{2}\\) [2-9][0-9]{2}-[0-9]{4}",
+                "\\([2-9][0-9]{2}\\) ?[2-9][0-9]{2}-[0-9]{4}",
+                "[2-9][0-9]{2}[.-][2-9][0-9]{2}[.-][0-9]{4}",
+                "0[1-9][0-9]{1,3}[ -][0-9]{3,4}[ -][0-9]{3,4}",
+                "[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}",
+                "[0-9]{13,19}",
+                "(DE89370400440532013000|GB82 WEST 1234 5698 7654 32|[A-Z]{2}[0-9]{2}[0-9A-Z]{11,20})",
+                "[a-z]{1,5}",
+                "[ .,;:()=+@-]",
+            ],
+            0..10,
+        ),
+        glue in "[ ,]?",
+    ) {
+        let text = parts.join(&glue);
+        let r = Redactor::default();
+        proptest::prop_assert_eq!(r.mask(&text), r.mask_ungated(&text));
+    }
+}
