@@ -207,11 +207,12 @@ async fn slow_request_heads_are_cut_off() {
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(250), "{waited:?}");
     }
-    // The admin listener has the body limit too.
+    // The admin listener has the body limit too (on a connection of its
+    // own: the server closes it after refusing the body unread).
     let c = common::client();
     let big = format!(r#"{{"latency_ms": 1, "pad": "{}"}}"#, "x".repeat(2048));
     let (status, body) = common::send(
-        &c,
+        &common::client(),
         "PUT",
         &format!("http://{}/faults", demo.admin_addr().unwrap()),
         big.as_bytes(),
