@@ -4,9 +4,7 @@
 //! `cargo bench --bench layer`; figures go to docs/PERFORMANCE.md.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -18,17 +16,9 @@ use http_body_util::Full;
 use redline::http::RouteFn;
 use tower::{Layer, Service};
 
-/// Polls a future that completes without waiting (the services here never
-/// wait), so no executor cost enters the measurement.
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::ready;
 
 /// Reads the body to its end, as a server would.
 fn drain<B: Body + Unpin>(mut body: B) -> usize {

@@ -12,10 +12,7 @@
 //!
 //! `cargo bench --bench redact`; figures go to docs/PERFORMANCE.md.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -47,15 +44,9 @@ const LINES: [(&str, &str); 5] = [
     ),
 ];
 
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::ready;
 
 fn router(rate_limit: bool) -> axum::Router {
     let mut config = redline::Config {

@@ -12,9 +12,7 @@
 //! exporter).
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -24,15 +22,9 @@ use http_body_util::Full;
 use redline::http::RouteFn;
 use tower::{Layer, Service, service_fn};
 
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+#[path = "../benches/support/mod.rs"]
+mod support;
+use support::ready;
 
 /// The measured loop: `benches/callgrind.sh` counts instructions inside
 /// this function only (`--toggle-collect`), so start-up work, whose count
