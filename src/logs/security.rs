@@ -77,9 +77,11 @@ impl SecurityEvent {
 /// the event name in `event`) and one count. Cheap to clone.
 ///
 /// A flood (a password spray, a scanner) must not flood the logs: each
-/// event writes at most 10 lines a second; beyond that it is only counted,
-/// and the next line written carries `suppressed`, the number of lines
-/// left out since the previous one. The counter always counts every event.
+/// event writes at most 10 lines a second (1 for rate-limit refusals and
+/// input validation failures, floods by nature); beyond that it is only
+/// counted, and the next line written carries `suppressed`, the number of
+/// lines left out since the previous one. The counter always counts every
+/// event.
 ///
 /// ```
 /// let t = redline::Telemetry::builder().build().unwrap();
@@ -92,11 +94,17 @@ pub struct SecurityEvents {
     budgets: std::sync::Arc<[LineBudget]>,
 }
 
-/// Lines each event may write per second.
-const LINES_PER_SECOND: u32 = 10;
+/// Lines an event may write per second.
+fn lines_per_second(event: SecurityEvent) -> u32 {
+    match event {
+        SecurityEvent::ExcessRateLimitExceeded | SecurityEvent::InputValidationFail => 1,
+        _ => 10,
+    }
+}
 
 #[derive(Default)]
 struct LineBudget {
+    per_second: u32,
     second: std::sync::atomic::AtomicU64,
     used: std::sync::atomic::AtomicU32,
     suppressed: std::sync::atomic::AtomicU64,
@@ -112,7 +120,7 @@ impl LineBudget {
         if self.second.swap(now, Relaxed) != now {
             self.used.store(0, Relaxed);
         }
-        if self.used.fetch_add(1, Relaxed) < LINES_PER_SECOND {
+        if self.used.fetch_add(1, Relaxed) < self.per_second {
             Some(self.suppressed.swap(0, Relaxed))
         } else {
             self.suppressed.fetch_add(1, Relaxed);
@@ -138,7 +146,10 @@ impl SecurityEvents {
             counter,
             budgets: SecurityEvent::ALL
                 .iter()
-                .map(|_| LineBudget::default())
+                .map(|&e| LineBudget {
+                    per_second: lines_per_second(e),
+                    ..LineBudget::default()
+                })
                 .collect(),
         })
     }
@@ -152,11 +163,23 @@ impl SecurityEvents {
     /// t.security().record(redline::logs::SecurityEvent::AuthzFail, "10.0.0.7", "GET /admin");
     /// ```
     pub fn record(&self, event: SecurityEvent, source: &str, detail: &str) {
+        self.record_lazy(event, || (source, detail));
+    }
+
+    /// [`SecurityEvents::record`] with the source and detail formatted only
+    /// when the line is written (not for a flood's suppressed lines).
+    pub(crate) fn record_lazy<S: AsRef<str>, D: AsRef<str>>(
+        &self,
+        event: SecurityEvent,
+        text: impl FnOnce() -> (S, D),
+    ) {
         self.counter.with_label_values(&[event.as_str()]).inc();
         let index = SecurityEvent::ALL.iter().position(|e| *e == event);
         let Some(suppressed) = index.and_then(|i| self.budgets[i].take()) else {
             return;
         };
+        let (source, detail) = text();
+        let (source, detail) = (source.as_ref(), detail.as_ref());
         tracing::warn!(
             target: "redline::security",
             event = event.as_str(),
@@ -196,7 +219,10 @@ mod tests {
 
     #[test]
     fn a_flood_writes_at_most_ten_lines_a_second_and_counts_everything() {
-        let budget = LineBudget::default();
+        let budget = LineBudget {
+            per_second: lines_per_second(SecurityEvent::AuthnLoginFail),
+            ..LineBudget::default()
+        };
         let written = (0..1000).filter(|_| budget.take().is_some()).count();
         // Ten in this second (eleven if the second turned meanwhile, twenty).
         assert!((10..=20).contains(&written), "{written}");

@@ -302,7 +302,7 @@ pub(crate) fn push_f64(out: &mut String, v: f64) {
 }
 
 /// Escapes `\`, newline and (in label values only) `"`.
-fn escape(s: &str, quote: bool, out: &mut String) {
+pub(super) fn escape(s: &str, quote: bool, out: &mut String) {
     let special = |c: char| c == '\\' || c == '\n' || (quote && c == '"');
     if !s.contains(special) {
         out.push_str(s);

@@ -633,21 +633,10 @@ fn push_canonical(out: &mut String, v: f64) {
 }
 
 /// Escapes `\`, newline and `"` (section "ABNF", `escaped-string`, and
-/// section "Escaping"). Unlike the classic format, HELP text escapes `"`
-/// too.
+/// section "Escaping"): the classic format's label-value escaping, which
+/// OpenMetrics applies to HELP text too.
 fn escape(s: &str, out: &mut String) {
-    if !s.contains(['\\', '\n', '"']) {
-        out.push_str(s);
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
+    super::exposition::escape(s, true, out);
 }
 
 #[cfg(test)]

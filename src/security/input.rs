@@ -37,8 +37,6 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -271,17 +269,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8], limits: &JsonLimits) -> Resu
 pub(crate) struct InputContext {
     pub(crate) limits: JsonLimits,
     pub(crate) security: SecurityEvents,
-    /// Second (since the process started) of the last event logged.
-    pub(crate) last_logged: Arc<AtomicU64>,
 }
 
 impl InputContext {
     pub(crate) fn new(limits: JsonLimits, security: SecurityEvents) -> Self {
-        Self {
-            limits,
-            security,
-            last_logged: Arc::new(AtomicU64::new(u64::MAX)),
-        }
+        Self { limits, security }
     }
 }
 
@@ -331,22 +323,14 @@ impl InputReporter {
     /// ```
     pub fn fail(&self, error: InputError) -> InputError {
         if let Some(cx) = &self.context {
-            static STARTED: std::sync::LazyLock<std::time::Instant> =
-                std::sync::LazyLock::new(std::time::Instant::now);
-            let now = STARTED.elapsed().as_secs();
-            let last = cx.last_logged.load(Ordering::Relaxed);
-            if last != now
-                && cx
-                    .last_logged
-                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-            {
-                let source = self.peer.map(|p| p.ip().to_string()).unwrap_or_default();
-                cx.security
-                    .record(SecurityEvent::InputValidationFail, &source, error.code());
-            } else {
-                cx.security.count_only(SecurityEvent::InputValidationFail);
-            }
+            // Logged at most once a second (the event's line budget).
+            cx.security
+                .record_lazy(SecurityEvent::InputValidationFail, || {
+                    (
+                        self.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+                        error.code().to_owned(),
+                    )
+                });
         }
         error
     }

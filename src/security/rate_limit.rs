@@ -190,7 +190,6 @@ struct Inner {
     groups: Vec<Group>,
     config: RateLimitConfig,
     checks: AtomicU64,
-    last_log_secs: AtomicU64,
     refused: IntCounterVec,
     security: SecurityEvents,
     hasher: foldhash::fast::RandomState,
@@ -238,7 +237,6 @@ impl RateLimiter {
                 groups,
                 config: config.clone(),
                 checks: AtomicU64::new(0),
-                last_log_secs: AtomicU64::new(0),
                 refused,
                 security,
                 hasher: foldhash::fast::RandomState::default(),
@@ -425,21 +423,14 @@ impl RateLimiter {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 let route_label = route.unwrap_or(crate::http::UNMATCHED_ROUTE);
                 i.refused.with_label_values(&[route_label]).inc();
-                let source = ip.map(|a| a.to_string()).unwrap_or_default();
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                if i.last_log_secs.swap(now, Ordering::Relaxed) != now {
-                    i.security.record(
-                        SecurityEvent::ExcessRateLimitExceeded,
-                        &source,
-                        &format!("rate limit of {route_label}"),
-                    );
-                } else {
-                    i.security
-                        .count_only(SecurityEvent::ExcessRateLimitExceeded);
-                }
+                // Logged at most once a second (the event's line budget).
+                i.security
+                    .record_lazy(SecurityEvent::ExcessRateLimitExceeded, || {
+                        (
+                            ip.map(|a| a.to_string()).unwrap_or_default(),
+                            format!("rate limit of {route_label}"),
+                        )
+                    });
                 let retry = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let retry = retry.max(1).to_string();
                 let limit = group.quota.burst.to_string();
