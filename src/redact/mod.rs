@@ -405,19 +405,20 @@ impl Redactor {
     fn key_kind(&self, key: &str) -> KeyKind {
         if !self.is_sensitive_key(key) {
             KeyKind::Plain
-        } else if SENSITIVE_HEADERS
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(key))
-            || self
-                .inner
-                .headers
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(key))
-        {
+        } else if self.is_header_name(key) {
             KeyKind::Header
         } else {
             KeyKind::Secret
         }
+    }
+
+    /// A built-in or configured sensitive header name (any case).
+    fn is_header_name(&self, name: &str) -> bool {
+        SENSITIVE_HEADERS
+            .iter()
+            .copied()
+            .chain(self.inner.headers.iter().map(String::as_str))
+            .any(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// Whether a header's value must never be logged or recorded.
@@ -428,15 +429,7 @@ impl Redactor {
     /// assert!(!r.is_sensitive_header("accept"));
     /// ```
     pub fn is_sensitive_header(&self, name: &str) -> bool {
-        SENSITIVE_HEADERS
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(name))
-            || self
-                .inner
-                .headers
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(name))
-            || self.is_sensitive_key(name)
+        self.is_header_name(name) || self.is_sensitive_key(name)
     }
 
     /// A header map to log: `Debug` and `Display` print each header with

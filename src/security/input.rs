@@ -400,8 +400,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
             Ok(bytes) => bytes,
             Err(e) => {
                 let too_large = std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                    || e.to_string().contains("length limit");
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
                 return Err(reporter.fail(if too_large {
                     InputError::TooLarge {
                         limit: limits.max_bytes,
