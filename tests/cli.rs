@@ -52,14 +52,7 @@ async fn demo_serves_and_stops_gracefully_on_sigterm() {
     assert_eq!(status, 200);
     assert!(text.contains("http_server_request_duration_seconds_count"));
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -149,15 +142,8 @@ async fn sigterm_fails_readiness_first_and_drains_in_flight_requests() {
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let pid = child.id().to_string();
     let terminated = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
 
     // Readiness fails within a moment, while the API still answers.
     let mut saw_not_ready = None;

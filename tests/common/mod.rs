@@ -255,6 +255,12 @@ pub fn start_binary_in(
 /// Sends SIGTERM to `child` and waits (at most `limit`) for it to exit;
 /// returns its exit status.
 pub fn terminate(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    sigterm(child);
+    wait_exit(child, limit)
+}
+
+/// Sends SIGTERM to `child` (without waiting).
+pub fn sigterm(child: &std::process::Child) {
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -263,7 +269,6 @@ pub fn terminate(child: &mut std::process::Child, limit: Duration) -> std::proce
             .unwrap()
             .success()
     );
-    wait_exit(child, limit)
 }
 
 /// Waits (at most `limit`) for `child` to exit.
