@@ -189,9 +189,7 @@ impl JsonVisitor<'_> {
         push_json_str(self.out, name);
         self.out.push(':');
     }
-}
 
-impl JsonVisitor<'_> {
     fn text_field(&mut self, field: &Field, value: &str) {
         self.key(field);
         let masked = self.redactor.mask_value(field.name(), value);
