@@ -100,11 +100,11 @@ fn refused(
     text: &str,
     e: BotError,
 ) -> ApiError {
-    if matches!(
+    let grammar = matches!(
         e,
         BotError::TextLength | BotError::ControlCharacter | BotError::InvalidCommandName
-    ) {
-        let _ = reporter.fail(crate::security::InputError::invalid(e.to_string()));
+    );
+    if grammar {
         state.errors.capture(
             &e,
             ErrorContext::new(ErrorCategory::Validation)
@@ -112,7 +112,11 @@ fn refused(
                 .field("text", text),
         );
     }
-    bot_error(e)
+    let answer = bot_error(e);
+    if grammar {
+        reporter.report(answer.code());
+    }
+    answer
 }
 
 fn path_error(rejection: PathRejection) -> ApiError {
@@ -176,8 +180,10 @@ async fn post_batch(
     ValidJson(messages): ValidJson<Vec<Message>>,
 ) -> Result<Json<BatchReport>, ApiError> {
     bot.batch(messages).map(Json).map_err(|e| {
-        let _ = reporter.fail(crate::security::InputError::invalid(e.to_string()));
-        bot_error(e)
+        // An empty or oversized batch breaks the request's grammar.
+        let answer = bot_error(e);
+        reporter.report(answer.code());
+        answer
     })
 }
 

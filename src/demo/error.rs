@@ -48,6 +48,11 @@ impl ApiError {
         }
     }
 
+    /// The machine-readable code (`invalid_message`...).
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// Maps axum's JSON rejections (bad syntax, wrong shape, missing content
     /// type, body too large) to JSON errors with the same status.
     pub(crate) fn from_json_rejection(rejection: JsonRejection) -> Self {

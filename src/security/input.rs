@@ -322,17 +322,29 @@ impl InputReporter {
     /// # }
     /// ```
     pub fn fail(&self, error: InputError) -> InputError {
+        self.report(error.code());
+        error
+    }
+
+    /// Records a failure the handler answers itself, by the `error` code
+    /// of its response (see [`InputReporter::fail`]).
+    ///
+    /// ```
+    /// # fn f(reporter: redline::security::InputReporter) {
+    /// reporter.report("invalid_message");
+    /// # }
+    /// ```
+    pub fn report(&self, code: &str) {
         if let Some(cx) = &self.context {
             // Logged at most once a second (the event's line budget).
             cx.security
                 .record_lazy(SecurityEvent::InputValidationFail, || {
                     (
                         self.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-                        error.code().to_owned(),
+                        code,
                     )
                 });
         }
-        error
     }
 
     /// The JSON limits of this request (the defaults outside
