@@ -472,17 +472,23 @@ pub(crate) fn emails<'t>(text: &'t str, allow: Allow<'_>) -> Cow<'t, str> {
     edits.finish()
 }
 
-/// Replaces the characters of `token` for which `keep` is false with `*`
-/// (`keep` gets the index among the characters `counts` selects, and
-/// their total).
-fn mask_keeping(token: &[u8], counts: impl Fn(u8) -> bool, keep_last: usize, out: &mut String) {
+/// Writes `token` to `out` with every byte `counts` selects (digits)
+/// replaced by `*`, except the first `keep_first` and the last `keep_last`
+/// of them; other bytes (separators) are kept.
+fn mask_keeping(
+    token: &[u8],
+    counts: impl Fn(u8) -> bool,
+    keep_first: usize,
+    keep_last: usize,
+    out: &mut String,
+) {
     let total = token.iter().filter(|&&c| counts(c)).count();
     let mut seen = 0;
     out.clear();
     for &c in token {
         if counts(c) {
             seen += 1;
-            out.push(if seen + keep_last > total {
+            out.push(if seen <= keep_first || seen + keep_last > total {
                 c as char
             } else {
                 '*'
@@ -572,7 +578,7 @@ pub(crate) fn cards<'t>(text: &'t str, allow: Allow<'_>) -> Cow<'t, str> {
         }
         match matched {
             Some(m) if !allow.allows(&text[i..m]) => {
-                mask_keeping(&b[i..m], |c| c.is_ascii_digit(), 4, &mut masked);
+                mask_keeping(&b[i..m], |c| c.is_ascii_digit(), 0, 4, &mut masked);
                 edits.replace(i, m, &masked);
                 i = m;
             }
@@ -693,21 +699,8 @@ pub(crate) fn ibans<'t>(text: &'t str, allow: Allow<'_>) -> Cow<'t, str> {
         }
         let token = &b[i..end];
         if (end == n || !is_word(b[end])) && iban_valid(token) && !allow.allows(&text[i..end]) {
-            let mut seen = 0;
-            let total = token.iter().filter(|&&c| c != b' ').count();
-            masked.clear();
-            for &c in token {
-                if c == b' ' {
-                    masked.push(' ');
-                    continue;
-                }
-                seen += 1;
-                masked.push(if seen <= 2 || seen + 4 > total {
-                    c as char
-                } else {
-                    '*'
-                });
-            }
+            // Country code and last four kept.
+            mask_keeping(token, |c| c != b' ', 2, 4, &mut masked);
             edits.replace(i, end, &masked);
             i = end;
             continue;
@@ -742,7 +735,7 @@ pub(crate) fn phones<'t>(text: &'t str, allow: Allow<'_>) -> Cow<'t, str> {
         };
         match found {
             Some(end) if !allow.allows(&text[i..end]) => {
-                mask_keeping(&b[i..end], |c| c.is_ascii_digit(), 2, &mut masked);
+                mask_keeping(&b[i..end], |c| c.is_ascii_digit(), 0, 2, &mut masked);
                 edits.replace(i, end, &masked);
                 i = end;
             }
