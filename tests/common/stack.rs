@@ -11,7 +11,7 @@ use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{HttpClient, free_port, get, tool};
+use super::common::{HttpClient, free_port, get, tool};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
