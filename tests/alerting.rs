@@ -427,11 +427,7 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         ])
         .output()
         .expect("python3 runs dashboards/check_queries.py");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stack::output_text(&out);
     assert!(
         out.status.success(),
         "dashboard queries without data:\n{text}"

@@ -28,11 +28,7 @@ fn run(script: &str, env: &[(&str, &str)]) -> String {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap_or_else(|e| panic!("run {script}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stack::output_text(&out);
     assert!(out.status.success(), "{script} failed:\n{text}");
     text
 }
@@ -285,9 +281,8 @@ fn dashboards_are_what_the_generator_writes() {
         .expect("python3 runs dashboards/generate.py");
     assert!(
         out.status.success(),
-        "dashboards/*.json differ from dashboards/generate.py's output (run it):\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "dashboards/*.json differ from dashboards/generate.py's output (run it):\n{}",
+        stack::output_text(&out)
     );
 }
 
@@ -360,11 +355,7 @@ fn the_stack_runs_without_docker_and_stops_cleanly() {
         .env("STACK_LOAD", "5")
         .output()
         .expect("run deploy/local-stack.sh");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stack::output_text(&out);
     assert!(out.status.success(), "local-stack.sh failed:\n{text}");
     for port in &ports {
         assert!(

@@ -57,6 +57,15 @@ pub fn scale_durations(text: &str, factor: u64) -> String {
         .into_owned()
 }
 
+/// A finished command's stdout then stderr, as text.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Percent-encodes a query parameter.
 pub fn encode(s: &str) -> String {
     s.bytes()
