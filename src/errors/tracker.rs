@@ -301,7 +301,8 @@ impl ErrorTracker {
         let sample = Arc::new(Sample {
             message: redacted,
             route: route.map(|r| redacted_bounded(&r, redactor, MAX_ROUTE_CHARS)),
-            request_id: request_id.map(|id| escaped_bounded(&id, MAX_ID_CHARS)),
+            // Client-chosen (`x-request-id`): masked like any other text.
+            request_id: request_id.map(|id| redacted_bounded(&id, redactor, MAX_ID_CHARS)),
             trace_id: trace_id.map(|id| escaped_bounded(&id, MAX_ID_CHARS)),
             fields: fields
                 .into_iter()

@@ -227,10 +227,13 @@ where
         }
         // One lookup of the request id serves the access line, the error
         // tracker (5xx and panics are captured with it) and the span.
-        let request_id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .filter(|v| v.len() <= MAX_REQUEST_ID && v.to_str().is_ok());
+        // An id that holds data (a card number, an SSN...) is not kept: a
+        // client must not get its own data written as an id.
+        let request_id = req.headers().get(&REQUEST_ID).filter(|v| {
+            v.len() <= MAX_REQUEST_ID
+                && v.to_str()
+                    .is_ok_and(|id| !crate::redact::looks_like_data(id))
+        });
         if state.access.is_some() || state.errors.is_some() {
             state.request_id = request_id.map(|v| Box::new(v.clone()));
         }

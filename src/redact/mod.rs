@@ -69,6 +69,8 @@ pub const SENSITIVE_HEADERS: [&str; 5] = [
 /// Most extra patterns, and longest pattern (bytes).
 const MAX_PATTERNS: usize = 64;
 const MAX_PATTERN_LEN: usize = 1024;
+/// Rounds of percent-decoding before masking (double and triple encoding).
+const MAX_DECODE_DEPTH: u8 = 3;
 /// Compiled size limit of each pattern (the `regex` crate's default is 10
 /// MiB; a masker on every log line wants small automata).
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
@@ -314,13 +316,43 @@ impl Redactor {
     /// assert_eq!(r.mask("Bearer eyJhbGciOi.x\n"), "Bearer [REDACTED]\n");
     /// ```
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.mask_decoding(text, true, 0)
+    }
+
+    /// Masks `text` as written, then in its decoded form when it holds
+    /// percent-escapes (`%40`, `%2B`...) or form-encoded `+` between
+    /// digits: a client can spell `jane%40example.com` in a path, and the
+    /// detectors must see `jane@example.com`. The decoded, masked form is
+    /// returned only when masking it changed something; text with nothing
+    /// to mask keeps its original spelling. Up to [`MAX_DECODE_DEPTH`]
+    /// rounds (double encoding). The raw pass comes first so that a value
+    /// whose decoded form ends early (`password=a%20b`) is masked whole.
+    fn mask_decoding<'a>(&self, text: &'a str, gated: bool, depth: u8) -> Cow<'a, str> {
         let s = Summary::of(text);
+        let raw = self.mask_once(text, gated.then_some(s));
+        if !s.encoded || depth >= MAX_DECODE_DEPTH {
+            return raw;
+        }
+        let decoded = match scan::percent_decode(&raw) {
+            Cow::Borrowed(_) => return raw,
+            Cow::Owned(decoded) => decoded,
+        };
+        match self.mask_decoding(&decoded, gated, depth + 1) {
+            Cow::Borrowed(_) => raw,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        }
+    }
+
+    /// One round of the detectors over `text` as it is; `summary` skips
+    /// those that cannot match (`None`: every detector, for tests).
+    fn mask_once<'a>(&self, text: &'a str, summary: Option<Summary>) -> Cow<'a, str> {
+        let s = summary.unwrap_or(Summary::ALL);
         let allow = Allow(&self.inner.allow);
         let mut out = Cow::Borrowed(text);
         if s.separator || s.b {
             out = chain(out, |t| scan::secrets(t, allow, &|k| self.key_kind(k)));
         }
-        if s.upper && text.contains("eyJ") {
+        if s.upper && (summary.is_none() || text.contains("eyJ")) {
             out = chain(out, |t| scan::jwts(t, allow));
         }
         if s.at {
@@ -358,16 +390,7 @@ impl Redactor {
     /// Every detector, none skipped: what `mask` must equal (tests).
     #[cfg(test)]
     pub(crate) fn mask_ungated<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let allow = Allow(&self.inner.allow);
-        let mut out = Cow::Borrowed(text);
-        out = chain(out, |t| scan::secrets(t, allow, &|k| self.key_kind(k)));
-        out = chain(out, |t| scan::jwts(t, allow));
-        out = chain(out, |t| scan::emails(t, allow));
-        out = chain(out, |t| scan::ibans(t, allow));
-        out = chain(out, |t| scan::cards(t, allow));
-        out = chain(out, |t| scan::ssns(t, allow));
-        out = chain(out, |t| scan::phones(t, allow));
-        out
+        self.mask_decoding(text, false, 0)
     }
 
     /// The value of a field named `key`: `[REDACTED]` whole when the key
@@ -485,6 +508,22 @@ impl fmt::Display for RedactedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
     }
+}
+
+/// Whether an identifier a client chose (an `x-request-id`) holds
+/// something the default redactor would mask (a card number, an SSN, an
+/// IBAN, a JWT, an e-mail...): such an id is data, not an id, and is
+/// replaced (with the hardening layer) or dropped rather than written.
+///
+/// ```
+/// use redline::redact::looks_like_data;
+/// assert!(looks_like_data("5500-0000-0000-0004"));
+/// assert!(looks_like_data("078-05-1120"));
+/// assert!(!looks_like_data("550e8400-e29b-41d4-a716-446655440000"));
+/// assert!(!looks_like_data("01JD8Z6Q0V2M4K7T9X3B5N8C1E"));
+/// ```
+pub fn looks_like_data(id: &str) -> bool {
+    matches!(Redactor::default().mask(id), Cow::Owned(_))
 }
 
 /// [`Redactor::redact`] with the default redactor, as an owned string.

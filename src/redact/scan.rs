@@ -11,6 +11,7 @@
 //! `docs/PERFORMANCE.md`).
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use crate::errors::fingerprint::{is_word, match_email};
 
@@ -144,9 +145,27 @@ pub(crate) struct Summary {
     /// `+` or `(` before a digit, or a run of 2+ digits then a space,
     /// dash or dot and a digit (a phone number).
     pub(crate) phone_group: bool,
+    /// A percent-escape (`%` and two hex digits) or a `+` between digits
+    /// (form encoding's space): the text is masked decoded too.
+    pub(crate) encoded: bool,
 }
 
 impl Summary {
+    /// Every flag set: no detector skipped.
+    pub(crate) const ALL: Summary = Summary {
+        digits: usize::MAX,
+        at: true,
+        separator: true,
+        b: true,
+        upper: true,
+        iban_start: true,
+        long_run: true,
+        card_group: true,
+        ssn_group: true,
+        phone_group: true,
+        encoded: true,
+    };
+
     pub(crate) fn of(text: &str) -> Self {
         let b = text.as_bytes();
         let mut s = Summary::default();
@@ -172,8 +191,16 @@ impl Summary {
                 }
                 b'@' => s.at = true,
                 b'=' | b':' => s.separator = true,
+                b'%' if b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
+                {
+                    s.encoded = true;
+                }
                 b'b' | b'B' => s.b = true,
-                b'+' | b'(' if next_digit || b.get(i + 1) == Some(&b'(') => s.phone_group = true,
+                b'+' | b'(' if next_digit || b.get(i + 1) == Some(&b'(') => {
+                    s.phone_group = true;
+                    s.encoded |= c == b'+' && run > 0 && next_digit;
+                }
                 b' ' | b'-' | b'.' if next_digit && run > 0 => {
                     if run >= 2 {
                         s.phone_group = true;
@@ -211,6 +238,69 @@ pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` with its percent-escapes decoded (RFC 3986), and `+` between two
+/// digits read as the space form encoding makes of it (`415+555+2671`).
+/// Escaped bytes that are not valid UTF-8 stay escaped (nothing is lost);
+/// borrowed when nothing changes.
+pub(crate) fn percent_decode(text: &str) -> Cow<'_, str> {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
+    let b = text.as_bytes();
+    let n = b.len();
+    let escape_at = |k: usize| {
+        (k + 2 < n && b[k] == b'%')
+            .then(|| Some(hex(b[k + 1])? << 4 | hex(b[k + 2])?))
+            .flatten()
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut bytes = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if b[i] == b'+'
+            && i > 0
+            && b[i - 1].is_ascii_digit()
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+        {
+            let o = out.get_or_insert_with(|| String::with_capacity(n));
+            o.push_str(&text[copied..i]);
+            o.push(' ');
+            i += 1;
+            copied = i;
+            continue;
+        }
+        if escape_at(i).is_none() {
+            i += 1;
+            continue;
+        }
+        // A run of consecutive escapes: one multi-byte character may span
+        // several.
+        let start = i;
+        bytes.clear();
+        while let Some(byte) = escape_at(i) {
+            bytes.push(byte);
+            i += 3;
+        }
+        let o = out.get_or_insert_with(|| String::with_capacity(n));
+        o.push_str(&text[copied..start]);
+        for chunk in bytes.utf8_chunks() {
+            o.push_str(chunk.valid());
+            for byte in chunk.invalid() {
+                let _ = write!(o, "%{byte:02X}");
+            }
+        }
+        copied = i;
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
 /// Characters that could forge a line or hide text in a terminal or viewer.
 pub(crate) fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -231,7 +321,10 @@ fn is_token_byte(b: u8) -> bool {
 fn ends_value(b: u8) -> bool {
     b.is_ascii_whitespace()
         || b.is_ascii_control()
-        || matches!(b, b'&' | b',' | b';' | b')' | b'}' | b']' | b'"' | b'\'')
+        || matches!(
+            b,
+            b'&' | b',' | b';' | b')' | b'}' | b']' | b'"' | b'\'' | b'`'
+        )
 }
 
 /// The key before the separator at `sep`: `(start, end, quoted)`.
@@ -243,6 +336,10 @@ fn key_before(b: &[u8], sep: usize) -> Option<(usize, usize, bool)> {
     let quoted = k > 0 && matches!(b[k - 1], b'"' | b'\'');
     if quoted {
         k -= 1;
+        // A key quoted inside a JSON string: `\"password\": \"x\"`.
+        if k > 0 && b[k - 1] == b'\\' {
+            k -= 1;
+        }
     }
     let end = k;
     let floor = end.saturating_sub(MAX_KEY_LEN);
@@ -273,12 +370,33 @@ fn value_after(b: &[u8], sep: usize) -> (usize, usize, bool) {
     while k < n && matches!(b[k], b' ' | b'\t') {
         k += 1;
     }
+    if k + 1 < n && b[k] == b'\\' && matches!(b[k + 1], b'"' | b'\'') {
+        // A value quoted inside a JSON string (`\"x\"`): to the next
+        // escaped quote of the same kind.
+        let quote = b[k + 1];
+        let start = k + 2;
+        let mut j = start;
+        while j < n && !(b[j] == b'\\' && b.get(j + 1) == Some(&quote)) {
+            j += 1;
+        }
+        return (start, j.min(n), true);
+    }
     if k < n && matches!(b[k], b'"' | b'\'') {
         let quote = b[k];
         let start = k + 1;
         let mut j = start;
         while j < n && b[j] != quote {
             j += if b[j] == b'\\' { 2 } else { 1 };
+        }
+        // Text straight after the closing quote (`token=",secret="abc`):
+        // the quotes were not a quoted value; the masked span runs on to
+        // where an unquoted value would end.
+        if j + 1 < n && !ends_value(b[j + 1]) && !matches!(b[j + 1], b'=' | b':') {
+            let mut k = j + 1;
+            while k < n && !ends_value(b[k]) {
+                k += 1;
+            }
+            return (start, k, true);
         }
         return (start, j.min(n), true);
     }
@@ -376,7 +494,8 @@ pub(crate) fn secrets<'t>(
                 }
             }
             b'B' | b'b'
-                if (i == 0 || !is_token_byte(b[i - 1]))
+                // After `=` or `/` too: `?auth=Bearer%20…`, `/Bearer%20…`.
+                if (i == 0 || !is_token_byte(b[i - 1]) || matches!(b[i - 1], b'=' | b'/'))
                     && b.len() >= i + 7
                     && b[i..i + 6].eq_ignore_ascii_case(b"bearer")
                     && matches!(b[i + 6], b' ' | b'\t') =>

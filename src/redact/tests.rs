@@ -240,6 +240,65 @@ fn configuration_errors_name_the_variable() {
     ));
 }
 
+/// Text is masked in its decoded form: percent-escapes (paths, query
+/// strings, baggage), form-encoded `+`, and JSON strings inside JSON.
+#[test]
+fn encoded_forms_are_masked_decoded() {
+    let cases = [
+        (
+            "/users/maria.gonzalez%2Bbank%40example.co.uk/profile",
+            "/users/m***@example.co.uk/profile",
+        ),
+        ("/u/jane%2540example.com", "/u/j***@example.com"),
+        ("/c/4242%204242%204242%204242", "/c/**** **** **** 4242"),
+        ("/c/4242-4242-4242-4242%2F", "/c/****-****-****-4242%2F"),
+        ("/p/%2B1%20415-555-2671", "/p/+* ***-***-**71"),
+        ("?phone=%2B44+20+7946+0958", "?phone=+** ** **** **58"),
+        (
+            "?card=4242+4242+4242+4242&x=1",
+            "?card=**** **** **** 4242&x=1",
+        ),
+        (
+            "/i/DE89%203704%200044%200532%200130%2000",
+            "/i/DE** **** **** **** **30 00",
+        ),
+        ("/s/078%2D05%2D1120", "/s/***-**-1120"),
+        ("/q?q=password%3Dhunter2", "/q?q=password=[REDACTED]"),
+        ("/q?x=Bearer%20abcdefgh12345", "/q?x=Bearer [REDACTED]"),
+        ("/t/Bearer%20abcdefgh12345", "/t/Bearer [REDACTED]"),
+        // A secret with an escaped space is masked whole (raw pass first).
+        ("password=abc%20def next", "password=[REDACTED] next"),
+        // Nothing to mask: the original spelling stays.
+        (
+            "/files/report%202026.pdf?a=1+2",
+            "/files/report%202026.pdf?a=1+2",
+        ),
+        ("/bad/%FF%40x", "/bad/%FF%40x"),
+        // JSON inside a JSON string.
+        (
+            r#"{\"password\": \"Tr0ub4dor&3-correct-horse\", \"n\": 1}"#,
+            r#"{\"password\": \"[REDACTED]\", \"n\": 1}"#,
+        ),
+        // Quotes that are not a quoted value do not hide what follows.
+        ("token=\",secret=\"TokenValue456", "token=\"[REDACTED]"),
+        (
+            "unknown field `token: abc123`, expected `chat_id`",
+            "unknown field `token: [REDACTED]`, expected `chat_id`",
+        ),
+    ];
+    let r = Redactor::default();
+    for (input, expected) in cases {
+        assert_eq!(r.mask(input), expected, "{input}");
+    }
+    // Invalid UTF-8 in escapes stays escaped; a decoded control character
+    // is escaped by `redact`, after masking.
+    assert_eq!(
+        redact("/a%0Ab%E2%80%AE/jane%40example.com"),
+        "/a\\nb\\u{202e}/j***@example.com"
+    );
+    assert_eq!(scan::percent_decode("%e2%82%ac%FF+1"), "€%FF+1");
+}
+
 #[test]
 fn linear_on_a_megabyte() {
     const MB: usize = 1 << 20;
@@ -290,6 +349,7 @@ proptest::proptest! {
                 "(DE89370400440532013000|GB82 WEST 1234 5698 7654 32|[A-Z]{2}[0-9]{2}[0-9A-Z]{11,20})",
                 "[a-z]{1,5}",
                 "[ .,;:()=+@-]",
+                "%(2[0BD]|40|3[AD])",
             ],
             0..10,
         ),

@@ -3,9 +3,10 @@
 //! outside; [`crate::Telemetry::instrument`] applies all three in order):
 //!
 //! - **request ids**: `x-request-id` is kept when it is 1 to 128 characters
-//!   of `[A-Za-z0-9._:-]`, replaced by a new UUID otherwise (absent, too
-//!   long, odd characters that could forge log lines), and echoed on the
-//!   response;
+//!   of `[A-Za-z0-9._:-]` and holds nothing the redactor would mask
+//!   ([`crate::redact::looks_like_data`]), replaced by a new UUID otherwise
+//!   (absent, too long, odd characters that could forge log lines, a card
+//!   number or an SSN sent as an id), and echoed on the response;
 //! - **security headers** on every response that does not set its own:
 //!   `X-Content-Type-Options: nosniff`,
 //!   `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`
@@ -150,13 +151,17 @@ impl HardeningConfig {
     }
 }
 
-/// Whether an incoming request id is kept as it is.
+/// Whether an incoming request id is kept as it is: the right characters,
+/// and nothing the redactor would mask (a card number or an SSN is made of
+/// the same characters; it is data, not an id).
 fn acceptable_request_id(v: &HeaderValue) -> bool {
     let b = v.as_bytes();
     !b.is_empty()
         && b.len() <= 128
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+        && v.to_str()
+            .is_ok_and(|id| !crate::redact::looks_like_data(id))
 }
 
 /// Removes an unacceptable `x-request-id` so a fresh one is generated.
@@ -332,11 +337,26 @@ mod tests {
             "a",
             "0af7651916cd43dd8448eb211c80319c",
             "trace:1.2_3",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "01JD8Z6Q0V2M4K7T9X3B5N8C1E",
         ] {
             assert!(acceptable_request_id(&HeaderValue::from_static(ok)), "{ok}");
         }
         let long = "x".repeat(129);
-        for bad in ["", "has space", "a\"b", "ünïcode", long.as_str(), "x\ty"] {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+        for bad in [
+            "",
+            "has space",
+            "a\"b",
+            "ünïcode",
+            long.as_str(),
+            "x\ty",
+            // Data sent as an id: a card, an SSN, an IBAN, a JWT.
+            "5500-0000-0000-0004",
+            "078-05-1120",
+            "DE89370400440532013000",
+            jwt,
+        ] {
             let Ok(v) = HeaderValue::from_bytes(bad.as_bytes()) else {
                 continue;
             };

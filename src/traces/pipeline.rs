@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, TraceState};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
@@ -218,17 +219,64 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 /// kept: the OTLP encoding escapes them.
 pub(crate) fn redact_span(r: &crate::redact::Redactor, span: &mut SpanData) {
     mask_cow(r, &mut span.name);
+    mask_trace_state(r, &mut span.span_context);
     redact_attributes(r, &mut span.attributes);
     for event in span.events.events.iter_mut() {
         mask_cow(r, &mut event.name);
         redact_attributes(r, &mut event.attributes);
     }
     for link in span.links.links.iter_mut() {
+        mask_trace_state(r, &mut link.span_context);
         redact_attributes(r, &mut link.attributes);
     }
     if let opentelemetry::trace::Status::Error { description } = &mut span.status {
         mask_cow(r, description);
     }
+}
+
+/// Masks the values of a span context's `tracestate` (the caller's header:
+/// client input). A masked value that is no longer a valid list-member
+/// value drops its entry; nothing is exported as the client sent it.
+fn mask_trace_state(r: &crate::redact::Redactor, sc: &mut SpanContext) {
+    let header = sc.trace_state().header();
+    if header.is_empty() {
+        return;
+    }
+    let mut changed = false;
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for member in header.split(',') {
+        let Some((key, value)) = member.split_once('=') else {
+            changed = true;
+            continue;
+        };
+        let masked = r.mask_value(key, value);
+        if masked != value {
+            changed = true;
+            let masked = masked.into_owned();
+            let valid = !masked.is_empty()
+                && masked.len() <= 256
+                && !masked.ends_with(' ')
+                && masked
+                    .bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=');
+            if valid {
+                entries.push((key.to_owned(), masked));
+            }
+        } else {
+            entries.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    if !changed {
+        return;
+    }
+    let state = TraceState::from_key_value(entries).unwrap_or_default();
+    *sc = SpanContext::new(
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags(),
+        sc.is_remote(),
+        state,
+    );
 }
 
 fn mask_cow(r: &crate::redact::Redactor, text: &mut std::borrow::Cow<'static, str>) {
@@ -274,7 +322,7 @@ fn redact_attributes(r: &crate::redact::Redactor, attributes: &mut [opentelemetr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanContext, SpanKind, Status};
+    use opentelemetry::trace::{SpanKind, Status};
     use opentelemetry::{KeyValue, Value};
 
     #[test]
@@ -334,5 +382,55 @@ mod tests {
             Value::from("DE****************3000")
         );
         assert_eq!(span.status, Status::error("declined for ***-**-6789"));
+    }
+
+    /// Issue 11: percent-encoded paths and the caller's `tracestate` were
+    /// exported as sent.
+    #[test]
+    fn encoded_paths_and_trace_state_are_masked() {
+        use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+        let state = TraceState::from_key_value([
+            ("v", "078-05-1120"),
+            ("vendor", "abc"),
+            ("token", "s3cr3t"),
+            ("m", "jane%40example.com"),
+            ("c", "4242%2C4242"),
+        ])
+        .unwrap();
+        let mut span = SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(1u128),
+                SpanId::from(2u64),
+                TraceFlags::SAMPLED,
+                false,
+                state,
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "GET /users/{id}".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: vec![KeyValue::new(
+                "url.path",
+                "/users/maria.gonzalez%2Bbank%40example.co.uk/profile",
+            )],
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        redact_span(&crate::redact::Redactor::default(), &mut span);
+        assert_eq!(
+            span.attributes[0].value,
+            Value::from("/users/m***@example.co.uk/profile")
+        );
+        assert_eq!(
+            span.span_context.trace_state().header(),
+            "v=***-**-1120,vendor=abc,token=[REDACTED],m=j***@example.com,c=4242%2C4242"
+        );
+        assert_eq!(span.span_context.trace_id(), TraceId::from(1u128));
+        assert!(span.span_context.is_sampled());
     }
 }

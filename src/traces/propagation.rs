@@ -135,10 +135,13 @@ pub fn extract_context(headers: &http::HeaderMap) -> Context {
 }
 
 /// Up to `max` baggage entries of `cx`, values cut to 256 bytes, for span
-/// attributes.
+/// attributes. Keys are client input too: a key that holds data (a card
+/// number...) or is longer than 64 bytes is left out; values are masked
+/// with the other attributes at export.
 pub(crate) fn baggage_attributes(cx: &Context, max: usize) -> Vec<opentelemetry::KeyValue> {
     cx.baggage()
         .iter()
+        .filter(|(k, _)| k.as_str().len() <= 64 && !crate::redact::looks_like_data(k.as_str()))
         .take(max)
         .map(|(k, (v, _))| {
             let mut s = v.as_str().to_owned();
