@@ -152,7 +152,7 @@ fn bench(c: &mut Criterion) {
 
     // An access-log line through the JSON format, to a sink.
     let layer = tracing_subscriber::fmt::layer()
-        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .fmt_fields(redline::logs::SpanFields::default())
         .event_format(redline::logs::JsonLines::default())
         .with_writer(std::io::sink);
     let subscriber = tracing_subscriber::registry().with(layer);

@@ -34,19 +34,21 @@ use std::fmt::{self, Write as _};
 use opentelemetry::trace::TraceContextExt;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::{JsonFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::redact::{REDACTED, Redactor};
 use crate::timefmt::write_rfc3339_millis;
 
-/// The JSON line format (see the module docs).
+/// The JSON line format (see the module docs), with [`SpanFields`] for the
+/// spans' fields.
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
 /// let layer = tracing_subscriber::fmt::layer()
-///     .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+///     .fmt_fields(redline::logs::SpanFields::default())
 ///     .event_format(redline::logs::JsonLines::default())
 ///     .with_writer(std::io::sink);
 /// let subscriber = tracing_subscriber::registry().with(layer);
@@ -69,13 +71,13 @@ impl JsonLines {
     }
 }
 
-impl<S> FormatEvent<S, JsonFields> for JsonLines
+impl<S> FormatEvent<S, SpanFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, SpanFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -103,7 +105,7 @@ where
 impl JsonLines {
     fn format_into<S>(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, SpanFields>,
         line: &mut String,
         event: &Event<'_>,
     ) where
@@ -127,8 +129,9 @@ impl JsonLines {
         let request_id_seen = visitor.request_id_seen;
         let cx = opentelemetry::Context::current();
         if !request_id_seen && let Some(id) = cx.get::<crate::http::RequestId>() {
+            // Client-chosen: masked like any other field.
             line.push_str(",\"request_id\":");
-            push_json_str(line, &id.0);
+            push_json_str(line, &self.redactor.mask(&id.0));
         }
         let span = cx.span();
         let sc = span.span_context();
@@ -146,22 +149,85 @@ impl JsonLines {
             line.push_str(",\"span\":{\"name\":");
             push_json_str(line, current.name());
             let ext = current.extensions();
-            if let Some(fields) = ext.get::<FormattedFields<JsonFields>>() {
-                // JsonFields stores the span's fields as a JSON object.
-                let inner = fields.fields.trim();
-                if let Some(body) = inner.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
-                    && !body.trim().is_empty()
-                {
-                    // Already JSON: masking keeps it so (masks replace
-                    // characters inside values; a secret key's value
-                    // becomes `[REDACTED]`, quoted or not as it was).
-                    line.push(',');
-                    line.push_str(&self.redactor.mask(body));
-                }
+            // The span's fields, masked then escaped by `SpanFields` when
+            // they were recorded: `,"key":value` pairs.
+            if let Some(fields) = ext.get::<FormattedFields<SpanFields>>() {
+                line.push_str(&fields.fields);
             }
             line.push('}');
         }
         line.push_str("}\n");
+    }
+}
+
+/// How [`JsonLines`] records the fields of `tracing` spans: each value
+/// masked by the [`Redactor`] (a secret key's value `[REDACTED]` whole),
+/// then JSON-escaped, once, when the span records it; events copy the
+/// result. Masking comes before escaping so that a value such as
+/// `"password": "x"` is seen as the client wrote it, and the escaping of
+/// the line cannot be undone by the masker.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let layer = tracing_subscriber::fmt::layer()
+///     .fmt_fields(redline::logs::SpanFields::new(redline::redact::Redactor::default()))
+///     .event_format(redline::logs::JsonLines::default())
+///     .with_writer(std::io::sink);
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("login", text = "\"password\": \"hunter2\"");
+///     let _entered = span.enter();
+///     tracing::info!("signed in");
+/// });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SpanFields {
+    redactor: Redactor,
+}
+
+impl SpanFields {
+    /// Span fields masked with `redactor` (`Default` uses the default one).
+    ///
+    /// ```
+    /// let fields = redline::logs::SpanFields::new(redline::redact::Redactor::default());
+    /// # let _ = fields;
+    /// ```
+    pub fn new(redactor: Redactor) -> Self {
+        Self { redactor }
+    }
+
+    fn record(&self, out: &mut String, fields: impl RecordFields) {
+        let mut visitor = JsonVisitor {
+            out,
+            redactor: &self.redactor,
+            message_seen: false,
+            trace_id_seen: false,
+            request_id_seen: false,
+        };
+        fields.record(&mut visitor);
+    }
+}
+
+impl<'writer> FormatFields<'writer> for SpanFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        let mut out = String::new();
+        self.record(&mut out, fields);
+        writer.write_str(&out)
+    }
+
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &tracing::span::Record<'_>,
+    ) -> fmt::Result {
+        // Appended: a field recorded again appears twice, and JSON
+        // readers keep the last value.
+        self.record(&mut current.fields, fields);
+        Ok(())
     }
 }
 
@@ -337,12 +403,18 @@ mod tests {
         let capture = Capture::default();
         let sink = capture.clone();
         let layer = tracing_subscriber::fmt::layer()
-            .fmt_fields(JsonFields::new())
+            .fmt_fields(SpanFields::default())
             .event_format(JsonLines::default())
             .with_writer(move || sink.clone());
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, f);
         let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        // Written raw, these could split or reorder what a reader sees.
+        let raw = |c: char| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        };
+        assert!(!text.chars().any(raw), "{text:?}");
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
@@ -428,6 +500,80 @@ mod tests {
         assert_eq!(l["authorization"], "[REDACTED]");
         assert_eq!(l["span"]["email"], "j***@example.com");
         assert_eq!(l["span"]["password"], "[REDACTED]");
+    }
+
+    /// Issue 11: span fields were masked after JSON escaping, so a quoted
+    /// key was not seen and the masker broke the escaping.
+    #[test]
+    fn span_fields_are_masked_before_escaping() {
+        let texts = [
+            "\"password\": \"Tr0ub4dor&3-correct-horse\"\u{1}",
+            "password=\"x\u{1}",
+            "token=\",secret=\"\u{1}",
+            "cookie: abc\u{1}",
+            "authorization: Bearer abcdefgh12345\u{1}",
+            "a\u{2028}b\u{2029}c\u{202e}d\u{2066}e\u{2069}f\u{85}g\u{9b}h\u{7f}",
+        ];
+        for text in texts {
+            let out = lines(|| {
+                let span = tracing::info_span!("bot.message", chat_id = 1, text = %text);
+                let _e = span.enter();
+                span.record("chat_id", 2);
+                tracing::warn!(text = %text, "{text}");
+            });
+            let l = &out[0];
+            for value in [&l["span"]["text"], &l["text"], &l["message"]] {
+                let v = value.as_str().unwrap();
+                for secret in ["Tr0ub4dor", "abcdefgh12345", "abc\u{1}", "x\u{1}"] {
+                    assert!(!v.contains(secret), "{text:?} -> {v:?}");
+                }
+            }
+            assert_eq!(l["span"]["chat_id"], 2, "the recorded value wins");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+        /// Whatever a client sends, every line is one valid JSON object, with
+        /// no raw line separator, bidi control, C1 control or DEL, and a
+        /// secret key's value never shows, on every path: the message, text
+        /// and debug fields, span fields at creation and recorded later.
+        #[test]
+        fn every_line_is_valid_json_whatever_the_input(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[\"'\\\\`=:,{}\\[\\] ]",
+                    "(password|token|cookie|authorization|secret|api_key)",
+                    "(Bearer |\\\\\"|\\\\u0022|%22|%40|%2B)",
+                    "[\u{0}-\u{1f}\u{7f}-\u{9f}\u{2028}\u{2029}\u{202a}-\u{202e}\u{2066}-\u{2069}]",
+                    "(jane@example\\.com|4242 4242 4242 4242|078-05-1120|\\+1 415-555-2671)",
+                    "[a-zA-Z0-9]{1,8}",
+                    "\\PC{1,4}",
+                ],
+                0..16,
+            )
+        ) {
+            let text: String = parts.concat();
+            let out = lines(|| {
+                let span = tracing::info_span!("s", text = %text, dbg = ?text, later = tracing::field::Empty);
+                let _e = span.enter();
+                span.record("later", text.as_str());
+                tracing::error!(text = %text, dbg = ?text, password = %text, "{text}");
+            });
+            proptest::prop_assert_eq!(out.len(), 1);
+            let l = &out[0];
+            proptest::prop_assert_eq!(&l["password"], "[REDACTED]");
+            for (value, raw) in [
+                (&l["message"], l["message"].as_str()),
+                (&l["span"]["text"], l["span"]["text"].as_str()),
+                (&l["span"]["later"], l["span"]["later"].as_str()),
+            ] {
+                if !text.is_empty() {
+                    proptest::prop_assert!(raw.is_some(), "{value:?}");
+                }
+            }
+        }
     }
 
     #[test]

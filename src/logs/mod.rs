@@ -12,6 +12,7 @@
 //! ```
 
 mod config;
+mod filter;
 mod format;
 pub mod rotation;
 mod security;
@@ -21,8 +22,8 @@ use std::sync::{Mutex, PoisonError};
 
 pub(crate) use config::FILE_KEYS;
 pub use config::{LogConfig, LogOutput};
-pub use format::JsonLines;
 pub(crate) use format::push_json_str;
+pub use format::{JsonLines, SpanFields};
 pub use security::{SecurityEvent, SecurityEvents};
 pub use stats::{LogSnapshot, LogStats, LogStatsLayer};
 
@@ -53,6 +54,12 @@ pub enum LogError {
     /// A global subscriber is already installed (by this or other code).
     #[error("a global tracing subscriber is already installed")]
     AlreadyInstalled,
+    /// The filter would silence the `redline::security` events (audit).
+    #[error("log filter refused: {0}")]
+    HidesAudit(String),
+    /// The filter names no level (a typo such as `wran`).
+    #[error("log filter refused: {0}")]
+    NoLevel(String),
     /// The filter cannot change: logging was not installed by redline.
     #[error("logging was not installed by redline (Telemetry::install_logging)")]
     NotInstalled,
@@ -76,13 +83,15 @@ impl LogControl {
     }
 
     pub(crate) fn set_filter(&self, directives: &str) -> Result<(), LogError> {
-        let filter = EnvFilter::try_new(directives).map_err(|e| LogError::Filter(e.to_string()))?;
+        let directives = filter::with_audit_floor(directives)?;
+        let filter =
+            EnvFilter::try_new(&directives).map_err(|e| LogError::Filter(e.to_string()))?;
         let reload = self.reload.lock().unwrap_or_else(PoisonError::into_inner);
         let handle = reload.as_ref().ok_or(LogError::NotInstalled)?;
         handle
             .reload(filter)
             .map_err(|e| LogError::Filter(e.to_string()))?;
-        *self.filter.lock().unwrap_or_else(PoisonError::into_inner) = directives.to_owned();
+        *self.filter.lock().unwrap_or_else(PoisonError::into_inner) = directives;
         Ok(())
     }
 
@@ -101,7 +110,7 @@ fn json_layer<S>(
     redactor: &crate::redact::Redactor,
 ) -> tracing_subscriber::fmt::Layer<
     S,
-    tracing_subscriber::fmt::format::JsonFields,
+    SpanFields,
     JsonLines,
     tracing_appender::non_blocking::NonBlocking,
 >
@@ -109,7 +118,7 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     tracing_subscriber::fmt::layer()
-        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .fmt_fields(SpanFields::new(redactor.clone()))
         .event_format(JsonLines::new(redactor.clone()))
         .with_writer(w)
 }
@@ -122,7 +131,8 @@ pub(crate) fn install(
     tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
     redactor: crate::redact::Redactor,
 ) -> Result<(), LogError> {
-    let filter = EnvFilter::try_new(&config.filter).map_err(|e| LogError::Filter(e.to_string()))?;
+    let directives = filter::with_audit_floor(&config.filter)?;
+    let filter = EnvFilter::try_new(&directives).map_err(|e| LogError::Filter(e.to_string()))?;
     let (filter, handle) = reload::Layer::new(filter);
     let mut guards = Vec::new();
     let non_blocking = |writer: Box<dyn std::io::Write + Send>, name: &str| {
@@ -186,7 +196,7 @@ pub(crate) fn install(
     *control
         .filter
         .lock()
-        .unwrap_or_else(PoisonError::into_inner) = config.filter.clone();
+        .unwrap_or_else(PoisonError::into_inner) = directives;
     control
         .guards
         .lock()
