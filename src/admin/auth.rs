@@ -37,7 +37,13 @@ pub(super) fn verdict(telemetry: &Telemetry, headers: &HeaderMap) -> Verdict {
     let Some(sent) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 9110, section 11.1).
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim_start())
+        })
     else {
         return Verdict::Missing;
     };

@@ -68,20 +68,30 @@ pub(super) async fn set_level(
         )
             .into_response();
     }
+    // Answers never repeat the request's text: the effective filter on
+    // success (as installed, with the audit floor), fixed messages else.
     match t.set_log_filter(directives) {
         Ok(()) => {
+            let installed = t.log_filter().unwrap_or_default();
             t.security().record(
                 crate::logs::SecurityEvent::AuthzAdmin,
                 &source,
-                "log filter changed",
+                &format!("log filter changed to {installed}"),
             );
-            (StatusCode::OK, format!("log filter: {directives}\n")).into_response()
+            (StatusCode::OK, format!("log filter: {installed}\n")).into_response()
         }
         Err(crate::logs::LogError::NotInstalled) => (
             StatusCode::CONFLICT,
             "logging was not installed by redline; nothing to change\n",
         )
             .into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        Err(e @ (crate::logs::LogError::HidesAudit(_) | crate::logs::LogError::NoLevel(_))) => {
+            (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response()
+        }
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid log filter: send tracing filter directives such as `info` or `warn,my_crate=debug`\n",
+        )
+            .into_response(),
     }
 }

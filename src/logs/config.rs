@@ -101,6 +101,13 @@ impl LogConfig {
                     "tracing filter directives such as info or warn,my_crate=debug",
                 )
             })?;
+            super::filter::with_audit_floor(&v).map_err(|e| {
+                invalid(
+                    &var,
+                    &v,
+                    &format!("{e}; tracing filter directives such as info or warn,my_crate=debug"),
+                )
+            })?;
             c.filter = v.trim().to_owned();
         }
         if let Some((var, v)) = get("REDLINE_LOG_OUTPUT", "log_output") {
