@@ -18,10 +18,12 @@
 //! - `span` holds the name and the fields of the innermost `tracing` span;
 //! - string fields with an empty value are left out (an event's field set
 //!   is fixed, so optional values are passed as `""`);
-//! - every value goes through the [`Redactor`](crate::redact::Redactor):
+//! - every value goes through the [`Redactor`](crate::redact::Redactor)
+//!   before it is escaped (span fields too, through [`SpanFields`]):
 //!   fields whose name is a secret (`password`, `authorization`...) are
 //!   `[REDACTED]` whole, other text has e-mails, cards, phones, tokens...
-//!   masked (see [`crate::redact`]), the message and span fields included.
+//!   masked (see [`crate::redact`]), the message and span fields included;
+//!   the request id is masked like any other field.
 //!
 //! Why not tracing-subscriber's JSON formatter: it cannot add the
 //! OpenTelemetry ids, and it nests the event's fields under `fields`.

@@ -18,6 +18,12 @@
 //!
 //! and escapes control characters, Unicode line separators and bidi
 //! overrides, so user text cannot forge a log line or hide text.
+//!
+//! Text is masked in its decoded form: percent-escapes (`jane%40example.com`
+//! in a path), form encoding's `+` between digits, and JSON strings inside
+//! JSON (`{\"password\": \"…\"}`). Where the decoded form holds something
+//! to mask, the masked decoded form is returned; otherwise the text keeps
+//! its spelling. Escaping comes after masking, once: decode, mask, escape.
 //! [`Redactor::mask`] does the masking without the escaping, for output
 //! that escapes by itself (the JSON log lines).
 //!
@@ -45,6 +51,7 @@
 //! );
 //! assert_eq!(r.redact("order 4242424242424243 shipped"), "order 4242424242424243 shipped");
 //! assert_eq!(r.redact("forged\nline"), "forged\\nline");
+//! assert_eq!(r.redact("/users/jane%40example.com"), "/users/j***@example.com");
 //! ```
 
 pub(crate) mod scan;
