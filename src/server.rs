@@ -73,6 +73,8 @@ pub(crate) const H2_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
 /// 16 KiB, stated here; it also bounds how much a `CONTINUATION` flood can
 /// buffer.
 pub(crate) const H2_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+/// Longest the listener waits for an evicted connection to close.
+const EVICTION_WAIT: Duration = Duration::from_millis(100);
 /// First and longest pause after a failed `accept`.
 const ACCEPT_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(10), Duration::from_millis(200));
@@ -250,10 +252,12 @@ struct Activity {
     /// Requests handed to the service whose response body is not done.
     in_flight: AtomicUsize,
     /// When the connection last became idle (accepted, or its last request
-    /// finished), in milliseconds since the table's epoch.
+    /// finished), in microseconds since the table's epoch.
     idle_since: AtomicU64,
     /// Notified when the listener evicts it.
     evict: Notify,
+    /// Notified when its task has ended (the socket is closed).
+    closed: Notify,
 }
 
 /// The open connections of one listener.
@@ -266,7 +270,8 @@ struct Table {
 /// What to do with a new connection.
 enum Admission {
     Accept(u64, Arc<Activity>),
-    AcceptEvicting(u64, Arc<Activity>),
+    /// Accept, once the evicted connection (the last field) has closed.
+    AcceptEvicting(u64, Arc<Activity>, Arc<Activity>),
     Refuse,
 }
 
@@ -279,8 +284,8 @@ impl Table {
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Activity>>> {
@@ -294,46 +299,44 @@ impl Table {
     /// with nothing in flight when full.
     fn admit(&self, cap: usize) -> Admission {
         let mut open = self.lock();
-        let mut evicted = false;
+        let mut evicted = None;
         if open.len() >= cap {
-            if !Self::evict_idlest(&mut open) {
+            let Some(victim) = Self::evict_idlest(&mut open) else {
                 return Admission::Refuse;
-            }
-            evicted = true;
+            };
+            evicted = Some(victim);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let activity = Arc::new(Activity {
             in_flight: AtomicUsize::new(0),
-            idle_since: AtomicU64::new(self.now_ms()),
+            idle_since: AtomicU64::new(self.now_us()),
             evict: Notify::new(),
+            closed: Notify::new(),
         });
         open.insert(id, activity.clone());
-        if evicted {
-            Admission::AcceptEvicting(id, activity)
-        } else {
-            Admission::Accept(id, activity)
+        match evicted {
+            Some(victim) => Admission::AcceptEvicting(id, activity, victim),
+            None => Admission::Accept(id, activity),
         }
     }
 
-    /// Evicts one idle connection (out of descriptors); whether there was
-    /// one.
-    fn evict_one(&self) -> bool {
+    /// Evicts one idle connection (out of descriptors), if there is one.
+    fn evict_one(&self) -> Option<Arc<Activity>> {
         Self::evict_idlest(&mut self.lock())
     }
 
-    fn evict_idlest(open: &mut HashMap<u64, Arc<Activity>>) -> bool {
+    fn evict_idlest(open: &mut HashMap<u64, Arc<Activity>>) -> Option<Arc<Activity>> {
         let idlest = open
             .iter()
             .filter(|(_, a)| a.in_flight.load(Ordering::SeqCst) == 0)
-            .min_by_key(|(_, a)| a.idle_since.load(Ordering::SeqCst))
+            // The older connection on a tie.
+            .min_by_key(|(id, a)| (a.idle_since.load(Ordering::SeqCst), **id))
             .map(|(id, _)| *id);
-        let Some(victim) = idlest.and_then(|id| open.remove(&id)) else {
-            return false;
-        };
-        // Out of the table at once: the cap counts the connections still
-        // serving; the victim closes as soon as its task runs.
+        let victim = idlest.and_then(|id| open.remove(&id))?;
+        // Out of the table at once; the listener waits (briefly) for it to
+        // close before serving the newcomer.
         victim.evict.notify_one();
-        true
+        Some(victim)
     }
 
     fn remove(&self, id: u64) {
@@ -364,7 +367,7 @@ impl Drop for InFlight {
         // sees when the last one ended.
         self.activity
             .idle_since
-            .store(self.table.now_ms(), Ordering::SeqCst);
+            .store(self.table.now_us(), Ordering::SeqCst);
         self.activity.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -486,9 +489,14 @@ pub(crate) fn serve_until(
                             eprintln!("redline: {}: accept failed: {e}", settings.what);
                         }
                         // Out of descriptors: free one by closing the
-                        // idlest connection, as at the cap.
-                        if matches!(e.raw_os_error(), Some(23 | 24)) && table.evict_one() {
+                        // idlest connection, as at the cap, and try again.
+                        if matches!(e.raw_os_error(), Some(23 | 24))
+                            && let Some(victim) = table.evict_one()
+                        {
                             settings.metrics.evicted.inc();
+                            if closed_within(&victim, EVICTION_WAIT).await {
+                                continue;
+                            }
                         }
                         let backoff = ACCEPT_BACKOFF
                             .0
@@ -502,8 +510,11 @@ pub(crate) fn serve_until(
             };
             let (id, activity) = match table.admit(settings.max_connections) {
                 Admission::Accept(id, activity) => (id, activity),
-                Admission::AcceptEvicting(id, activity) => {
+                Admission::AcceptEvicting(id, activity, victim) => {
                     settings.metrics.evicted.inc();
+                    // Its descriptor freed first, so a flood of new
+                    // connections cannot outrun the closing of old ones.
+                    closed_within(&victim, EVICTION_WAIT).await;
                     (id, activity)
                 }
                 Admission::Refuse => {
@@ -521,6 +532,7 @@ pub(crate) fn serve_until(
             };
             let open = OpenConnection {
                 id,
+                activity: activity.clone(),
                 table: table.clone(),
                 gauge: settings.metrics.connections.clone(),
             };
@@ -541,14 +553,24 @@ pub(crate) fn serve_until(
     })
 }
 
+/// Waits (at most `limit`) for an evicted connection's task to end;
+/// whether it did.
+async fn closed_within(victim: &Activity, limit: Duration) -> bool {
+    tokio::time::timeout(limit, victim.closed.notified())
+        .await
+        .is_ok()
+}
+
 /// Resolves when `stop` turns true or its sender is gone.
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Counts a connection open until its task ends.
+/// Counts a connection open until its task ends (after the socket is
+/// closed: the task's parameters are dropped after its locals).
 struct OpenConnection {
     id: u64,
+    activity: Arc<Activity>,
     table: Arc<Table>,
     gauge: IntGauge,
 }
@@ -557,6 +579,7 @@ impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.table.remove(self.id);
         self.gauge.dec();
+        self.activity.closed.notify_one();
     }
 }
 
@@ -588,16 +611,16 @@ async fn serve_connection(
             Instant::now() + timeout
         } else {
             table.epoch
-                + Duration::from_millis(activity.idle_since.load(Ordering::SeqCst))
+                + Duration::from_micros(activity.idle_since.load(Ordering::SeqCst))
                 + timeout
         };
         tokio::select! {
             _ = connection.as_mut() => return,
             () = tokio::time::sleep_until(deadline) => {
                 let idle = activity.in_flight.load(Ordering::SeqCst) == 0
-                    && table.now_ms()
+                    && table.now_us()
                         >= activity.idle_since.load(Ordering::SeqCst)
-                            + u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+                            + u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
                 if idle {
                     break Close::Idle;
                 }
@@ -619,19 +642,25 @@ async fn serve_connection(
     connection.as_mut().graceful_shutdown();
     // Let it finish on its own within `grace`; after that drop it unless a
     // request is still in flight (one that slipped in before the shutdown
-    // is served to the end).
+    // is served to the end). Evicted meanwhile (it is idle, and still in
+    // the table): drop it now.
     let mut deadline = Instant::now() + grace;
     loop {
-        // `timeout_at` polls the connection once even when the deadline has
-        // passed.
-        if tokio::time::timeout_at(deadline, connection.as_mut())
-            .await
-            .is_ok()
-            || activity.in_flight.load(Ordering::SeqCst) == 0
-        {
-            return;
+        let idle = || activity.in_flight.load(Ordering::SeqCst) == 0;
+        tokio::select! {
+            // The connection first: with no grace it is still polled once.
+            biased;
+            _ = connection.as_mut() => return,
+            () = activity.evict.notified() => if idle() {
+                return;
+            },
+            () = tokio::time::sleep_until(deadline) => {
+                if idle() {
+                    return;
+                }
+                deadline = Instant::now() + CLOSE_GRACE;
+            }
         }
-        deadline = Instant::now() + CLOSE_GRACE;
     }
 }
 
@@ -677,9 +706,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(5)).await;
         let (_, second) = admitted(table.admit(2));
         // Full: the first (idle longest) goes.
-        let Admission::AcceptEvicting(_, third) = table.admit(2) else {
+        let Admission::AcceptEvicting(_, third, victim) = table.admit(2) else {
             panic!("expected an eviction");
         };
+        assert!(Arc::ptr_eq(&victim, &first));
         assert!(
             tokio::time::timeout(Duration::from_secs(1), first.evict.notified())
                 .await
@@ -691,7 +721,7 @@ mod tests {
             InFlight::begin(&third, &table),
         ];
         assert!(matches!(table.admit(2), Admission::Refuse));
-        assert!(!table.evict_one());
+        assert!(table.evict_one().is_none());
         drop(busy);
         assert!(matches!(table.admit(2), Admission::AcceptEvicting(..)));
     }
