@@ -683,6 +683,20 @@ mod tests {
     }
 
     #[test]
+    fn max_connections_is_configured_within_bounds() {
+        let parse = |v: &str| {
+            crate::Config::from_lookup(|name| {
+                (name == "REDLINE_MAX_CONNECTIONS").then(|| v.to_owned())
+            })
+            .map(|c| c.hardening.max_connections)
+        };
+        assert_eq!(parse("64").unwrap(), Some(64));
+        for bad in ["0", "-1", "lots", "1000001"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn caps_leave_the_admin_listener_a_reserve() {
         assert_eq!(connection_caps(Some(1024), None), (512, 64));
         assert_eq!(connection_caps(Some(256), None), (128, 32));
