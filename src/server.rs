@@ -81,7 +81,7 @@ const ACCEPT_BACKOFF: (Duration, Duration) =
 /// Open-file limit assumed when `/proc/self/limits` cannot be read.
 const ASSUMED_FD_LIMIT: u64 = 1024;
 /// Connections of the admin listener at most, by default.
-const ADMIN_MAX_CONNECTIONS: usize = 64;
+const ADMIN_MAX_CONNECTIONS: usize = 256;
 
 /// Which listener a server is: the `listener` label of its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,13 +232,16 @@ fn parse_open_file_limit(text: &str) -> Option<u64> {
 ///
 /// By default a service listener may hold half the limit, leaving the other
 /// half for everything else the process opens (log files, outgoing
-/// connections, the admin listener); the admin listener gets a small cap of
-/// its own, `min(64, limit / 8)`, always within the half left over, so
+/// connections, the admin listener); the admin listener gets a smaller cap
+/// of its own, `min(256, limit / 8)`, within the half left over, so
 /// `/metrics` and the health probes stay reachable while the service is
-/// saturated (a scraper and a few probes need a handful of connections).
-/// With the common limit of 1,024: 512 and 64; with 256: 128 and 32. A
-/// configured value sets the service cap, and the admin cap never exceeds
-/// it. Every cap is at least 1.
+/// saturated. Not smaller: a scraper needs one connection, but a storm of
+/// readiness probes (load balancers, kubelets; `tests/health.rs` sends
+/// 100 at once) holds one each while a slow check runs, and a newcomer
+/// finding every connection busy is refused. With the common limit of
+/// 1,024: 512 and 128; with 256: 128 and 32. A configured value sets the
+/// service cap, and the admin cap never exceeds it. Every cap is at
+/// least 1.
 pub(crate) fn connection_caps(limit: Option<u64>, configured: Option<usize>) -> (usize, usize) {
     let limit = usize::try_from(limit.unwrap_or(ASSUMED_FD_LIMIT)).unwrap_or(usize::MAX);
     let service = configured.unwrap_or(limit / 2).max(1);
@@ -698,15 +701,16 @@ mod tests {
 
     #[test]
     fn caps_leave_the_admin_listener_a_reserve() {
-        assert_eq!(connection_caps(Some(1024), None), (512, 64));
+        assert_eq!(connection_caps(Some(1024), None), (512, 128));
         assert_eq!(connection_caps(Some(256), None), (128, 32));
-        assert_eq!(connection_caps(None, None), (512, 64));
+        assert_eq!(connection_caps(None, None), (512, 128));
         assert_eq!(connection_caps(Some(8), None), (4, 1));
-        assert_eq!(connection_caps(Some(1 << 20), Some(2000)), (2000, 64));
+        assert_eq!(connection_caps(Some(1 << 20), Some(2000)), (2000, 256));
+        assert_eq!(connection_caps(Some(20_000), None), (10_000, 256));
         assert_eq!(connection_caps(Some(1024), Some(10)), (10, 10));
         assert_eq!(connection_caps(Some(1), None), (1, 1));
         let (service, admin) = connection_caps(Some(u64::MAX), None);
-        assert!(service > 1 << 30 && admin == 64);
+        assert!(service > 1 << 30 && admin == 256);
     }
 
     #[tokio::test]

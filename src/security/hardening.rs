@@ -79,7 +79,7 @@ pub struct HardeningConfig {
     /// listener redline runs (the demo's API), 1 to 1,000,000. `None` (the
     /// default) derives it from the process's open-file soft limit: half of
     /// it (512 of 1,024). The admin listener has its own cap,
-    /// `min(64, limit / 8)` and never more than this one, so `/metrics`
+    /// `min(256, limit / 8)` and never more than this one, so `/metrics`
     /// keeps a reserve of descriptors while the service is saturated. At
     /// the cap a new connection evicts the longest-idle connection (no
     /// request in flight) or, when all are busy, is closed at once.
