@@ -32,6 +32,7 @@ pub mod logs;
 pub mod metrics;
 pub mod redact;
 pub mod security;
+mod server;
 mod telemetry;
 mod timefmt;
 pub mod traces;

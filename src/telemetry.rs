@@ -67,6 +67,7 @@ struct Inner {
     security: crate::logs::SecurityEvents,
     errors: &'static crate::errors::ErrorTracker,
     rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
+    server: crate::server::ServerMetrics,
     redactor: crate::redact::Redactor,
     build_info: BuildInfo,
     started: std::time::SystemTime,
@@ -232,6 +233,7 @@ impl TelemetryBuilder {
         let errors: &'static crate::errors::ErrorTracker = crate::metrics::leak(errors);
         let log_stats = crate::logs::LogStats::new();
         registry.register(Box::new(log_stats.clone()))?;
+        let server = crate::server::ServerMetrics::register(&registry)?;
         // Process checks only: liveness must not depend on other systems.
         // Non-critical, so they warn rather than get the process restarted.
         health.register(
@@ -263,6 +265,7 @@ impl TelemetryBuilder {
                 security,
                 errors,
                 rate_limiter,
+                server,
                 redactor,
                 build_info: build,
                 started: std::time::SystemTime::now(),
@@ -381,6 +384,11 @@ impl Telemetry {
     /// ```
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// The metrics of the servers redline runs (admin listener, demo API).
+    pub(crate) fn server_metrics(&self) -> &crate::server::ServerMetrics {
+        &self.inner.server
     }
 
     /// The health checks and lifecycle behind `/health`, `/ready` and
@@ -645,7 +653,7 @@ impl Telemetry {
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let (stop, stopped) = watch::channel(false);
-        let task = serve_until(
+        let task = crate::server::serve_until(
             listener,
             // The body limit and request timeout of the API apply here too.
             crate::security::limit(
@@ -654,8 +662,11 @@ impl Telemetry {
                 &self.inner.config.hardening,
             ),
             stopped,
-            "admin listener",
-            self.inner.config.hardening.header_read_timeout,
+            crate::server::ServerSettings::new(
+                self,
+                crate::server::Listener::Admin,
+                "admin listener",
+            ),
         );
         Ok(ShutdownGuard {
             admin_addr: Some(local),
@@ -664,78 +675,6 @@ impl Telemetry {
             tracing: Some(self.inner.tracing.clone()),
         })
     }
-}
-
-/// Serves `router` on `listener` until `stop` turns true, then lets
-/// in-flight requests finish (graceful shutdown).
-///
-/// hyper-util's server rather than `axum::serve`, for the one setting axum
-/// does not expose: a deadline on reading a request's head
-/// (`header_read_timeout`, [`HardeningConfig::header_read_timeout`]).
-/// Without it a client can trickle header bytes forever and hold a
-/// connection (slowloris); the request timeout only starts once the head
-/// is parsed.
-///
-/// [`HardeningConfig::header_read_timeout`]: crate::security::HardeningConfig::header_read_timeout
-pub(crate) fn serve_until(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    mut stop: watch::Receiver<bool>,
-    what: &'static str,
-    header_read_timeout: Duration,
-) -> JoinHandle<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use tower::ServiceExt;
-    tokio::spawn(async move {
-        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout);
-        builder.http2().timer(TokioTimer::new());
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let mut failures = 0u32;
-        loop {
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => {
-                        failures = 0;
-                        accepted
-                    }
-                    Err(e) => {
-                        // Out of descriptors and the like: back off, go on.
-                        failures += 1;
-                        if failures == 1 {
-                            eprintln!("redline: {what}: accept failed: {e}");
-                        }
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
-            };
-            // With the peer address available to handlers and to the
-            // layer's spans (`client.address`), as axum's `connect_info`.
-            let service = router.clone().map_request(
-                move |mut request: http::Request<hyper::body::Incoming>| {
-                    request
-                        .extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    request.map(axum::body::Body::new)
-                },
-            );
-            let service = hyper_util::service::TowerToHyperService::new(service);
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-        }
-        drop(listener);
-        graceful.shutdown().await;
-    })
 }
 
 /// Stops what [`Telemetry::serve_admin`] started. Call

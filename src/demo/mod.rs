@@ -170,12 +170,15 @@ impl Demo {
         let guard = telemetry.serve_admin_with(faults.router()).await?;
         let (stop, stopped) = watch::channel(false);
         let app = router(&telemetry, faults.clone());
-        let server = crate::telemetry::serve_until(
+        let server = crate::server::serve_until(
             listener,
             app,
             stopped.clone(),
-            "demo API",
-            telemetry.config().hardening.header_read_timeout,
+            crate::server::ServerSettings::new(
+                &telemetry,
+                crate::server::Listener::Api,
+                "demo API",
+            ),
         );
         let load_stats = Arc::new(LoadStats::default());
         let load = (options.load_rps > 0).then(|| {

@@ -76,6 +76,24 @@ pub struct HardeningConfig {
     /// `REDLINE_JSON_MAX_DEPTH`: deepest nesting of a JSON body read with
     /// [`ValidJson`](crate::security::ValidJson) (default 32, 1 to 128).
     pub json_max_depth: usize,
+    /// `REDLINE_MAX_CONNECTIONS`: most open connections on each service
+    /// listener redline runs (the demo's API), 1 to 1,000,000. `None` (the
+    /// default) derives it from the process's open-file soft limit: half of
+    /// it (512 of 1,024). The admin listener has its own cap,
+    /// `min(256, limit / 8)` and never more than this one, so `/metrics`
+    /// keeps a reserve of descriptors while the service is saturated. At
+    /// the cap a new connection evicts the longest-idle connection (no
+    /// request in flight) or, when all are busy, is closed at once.
+    ///
+    /// ```
+    /// let config = redline::Config::from_lookup(|name| match name {
+    ///     "REDLINE_MAX_CONNECTIONS" => Some("2000".into()),
+    ///     _ => None,
+    /// }).unwrap();
+    /// assert_eq!(config.hardening.max_connections, Some(2000));
+    /// assert_eq!(redline::Config::default().hardening.max_connections, None);
+    /// ```
+    pub max_connections: Option<usize>,
 }
 
 impl Default for HardeningConfig {
@@ -87,17 +105,19 @@ impl Default for HardeningConfig {
             development: false,
             json_max_depth: crate::security::input::DEFAULT_MAX_DEPTH,
             header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
         }
     }
 }
 
-pub(crate) const FILE_KEYS: [&str; 6] = [
+pub(crate) const FILE_KEYS: [&str; 7] = [
     "body_limit",
     "request_timeout",
     "cors_origins",
     "env",
     "json_max_depth",
     "header_read_timeout",
+    "max_connections",
 ];
 
 type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
@@ -118,6 +138,9 @@ impl HardeningConfig {
         }
         if let Some((var, v)) = get("REDLINE_HEADER_READ_TIMEOUT", "header_read_timeout") {
             c.header_read_timeout = crate::config::parse_duration(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_MAX_CONNECTIONS", "max_connections") {
+            c.max_connections = Some(crate::config::parse_count(&var, &v, 1, 1_000_000)?);
         }
         if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT", "request_timeout") {
             c.request_timeout = crate::config::parse_duration(&var, &v)?;

@@ -213,7 +213,38 @@ pub fn start_binary_in(
     extra_env: &[(&str, &str)],
     args: &[&str],
 ) -> (std::process::Child, String, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redline"));
+    launch(
+        std::process::Command::new(env!("CARGO_BIN_EXE_redline")),
+        dir,
+        extra_env,
+        args,
+    )
+}
+
+/// As [`start_binary`], with the process's open-file limit lowered to
+/// `limit` (`ulimit -n` in bash, which then `exec`s the demo).
+pub fn start_binary_with_open_files(
+    limit: u32,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, String, String) {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args([
+        "-c",
+        &format!(r#"ulimit -n {limit} && exec "$0" "$@""#),
+        env!("CARGO_BIN_EXE_redline"),
+    ]);
+    launch(cmd, None, extra_env, args)
+}
+
+/// Runs `cmd` (the demo binary, or what `exec`s it) with the demo's
+/// arguments and returns it with its API and admin base URLs.
+fn launch(
+    mut cmd: std::process::Command,
+    dir: Option<&std::path::Path>,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, String, String) {
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
