@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -151,17 +151,27 @@ async fn post_message(
         .map_err(|e| refused(&state, &reporter, "/messages", &text, e))
 }
 
+/// A chat's history, for the holder of its token (`Authorization: Bearer
+/// <token>`, the token `POST /messages` gave when it created the chat). An
+/// unknown chat and a missing or wrong token get the same 404, so the
+/// answer does not tell which chats exist.
 async fn get_conversation(
     State(AppState { bot, .. }): State<AppState>,
     id: Result<Path<u64>, PathRejection>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id.map_err(path_error)?;
-    match bot.conversation(id) {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    match bot.conversation(id, token.trim()) {
         Some(messages) => Ok(Json(json!({ "chat_id": id, "messages": messages }))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("conversation {id} does not exist"),
+            "no conversation with this id and token (send the token POST /messages gave as Authorization: Bearer <token>)",
         )),
     }
 }
