@@ -170,7 +170,10 @@ impl Demo {
             addr: options.listen,
             source,
         })?;
-        let guard = telemetry.serve_admin_with(faults.router()).await?;
+        let disclosure = error::Disclosure::new(&telemetry);
+        let guard = telemetry
+            .serve_admin_with(faults.router(disclosure))
+            .await?;
         let (stop, stopped) = watch::channel(false);
         let app = router(&telemetry, faults.clone());
         let server = crate::telemetry::serve_until(
