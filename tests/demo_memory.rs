@@ -158,3 +158,40 @@ async fn only_the_chat_owner_reads_its_history() {
     assert_eq!(read(42, Some(ADMIN_TOKEN)).await.0, 404);
     assert!(terminate(&mut child, Duration::from_secs(15)).success());
 }
+
+/// The traffic generator reads back its own chats: it keeps the tokens
+/// its `POST /messages` and `POST /batch` got, so its
+/// `GET /conversations/{id}` calls succeed (a 200 within 20 s at 200
+/// requests a second; 1 in 10 of its requests reads a chat).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traffic_generator_reads_its_own_chats() {
+    let mut options = demo_options();
+    options.load_rps = 200;
+    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let admin = demo.admin_addr().unwrap();
+    let c = client();
+    let labels = [
+        ("http_request_method", "GET"),
+        ("http_response_status_code", "200"),
+        ("http_route", "/conversations/{id}"),
+        ("url_scheme", "http"),
+    ];
+    let mut read = None;
+    for _ in 0..100 {
+        let samples = parse(&scrape(&c, admin).await);
+        read = value(
+            &samples,
+            "http_server_request_duration_seconds_count",
+            &labels,
+        );
+        if read.is_some_and(|n| n >= 3.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        read.is_some_and(|n| n >= 3.0),
+        "reads answered 200: {read:?}"
+    );
+    demo.shutdown().await;
+}
