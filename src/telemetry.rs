@@ -346,7 +346,8 @@ impl Telemetry {
                 max_depth: hardening.json_max_depth,
             },
             self.inner.security.clone(),
-        );
+        )
+        .development(hardening.development);
         let router = router.layer(axum::Extension(input));
         let mut router = crate::security::limit(router, hardening);
         if let Some(rl) = &self.inner.rate_limiter {

@@ -43,6 +43,9 @@ async fn exact_counts_and_labels_across_routes() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
+    // The chat's first message: its token, for reading it back.
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let chat_token = reply["token"].as_str().unwrap().to_owned();
     let (s, _) = send(
         &c,
         "POST",
@@ -71,8 +74,11 @@ async fn exact_counts_and_labels_across_routes() {
     )
     .await;
     assert_eq!((s, body.contains("unknown_command")), (400, true));
+    let conversation = format!("http://{app}/conversations/5");
     assert_eq!(
-        get(&c, &format!("http://{app}/conversations/5")).await.0,
+        send_as(&c, "GET", &conversation, b"", None, Some(&chat_token))
+            .await
+            .0,
         200
     );
     assert_eq!(

@@ -7,12 +7,12 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::bot::{BatchReport, Bot, BotError, MediaInfo, Message, Reply};
-use super::error::ApiError;
+use super::error::{ApiError, Disclosure};
 use super::faults::{self, Faults};
 use crate::Telemetry;
 use crate::errors::{ErrorCategory, ErrorContext, ErrorTracker};
@@ -23,6 +23,8 @@ use crate::security::{InputReporter, ValidJson};
 struct AppState {
     bot: Arc<Bot>,
     errors: ErrorTracker,
+    /// Fixed error messages, or the details in development mode.
+    disclosure: Disclosure,
 }
 
 /// Largest accepted request body (JSON and media): 1 MiB.
@@ -52,6 +54,7 @@ pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
     let state = AppState {
         bot: Arc::new(Bot::new(&telemetry.operations())),
         errors: telemetry.errors().clone(),
+        disclosure: Disclosure::new(telemetry),
     };
     let router = Router::new()
         .route("/hello", get(hello))
@@ -74,7 +77,9 @@ async fn hello() -> &'static str {
     "hello\n"
 }
 
-fn bot_error(e: BotError) -> ApiError {
+/// A bot refusal: its fixed message (which never quotes the input), or in
+/// development mode its detail, masked.
+fn bot_error(e: BotError, disclosure: &Disclosure) -> ApiError {
     let (status, code) = match &e {
         BotError::UnknownCommand(_) => (StatusCode::BAD_REQUEST, "unknown_command"),
         BotError::InvalidCommandName => (StatusCode::BAD_REQUEST, "invalid_command"),
@@ -84,7 +89,7 @@ fn bot_error(e: BotError) -> ApiError {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_message")
         }
     };
-    ApiError::new(status, code, e.to_string())
+    disclosure.refuse(status, code, e.to_string(), e.detail())
 }
 
 /// A refused message. Input that breaks the message grammar (length,
@@ -112,15 +117,17 @@ fn refused(
                 .field("text", text),
         );
     }
-    let answer = bot_error(e);
+    let answer = bot_error(e, &state.disclosure);
     if grammar {
         reporter.report(answer.code());
     }
     answer
 }
 
-fn path_error(rejection: PathRejection) -> ApiError {
-    ApiError::new(
+/// A path parameter that does not parse: axum's text quotes it and names
+/// the Rust type, so only development mode shows it (masked).
+fn path_error(rejection: PathRejection, disclosure: &Disclosure) -> ApiError {
+    disclosure.refuse_standard(
         StatusCode::BAD_REQUEST,
         "invalid_path",
         rejection.body_text(),
@@ -151,48 +158,70 @@ async fn post_message(
         .map_err(|e| refused(&state, &reporter, "/messages", &text, e))
 }
 
+/// A chat's history, for the holder of its token (`Authorization: Bearer
+/// <token>`, the token `POST /messages` gave when it created the chat). An
+/// unknown chat and a missing or wrong token get the same 404, so the
+/// answer does not tell which chats exist.
 async fn get_conversation(
-    State(AppState { bot, .. }): State<AppState>,
+    State(AppState {
+        bot, disclosure, ..
+    }): State<AppState>,
     id: Result<Path<u64>, PathRejection>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(id) = id.map_err(path_error)?;
-    match bot.conversation(id) {
+    let Path(id) = id.map_err(|r| path_error(r, &disclosure))?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    match bot.conversation(id, token.trim()) {
         Some(messages) => Ok(Json(json!({ "chat_id": id, "messages": messages }))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("conversation {id} does not exist"),
+            "no conversation with this id and token (send the token POST /messages gave as Authorization: Bearer <token>)",
         )),
     }
 }
 
 async fn post_media(
-    State(AppState { bot, .. }): State<AppState>,
+    State(AppState {
+        bot, disclosure, ..
+    }): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<MediaInfo>, ApiError> {
-    let body = body.map_err(ApiError::from_bytes_rejection)?;
-    bot.media(&body).map(Json).map_err(bot_error)
+    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, &disclosure))?;
+    bot.media(&body)
+        .map(Json)
+        .map_err(|e| bot_error(e, &disclosure))
 }
 
 async fn post_batch(
-    State(AppState { bot, .. }): State<AppState>,
+    State(AppState {
+        bot, disclosure, ..
+    }): State<AppState>,
     reporter: InputReporter,
     ValidJson(messages): ValidJson<Vec<Message>>,
 ) -> Result<Json<BatchReport>, ApiError> {
     bot.batch(messages).map(Json).map_err(|e| {
         // An empty or oversized batch breaks the request's grammar.
-        let answer = bot_error(e);
+        let answer = bot_error(e, &disclosure);
         reporter.report(answer.code());
         answer
     })
 }
 
 async fn group_members(
-    State(AppState { bot, .. }): State<AppState>,
+    State(AppState {
+        bot, disclosure, ..
+    }): State<AppState>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(id) = id.map_err(path_error)?;
-    let members = bot.group_members(id).map_err(bot_error)?;
+    let Path(id) = id.map_err(|r| path_error(r, &disclosure))?;
+    let members = bot
+        .group_members(id)
+        .map_err(|e| bot_error(e, &disclosure))?;
     Ok(Json(json!({ "group_id": id, "members": members })))
 }
 

@@ -2,41 +2,14 @@
 //! engine, the media handler, the batch processor and the group manager,
 //! each timed with the operation timer.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use super::store::{MEMORY_BUDGET_BYTES, MemoryUsage, Store};
 use crate::metrics::{Operation, OperationTimer};
 
-/// Most conversations kept; the oldest is forgotten past that.
-///
-/// ```
-/// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::Message;
-/// use redline::demo::MAX_CONVERSATIONS;
-/// for chat_id in 0..=MAX_CONVERSATIONS as u64 {
-///     bot.handle(Message { chat_id, text: "hi".into() }).unwrap();
-/// }
-/// assert_eq!(bot.conversation(0), None, "the oldest was forgotten");
-/// assert!(bot.conversation(1).is_some());
-/// ```
-pub const MAX_CONVERSATIONS: usize = 10_000;
-/// Most messages kept per conversation.
-///
-/// ```
-/// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::Message;
-/// use redline::demo::MAX_HISTORY;
-/// for i in 0..=MAX_HISTORY {
-///     bot.handle(Message { chat_id: 1, text: format!("m{i}") }).unwrap();
-/// }
-/// let history = bot.conversation(1).unwrap();
-/// assert_eq!((history.len(), history[0].as_str()), (MAX_HISTORY, "m1"));
-/// ```
-pub const MAX_HISTORY: usize = 50;
 /// Longest message text, in characters.
 ///
 /// ```
@@ -99,6 +72,11 @@ pub struct Message {
 /// assert_eq!(reply.chat_id, 3);
 /// assert_eq!(reply.handled_by, "conversation");
 /// assert_eq!(reply.reply, "you said 5 characters; 1 messages so far");
+/// // The chat's first message created it: its token, given only now.
+/// let token = reply.token.unwrap();
+/// let json = serde_json::to_string(&bot.handle(Message { chat_id: 3, text: "again".into() }).unwrap()).unwrap();
+/// assert!(!json.contains("token"), "{json}");
+/// assert_eq!(bot.conversation(3, &token).unwrap(), ["hello", "again"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
@@ -108,9 +86,16 @@ pub struct Reply {
     pub reply: String,
     /// `command` or `conversation`.
     pub handled_by: &'static str,
+    /// The chat's token (32 hex digits), only in the answer to the message
+    /// that created the chat: `GET /conversations/{id}` needs it as
+    /// `Authorization: Bearer <token>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
-/// Why the bot refused a message.
+/// Why the bot refused a message. The message (`Display`) is fixed per
+/// variant and never quotes the client's input; [`BotError::detail`] has
+/// the input, for development mode.
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
@@ -118,7 +103,8 @@ pub struct Reply {
 /// use redline::demo::{BotError, Message};
 /// let err = bot.handle(Message { chat_id: 1, text: "/frobnicate".into() }).unwrap_err();
 /// assert_eq!(err, BotError::UnknownCommand("frobnicate".into()));
-/// assert_eq!(err.to_string(), "unknown command /frobnicate; try /help");
+/// assert_eq!(err.to_string(), "unknown command; try /help");
+/// assert_eq!(err.detail(), "unknown command /frobnicate; try /help");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BotError {
@@ -134,8 +120,8 @@ pub enum BotError {
     /// A command name outside the grammar.
     #[error("a command is / then a lowercase letter and up to 31 of a-z, 0-9 and _")]
     InvalidCommandName,
-    /// No such command.
-    #[error("unknown command /{0}; try /help")]
+    /// No such command (the name sent).
+    #[error("unknown command; try /help")]
     UnknownCommand(String),
     /// The command's arguments are wrong.
     #[error("{0}")]
@@ -146,9 +132,28 @@ pub enum BotError {
     /// The media body is empty.
     #[error("media body is empty")]
     EmptyMedia,
-    /// No such group.
-    #[error("group {0} does not exist")]
+    /// No such group (the id sent).
+    #[error("no such group; groups are 1 to 1000")]
     NoSuchGroup(u64),
+}
+
+impl BotError {
+    /// The message with the client's input in it, for development mode
+    /// (mask it before showing it); the same as `Display` for the
+    /// variants without input.
+    ///
+    /// ```
+    /// use redline::demo::BotError;
+    /// assert_eq!(BotError::NoSuchGroup(0).detail(), "group 0 does not exist");
+    /// assert_eq!(BotError::TextLength.detail(), BotError::TextLength.to_string());
+    /// ```
+    pub fn detail(&self) -> String {
+        match self {
+            BotError::UnknownCommand(name) => format!("unknown command /{name}; try /help"),
+            BotError::NoSuchGroup(id) => format!("group {id} does not exist"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Result of the media handler.
@@ -182,14 +187,19 @@ pub struct MediaInfo {
 ///     Message { chat_id: 1, text: "/nope".into() },
 /// ]).unwrap();
 /// assert_eq!(report.processed, 1);
-/// assert_eq!(report.failed, ["message 1: unknown command /nope; try /help"]);
+/// assert_eq!(report.failed, ["message 1: unknown command; try /help"]);
+/// assert_eq!(report.tokens.len(), 1, "chat 1 was created: its token");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchReport {
     /// Messages answered.
     pub processed: usize,
-    /// Messages refused, with the reason.
+    /// Messages refused, with the reason (never the input).
     pub failed: Vec<String>,
+    /// The tokens of the chats the batch created, by chat id (see
+    /// [`Reply::token`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tokens: BTreeMap<u64, String>,
 }
 
 /// The bot: state plus one pre-resolved operation handle per component.
@@ -203,18 +213,12 @@ pub struct BatchReport {
 /// assert!(metrics.contains(r#"redline_operation_duration_seconds_count{operation="command_executor",outcome="success"} 1"#));
 /// ```
 pub struct Bot {
-    conversations: Mutex<Conversations>,
+    conversations: Mutex<Store>,
     command_executor: Operation,
     conversation_engine: Operation,
     media_handler: Operation,
     batch_processor: Operation,
     group_manager: Operation,
-}
-
-#[derive(Default)]
-struct Conversations {
-    by_chat: HashMap<u64, VecDeque<String>>,
-    order: VecDeque<u64>,
 }
 
 impl Bot {
@@ -228,7 +232,7 @@ impl Bot {
     /// ```
     pub fn new(ops: &OperationTimer) -> Self {
         Self {
-            conversations: Mutex::new(Conversations::default()),
+            conversations: Mutex::new(Store::default()),
             command_executor: ops.operation("command_executor"),
             conversation_engine: ops.operation("conversation_engine"),
             media_handler: ops.operation("media_handler"),
@@ -262,15 +266,17 @@ impl Bot {
                 chat_id: message.chat_id,
                 reply,
                 handled_by: "command",
+                token: None,
             })
         } else {
-            let reply = self
+            let (reply, token) = self
                 .conversation_engine
                 .time(|| Ok::<_, BotError>(self.converse(message.chat_id, &message.text)))?;
             Ok(Reply {
                 chat_id: message.chat_id,
                 reply,
                 handled_by: "conversation",
+                token,
             })
         }
     }
@@ -287,56 +293,73 @@ impl Bot {
                     .conversations
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                let mine = c.by_chat.get(&chat_id).map_or(0, VecDeque::len);
+                let usage = c.usage();
                 format!(
-                    "{} conversations, {mine} messages in this one",
-                    c.by_chat.len()
+                    "{} conversations in {} of {MEMORY_BUDGET_BYTES} bytes, {} messages in this one",
+                    usage.conversations,
+                    usage.bytes,
+                    c.len(chat_id)
                 )
             }
         }
     }
 
-    fn converse(&self, chat_id: u64, text: &str) -> String {
-        let mut c = self
+    fn converse(&self, chat_id: u64, text: &str) -> (String, Option<String>) {
+        let added = self
             .conversations
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !c.by_chat.contains_key(&chat_id) {
-            if c.by_chat.len() >= MAX_CONVERSATIONS
-                && let Some(oldest) = c.order.pop_front()
-            {
-                c.by_chat.remove(&oldest);
-            }
-            c.order.push_back(chat_id);
-        }
-        let history = c.by_chat.entry(chat_id).or_default();
-        if history.len() >= MAX_HISTORY {
-            history.pop_front();
-        }
-        history.push_back(text.to_owned());
-        let n = history.len();
-        format!(
-            "you said {} characters; {n} messages so far",
-            text.chars().count()
-        )
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(chat_id, text);
+        let reply = format!(
+            "you said {} characters; {} messages so far",
+            text.chars().count(),
+            added.messages
+        );
+        (reply, added.token)
     }
 
-    /// The messages kept for a conversation, oldest first.
+    /// The messages kept for a conversation, oldest first, for the holder
+    /// of its token ([`Reply::token`]). An unknown conversation and a
+    /// wrong token both give `None`.
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
     /// # let bot = redline::demo::Bot::new(&t.operations());
     /// use redline::demo::Message;
-    /// assert_eq!(bot.conversation(5), None);
-    /// bot.handle(Message { chat_id: 5, text: "hello".into() }).unwrap();
-    /// assert_eq!(bot.conversation(5), Some(vec!["hello".to_string()]));
+    /// let token = bot.handle(Message { chat_id: 5, text: "hello".into() }).unwrap().token.unwrap();
+    /// assert_eq!(bot.conversation(5, &token), Some(vec!["hello".to_string()]));
+    /// assert_eq!(bot.conversation(5, "0123456789abcdef0123456789abcdef"), None, "wrong token");
+    /// assert_eq!(bot.conversation(6, &token), None, "no such conversation");
     /// ```
-    pub fn conversation(&self, chat_id: u64) -> Option<Vec<String>> {
-        let c = self
-            .conversations
+    pub fn conversation(&self, chat_id: u64, token: &str) -> Option<Vec<String>> {
+        self.conversations
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        c.by_chat.get(&chat_id).map(|h| h.iter().cloned().collect())
+            .unwrap_or_else(PoisonError::into_inner)
+            .read(chat_id, token)
+    }
+
+    /// What the conversation store holds, in bytes (counted against
+    /// [`MEMORY_BUDGET_BYTES`]; see the budget's accounting in
+    /// [`MemoryUsage`]), conversations and messages.
+    ///
+    /// ```
+    /// # let t = redline::Telemetry::builder().build().unwrap();
+    /// # let bot = redline::demo::Bot::new(&t.operations());
+    /// use redline::demo::{MEMORY_BUDGET_BYTES, Message};
+    /// for chat_id in 0..100 {
+    ///     for _ in 0..50 {
+    ///         bot.handle(Message { chat_id, text: "x".repeat(4096) }).unwrap();
+    ///     }
+    /// }
+    /// let usage = bot.memory();
+    /// assert!(usage.bytes <= MEMORY_BUDGET_BYTES);
+    /// assert!(usage.messages < 100 * 50, "20 MiB sent, {} messages kept", usage.messages);
+    /// ```
+    pub fn memory(&self) -> MemoryUsage {
+        self.conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .usage()
     }
 
     /// Inspects an uploaded media body.
@@ -394,10 +417,16 @@ impl Bot {
             let mut report = BatchReport {
                 processed: 0,
                 failed: Vec::new(),
+                tokens: BTreeMap::new(),
             };
             for (i, m) in messages.into_iter().enumerate() {
                 match self.handle(m) {
-                    Ok(_) => report.processed += 1,
+                    Ok(reply) => {
+                        report.processed += 1;
+                        if let Some(token) = reply.token {
+                            report.tokens.insert(reply.chat_id, token);
+                        }
+                    }
                     Err(e) => report.failed.push(format!("message {i}: {e}")),
                 }
             }
@@ -450,8 +479,13 @@ mod tests {
             Err(BotError::InvalidArguments(_))
         ));
         assert!(b.handle(m("/roll 20")).unwrap().reply.ends_with("of 20"));
-        assert_eq!(b.handle(m("hello")).unwrap().handled_by, "conversation");
-        assert_eq!(b.conversation(7).unwrap(), vec!["hello".to_string()]);
+        let hello = b.handle(m("hello")).unwrap();
+        assert_eq!(hello.handled_by, "conversation");
+        let token = hello.token.unwrap();
+        assert_eq!(
+            b.conversation(7, &token).unwrap(),
+            vec!["hello".to_string()]
+        );
         assert_eq!(b.handle(m("")), Err(BotError::TextLength));
         assert_eq!(
             b.handle(m(&"x".repeat(MAX_TEXT_CHARS + 1))),
@@ -461,23 +495,60 @@ mod tests {
 
     #[test]
     fn conversation_memory_is_bounded() {
+        use crate::demo::{MAX_CONVERSATIONS, MAX_HISTORY};
         let b = bot();
+        let mut tokens = Vec::new();
         for chat in 0..(MAX_CONVERSATIONS as u64 + 10) {
-            b.handle(Message {
-                chat_id: chat,
-                text: "hi".into(),
-            })
-            .unwrap();
+            let reply = b
+                .handle(Message {
+                    chat_id: chat,
+                    text: "hi".into(),
+                })
+                .unwrap();
+            tokens.push(reply.token.unwrap());
         }
-        assert!(b.conversation(0).is_none(), "oldest conversation evicted");
+        assert!(b.conversation(0, &tokens[0]).is_none(), "oldest evicted");
         for _ in 0..(MAX_HISTORY + 5) {
             b.handle(Message {
-                chat_id: 1,
+                chat_id: 20,
                 text: "again".into(),
             })
             .unwrap();
         }
-        assert_eq!(b.conversation(1).unwrap().len(), MAX_HISTORY);
+        assert_eq!(b.conversation(20, &tokens[20]).unwrap().len(), MAX_HISTORY);
+        assert_eq!(b.memory().conversations, MAX_CONVERSATIONS);
+        assert!(b.memory().bytes <= crate::demo::MEMORY_BUDGET_BYTES);
+    }
+
+    #[test]
+    fn messages_never_quote_the_input() {
+        let secret = "john@example.com";
+        for e in [
+            BotError::UnknownCommand(secret.into()),
+            BotError::NoSuchGroup(424242),
+        ] {
+            assert!(!e.to_string().contains(secret) && !e.to_string().contains("424242"));
+            assert!(e.detail().contains(secret) || e.detail().contains("424242"));
+        }
+        let b = bot();
+        let report = b
+            .batch(vec![Message {
+                chat_id: 1,
+                text: format!("/{}", "x".repeat(20)),
+            }])
+            .unwrap();
+        assert_eq!(report.failed, ["message 0: unknown command; try /help"]);
+        let stats = b
+            .handle(Message {
+                chat_id: 1,
+                text: "/stats".into(),
+            })
+            .unwrap();
+        assert!(
+            stats.reply.starts_with("0 conversations in "),
+            "{}",
+            stats.reply
+        );
     }
 
     #[test]

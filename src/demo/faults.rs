@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, Disclosure};
 
 /// Largest injectable latency: a minute.
 ///
@@ -132,11 +132,12 @@ impl Faults {
         }
     }
 
-    /// The admin routes `GET /faults` and `PUT /faults`.
-    pub(crate) fn router(&self) -> axum::Router {
+    /// The admin routes `GET /faults` and `PUT /faults`; refusals answer
+    /// with fixed messages, or the details under `disclosure`.
+    pub(crate) fn router(&self, disclosure: Disclosure) -> axum::Router {
         axum::Router::new()
             .route("/faults", axum::routing::get(get_faults).put(put_faults))
-            .with_state(self.clone())
+            .with_state((self.clone(), disclosure))
     }
 }
 
@@ -159,20 +160,25 @@ pub(crate) async fn inject(State(faults): State<Faults>, request: Request, next:
     next.run(request).await
 }
 
-async fn get_faults(State(faults): State<Faults>) -> Json<FaultSettings> {
+async fn get_faults(State((faults, _)): State<(Faults, Disclosure)>) -> Json<FaultSettings> {
     Json(faults.get())
 }
 
+/// Changes the faults. A refusal never echoes the values sent (in
+/// production mode): a body that does not parse is `invalid_json` or
+/// `invalid_body`, a value out of range `invalid_fault`, each with a fixed
+/// message.
 async fn put_faults(
-    State(faults): State<Faults>,
+    State((faults, disclosure)): State<(Faults, Disclosure)>,
     body: Result<Json<FaultSettings>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<FaultSettings>, ApiError> {
-    let Json(settings) = body.map_err(ApiError::from_json_rejection)?;
+    let Json(settings) = body.map_err(|r| ApiError::from_json_rejection(r, &disclosure))?;
     faults.set(settings).map_err(|e| {
-        ApiError::new(
+        disclosure.refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_fault",
-            e.to_string(),
+            "error_rate must be a number from 0 to 1, latency_ms a whole number from 0 to 60000",
+            e,
         )
     })?;
     Ok(Json(faults.get()))

@@ -1,9 +1,12 @@
 //! The demo's built-in traffic generator: a paced mix of requests over every
-//! route, mostly successful, with a realistic share of 4xx.
+//! route, mostly successful, with a realistic share of 4xx. Like any client,
+//! it reads a chat's history with the token its own `POST /messages` (or
+//! `POST /batch`) got when it created the chat.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +18,37 @@ use tokio::sync::{Semaphore, watch};
 /// Requests in flight at most; beyond that, ticks are skipped (and counted)
 /// instead of piling up tasks when the server is slow.
 const MAX_IN_FLIGHT: usize = 256;
+
+/// Most chat tokens remembered (the mix uses 50 chats).
+const MAX_TOKENS: usize = 1024;
+
+/// Chat tokens, by chat id, from the generator's own answers.
+type Tokens = Arc<Mutex<HashMap<u64, String>>>;
+
+/// Remembers the tokens in an answer to `POST /messages` (`chat_id` and
+/// `token`) or `POST /batch` (`tokens`, by chat id).
+fn remember(tokens: &Tokens, body: &[u8]) {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let mut found = Vec::new();
+    if let (Some(chat), Some(token)) = (answer["chat_id"].as_u64(), answer["token"].as_str()) {
+        found.push((chat, token.to_owned()));
+    }
+    if let Some(map) = answer["tokens"].as_object() {
+        for (chat, token) in map {
+            if let (Ok(chat), Some(token)) = (chat.parse::<u64>(), token.as_str()) {
+                found.push((chat, token.to_owned()));
+            }
+        }
+    }
+    let mut tokens = tokens.lock().unwrap_or_else(PoisonError::into_inner);
+    for (chat, token) in found {
+        if tokens.len() < MAX_TOKENS || tokens.contains_key(&chat) {
+            tokens.insert(chat, token);
+        }
+    }
+}
 
 /// Counts of what the generator sent.
 ///
@@ -76,6 +110,8 @@ fn pick(n: u64) -> (hyper::Method, String, Bytes, &'static str) {
             Bytes::from(format!(r#"{{"chat_id":{chat},"text":"/help"}}"#)),
             json,
         ),
+        // Chats 50 to 59 were never written to by the generator: no
+        // token, a 404.
         61..=70 => (
             Method::GET,
             format!("/conversations/{}", n % 60),
@@ -120,6 +156,7 @@ pub(crate) async fn run(
         .pool_idle_timeout(Duration::from_secs(30))
         .build_http();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let tokens: Tokens = Arc::default();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rps)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n: u64 = 0;
@@ -134,21 +171,40 @@ pub(crate) async fn run(
             continue;
         };
         let (method, path, body, content_type) = pick(n.wrapping_mul(2654435761) % 1_000_003);
+        let posted = method == hyper::Method::POST;
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{target}{path}"));
         if !content_type.is_empty() {
             builder = builder.header(hyper::header::CONTENT_TYPE, content_type);
         }
+        let chat = path
+            .strip_prefix("/conversations/")
+            .and_then(|id| id.parse::<u64>().ok());
+        if let Some(chat) = chat {
+            let known = tokens
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&chat)
+                .cloned();
+            if let Some(token) = known {
+                builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+        }
         let Ok(request) = builder.body(Full::new(body)) else {
             continue;
         };
         let client = client.clone();
         let stats = stats.clone();
+        let tokens = tokens.clone();
         tokio::spawn(async move {
             let outcome = tokio::time::timeout(Duration::from_secs(70), async {
                 let response = client.request(request).await?;
-                http_body_util::BodyExt::collect(response.into_body()).await?;
+                let ok = response.status().is_success();
+                let body = http_body_util::BodyExt::collect(response.into_body()).await?;
+                if posted && ok {
+                    remember(&tokens, &body.to_bytes());
+                }
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             })
             .await;
@@ -182,5 +238,20 @@ mod tests {
         ] {
             assert!(paths.contains(route), "{route} missing from the mix");
         }
+    }
+
+    #[test]
+    fn tokens_are_remembered_from_both_answers() {
+        let tokens = super::Tokens::default();
+        super::remember(&tokens, br#"{"chat_id":3,"reply":"x","token":"aa"}"#);
+        super::remember(
+            &tokens,
+            br#"{"processed":1,"failed":[],"tokens":{"4":"bb"}}"#,
+        );
+        super::remember(&tokens, br#"{"chat_id":5,"reply":"x"}"#);
+        super::remember(&tokens, b"not json");
+        let tokens = tokens.lock().unwrap();
+        assert_eq!(tokens.len(), 2);
+        assert_eq!((tokens[&3].as_str(), tokens[&4].as_str()), ("aa", "bb"));
     }
 }

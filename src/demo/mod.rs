@@ -17,6 +17,7 @@ mod command;
 mod error;
 mod faults;
 mod load;
+mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,17 +26,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::{Config, ShutdownGuard, Telemetry};
 pub use app::{MAX_BODY_BYTES, router};
 pub use bot::{
-    BatchReport, Bot, BotError, GROUP_COUNT, MAX_BATCH, MAX_CONVERSATIONS, MAX_HISTORY,
-    MAX_TEXT_CHARS, MediaInfo, Message, Reply,
+    BatchReport, Bot, BotError, GROUP_COUNT, MAX_BATCH, MAX_TEXT_CHARS, MediaInfo, Message, Reply,
 };
 pub use command::{Command, MAX_COMMAND_NAME, MAX_ECHO_CHARS, parse_command, validate_text};
 pub use error::ApiError;
 pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
 pub use load::LoadStats;
-
-use crate::{Config, ShutdownGuard, Telemetry};
+pub use store::{
+    CHAT_BUDGET_BYTES, CHAT_OVERHEAD_BYTES, MAX_CONVERSATIONS, MAX_HISTORY, MEMORY_BUDGET_BYTES,
+    MESSAGE_OVERHEAD_BYTES, MemoryUsage,
+};
 
 /// How to run the demo.
 ///
@@ -167,7 +170,10 @@ impl Demo {
             addr: options.listen,
             source,
         })?;
-        let guard = telemetry.serve_admin_with(faults.router()).await?;
+        let disclosure = error::Disclosure::new(&telemetry);
+        let guard = telemetry
+            .serve_admin_with(faults.router(disclosure))
+            .await?;
         let (stop, stopped) = watch::channel(false);
         let app = router(&telemetry, faults.clone());
         let server = crate::server::serve_until(

@@ -13,9 +13,16 @@
 //! | valid JSON of the wrong shape, or refused by the handler | 422 | `invalid_input` |
 //!
 //! The depth is checked by a scan before parsing, so a deeply nested body
-//! costs one linear pass, never the parser's recursion. Error messages
-//! name a position or the field at fault; the values they quote go through
-//! the default [`Redactor`](crate::redact::Redactor). The security event
+//! costs one linear pass, never the parser's recursion.
+//!
+//! **What the client reads.** In production mode (the default),
+//! [`ValidJson`] answers with a fixed message per code
+//! ([`InputError::public_message`]: "the body is not valid JSON", ...),
+//! never the input, a position in it, or a Rust type name. With
+//! `REDLINE_ENV=development` ([`HardeningConfig::development`](crate::security::HardeningConfig::development))
+//! it answers with the details ([`InputError`]'s `Display`: the field at
+//! fault, the position, serde's explanation), the values they quote masked
+//! by the default [`Redactor`](crate::redact::Redactor). The security event
 //! (a `warn` line on `redline::security`, at most one a second; every
 //! refusal counted in `redline_security_events_total`) carries the client
 //! address and the error code, never the input.
@@ -159,6 +166,29 @@ impl InputError {
         }
     }
 
+    /// The fixed message of this error's code, for clients in production
+    /// mode: it never quotes the input.
+    ///
+    /// ```
+    /// use redline::security::InputError;
+    /// let e = InputError::invalid(r#"invalid type: string "j@x.io", expected u64"#);
+    /// assert_eq!(e.public_message(), "the body does not have the expected fields and types");
+    /// assert_eq!(InputError::Syntax { line: 1, column: 9 }.public_message(), "the body is not valid JSON");
+    /// ```
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            InputError::UnsupportedMediaType => {
+                "the body must be JSON (Content-Type: application/json)"
+            }
+            InputError::TooLarge { .. } => "the body is larger than the limit",
+            InputError::Body => "the request body could not be read",
+            InputError::NotUtf8 { .. } => "the body is not valid UTF-8",
+            InputError::TooDeep { .. } => "the body's JSON is nested too deeply",
+            InputError::Syntax { .. } => "the body is not valid JSON",
+            InputError::Invalid(_) => "the body does not have the expected fields and types",
+        }
+    }
+
     /// A refusal by the application (422), its message bounded to 256
     /// characters and masked.
     ///
@@ -178,10 +208,98 @@ impl InputError {
     }
 }
 
+/// Answers with the error's own message: for refusals the application
+/// writes itself ([`InputError::invalid`]). [`ValidJson`] answers with an
+/// [`InputRejection`], whose message is fixed in production mode.
 impl IntoResponse for InputError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
         (self.status(), Json(body)).into_response()
+    }
+}
+
+/// A body [`ValidJson`] refused: the [`InputError`], answered as
+/// `{"error": code, "message": text}` where the text is the code's fixed
+/// [`InputError::public_message`] in production mode, and the error's
+/// details (masked) under `REDLINE_ENV=development`.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use axum::{Router, routing::post};
+/// use http_body_util::BodyExt;
+/// use redline::security::ValidJson;
+/// use tower::ServiceExt;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Order { quantity: u32 }
+/// async fn order(ValidJson(o): ValidJson<Order>) -> String { o.quantity.to_string() }
+///
+/// let t = redline::Telemetry::builder().build().unwrap(); // production mode
+/// let app = t.instrument(Router::new().route("/orders", post(order)));
+/// let request = http::Request::post("/orders")
+///     .header("content-type", "application/json")
+///     .body(axum::body::Body::from(r#"{"quantity":"john@example.com"}"#))
+///     .unwrap();
+/// let response = app.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 422);
+/// let body = response.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(body, r#"{"error":"invalid_input","message":"the body does not have the expected fields and types"}"#);
+/// # });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRejection {
+    error: InputError,
+    detailed: bool,
+}
+
+impl InputRejection {
+    /// What was wrong.
+    ///
+    /// ```
+    /// # fn f(rejection: redline::security::InputRejection) {
+    /// let code = rejection.error().code();
+    /// # let _ = code;
+    /// # }
+    /// ```
+    pub fn error(&self) -> &InputError {
+        &self.error
+    }
+
+    /// The text the client gets: the fixed message in production mode,
+    /// the (masked) details in development mode.
+    ///
+    /// ```
+    /// # fn f(rejection: redline::security::InputRejection) {
+    /// println!("{}", rejection.message());
+    /// # }
+    /// ```
+    pub fn message(&self) -> String {
+        if self.detailed {
+            self.error.to_string()
+        } else {
+            self.error.public_message().to_owned()
+        }
+    }
+}
+
+impl From<InputRejection> for InputError {
+    fn from(rejection: InputRejection) -> Self {
+        rejection.error
+    }
+}
+
+impl std::fmt::Display for InputRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for InputRejection {}
+
+impl IntoResponse for InputRejection {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.error.code(), "message": self.message() });
+        (self.error.status(), Json(body)).into_response()
     }
 }
 
@@ -264,16 +382,28 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8], limits: &JsonLimits) -> Resu
 }
 
 /// What [`crate::Telemetry::instrument`] puts in every request for the
-/// extractors of this module: the limits and the security events.
+/// extractors of this module: the limits, the security events, and
+/// whether clients may read the details of a refusal (development mode).
 #[derive(Clone)]
 pub(crate) struct InputContext {
     pub(crate) limits: JsonLimits,
     pub(crate) security: SecurityEvents,
+    pub(crate) development: bool,
 }
 
 impl InputContext {
     pub(crate) fn new(limits: JsonLimits, security: SecurityEvents) -> Self {
-        Self { limits, security }
+        Self {
+            limits,
+            security,
+            development: false,
+        }
+    }
+
+    /// Details of refusals for clients (`REDLINE_ENV=development`).
+    pub(crate) fn development(mut self, development: bool) -> Self {
+        self.development = development;
+        self
     }
 }
 
@@ -359,6 +489,29 @@ impl InputReporter {
     pub fn limits(&self) -> JsonLimits {
         self.context.as_ref().map(|c| c.limits).unwrap_or_default()
     }
+
+    /// Whether clients may read the details of a refusal: true under
+    /// `REDLINE_ENV=development`, false in production mode and outside
+    /// [`crate::Telemetry::instrument`].
+    ///
+    /// ```
+    /// # fn f(reporter: redline::security::InputReporter) {
+    /// let message = if reporter.development() { "name has 65 bytes" } else { "name is too long" };
+    /// # let _ = message;
+    /// # }
+    /// ```
+    pub fn development(&self) -> bool {
+        self.context.as_ref().is_some_and(|c| c.development)
+    }
+
+    /// `error` with this request's disclosure (see [`InputRejection`]),
+    /// recorded as a failure.
+    fn reject(&self, error: InputError) -> InputRejection {
+        InputRejection {
+            error: self.fail(error),
+            detailed: self.development(),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for InputReporter {
@@ -370,7 +523,8 @@ impl<S: Send + Sync> FromRequestParts<S> for InputReporter {
 }
 
 /// A JSON body parsed within the limits (an axum extractor; see the module
-/// docs). Refusals are [`InputError`]s and security events.
+/// docs). Refusals are [`InputRejection`]s (fixed messages in production
+/// mode) and security events.
 ///
 /// ```
 /// use redline::security::ValidJson;
@@ -399,21 +553,21 @@ fn is_json(parts: &Parts) -> bool {
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
-    type Rejection = InputError;
+    type Rejection = InputRejection;
 
-    async fn from_request(request: Request, _: &S) -> Result<Self, InputError> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, InputRejection> {
         let (parts, body) = request.into_parts();
         let reporter = InputReporter::from_parts(&parts);
         let limits = reporter.limits();
         if !is_json(&parts) {
-            return Err(reporter.fail(InputError::UnsupportedMediaType));
+            return Err(reporter.reject(InputError::UnsupportedMediaType));
         }
         let bytes = match axum::body::to_bytes(body, limits.max_bytes).await {
             Ok(bytes) => bytes,
             Err(e) => {
                 let too_large = std::error::Error::source(&e)
                     .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-                return Err(reporter.fail(if too_large {
+                return Err(reporter.reject(if too_large {
                     InputError::TooLarge {
                         limit: limits.max_bytes,
                     }
@@ -424,7 +578,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
         };
         parse_json(&bytes, &limits)
             .map(ValidJson)
-            .map_err(|e| reporter.fail(e))
+            .map_err(|e| reporter.reject(e))
     }
 }
 

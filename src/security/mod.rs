@@ -11,7 +11,9 @@ pub mod hardening;
 pub mod input;
 pub(crate) mod rate_limit;
 
-pub use input::{InputError, InputReporter, JsonLimits, ValidJson, json_too_deep, parse_json};
+pub use input::{
+    InputError, InputRejection, InputReporter, JsonLimits, ValidJson, json_too_deep, parse_json,
+};
 
 pub use hardening::{HardeningConfig, harden, limit};
 pub use rate_limit::{RateKey, RateLimitConfig, RateQuota};

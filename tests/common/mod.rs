@@ -55,10 +55,25 @@ pub async fn send(
     body: &[u8],
     content_type: Option<&str>,
 ) -> (u16, String) {
+    send_as(client, method, url, body, content_type, Some(ADMIN_TOKEN)).await
+}
+
+/// As [`send`], with `Authorization: Bearer <bearer>` instead of the admin
+/// token (no `Authorization` with `None`).
+pub async fn send_as(
+    client: &HttpClient,
+    method: &str,
+    url: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+    bearer: Option<&str>,
+) -> (u16, String) {
     let mut builder = hyper::Request::builder()
         .method(hyper::Method::from_bytes(method.as_bytes()).unwrap())
-        .uri(url)
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
+        .uri(url);
+    if let Some(token) = bearer {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
     if let Some(ct) = content_type {
         builder = builder.header("content-type", ct);
     }
