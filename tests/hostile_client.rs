@@ -92,20 +92,9 @@ async fn a_hostile_client_gets_no_data_out_and_cannot_break_the_logs() {
     let receiver = otlp::Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let log_file = dir.path().join("demo.log");
-    let (mut child, api, admin) = start_binary(
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-            ("REDLINE_LOG_OUTPUT", "file"),
-            ("REDLINE_LOG_FILE", log_file.to_str().unwrap()),
-            // The default level: what a production service writes.
-            ("REDLINE_LOG", "info"),
-            ("REDLINE_ADMIN_TOKEN", ADMIN_TOKEN),
-        ],
-        &[],
-    );
-    let api = api.trim_end_matches('/').to_owned();
-    let admin = admin.trim_end_matches('/').to_owned();
+    // At the default level: what a production service writes.
+    let (mut child, api, admin) =
+        start_binary_observed(&receiver.grpc_endpoint(), &log_file, "info");
     let c = client();
     let auth = format!("Bearer {ADMIN_TOKEN}");
 
@@ -173,18 +162,20 @@ async fn a_hostile_client_gets_no_data_out_and_cannot_break_the_logs() {
     // 4. Data sent as a request id: replaced by a generated id wherever it
     //    would be written (the response, log lines inside the request, the
     //    error tracker's samples); an ordinary id is kept.
-    let (status, _, _) = request(
-        &c,
-        "PUT",
-        &format!("{admin}/faults"),
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        r#"{"error_rate": 1.0}"#,
-    )
-    .await;
-    assert_eq!(status, 200);
+    let faults = |rate: &'static str| {
+        let (c, admin, auth) = (c.clone(), admin.clone(), auth.clone());
+        async move {
+            let body = format!(r#"{{"error_rate": {rate}}}"#);
+            let headers = [
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+            ];
+            let (status, _, _) =
+                request(&c, "PUT", &format!("{admin}/faults"), &headers, &body).await;
+            assert_eq!(status, 200);
+        }
+    };
+    faults("1.0").await;
     for id in [
         "5500-0000-0000-0004",
         "078-05-1120",
@@ -226,17 +217,7 @@ async fn a_hostile_client_gets_no_data_out_and_cannot_break_the_logs() {
     )
     .await;
     assert_eq!(headers["x-request-id"], "req-2026-12-01-a", "an id stays");
-    request(
-        &c,
-        "PUT",
-        &format!("{admin}/faults"),
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ],
-        r#"{"error_rate": 0.0}"#,
-    )
-    .await;
+    faults("0.0").await;
 
     // 9. The bearer scheme is case-insensitive.
     for scheme in ["bearer", "BEARER", "Bearer"] {

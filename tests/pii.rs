@@ -50,21 +50,11 @@ async fn personal_data_never_reaches_logs_error_reports_or_spans() {
     let receiver = otlp::Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let log_file = dir.path().join("demo.log");
-    let (mut child, api, admin) = start_binary(
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-            ("REDLINE_LOG_OUTPUT", "file"),
-            ("REDLINE_LOG_FILE", log_file.to_str().unwrap()),
-            (
-                "REDLINE_LOG",
-                "debug,h2=info,hyper=info,tonic=info,tower=info",
-            ),
-            ("REDLINE_ADMIN_TOKEN", ADMIN_TOKEN),
-        ],
-        &[],
+    let (mut child, api, admin) = start_binary_observed(
+        &receiver.grpc_endpoint(),
+        &log_file,
+        "debug,h2=info,hyper=info,tonic=info,tower=info",
     );
-    let api = api.trim_end_matches('/').to_owned();
     let c = client();
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -19,7 +19,7 @@ const LEVELS: [&str; 11] = [
 
 /// `directives` as installed: checked, with the audit floor appended.
 ///
-/// ```ignore
+/// ```text
 /// assert_eq!(with_audit_floor("info").unwrap(), "info,redline::security=warn");
 /// ```
 pub(crate) fn with_audit_floor(directives: &str) -> Result<String, LogError> {

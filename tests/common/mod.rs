@@ -213,6 +213,31 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The demo binary exporting spans over OTLP/gRPC to `otlp_endpoint` (a
+/// test receiver, flushed every 100 ms) and writing JSON lines to
+/// `log_file` at `log_filter`, with the test admin token: (child, API URL,
+/// admin URL), both without a trailing `/`.
+pub fn start_binary_observed(
+    otlp_endpoint: &str,
+    log_file: &std::path::Path,
+    log_filter: &str,
+) -> (std::process::Child, String, String) {
+    let (child, api, admin) = start_binary(
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("REDLINE_LOG_OUTPUT", "file"),
+            ("REDLINE_LOG_FILE", log_file.to_str().unwrap()),
+            ("REDLINE_LOG", log_filter),
+            ("REDLINE_ADMIN_TOKEN", ADMIN_TOKEN),
+        ],
+        &[],
+    );
+    let api = api.trim_end_matches('/').to_owned();
+    let admin = admin.trim_end_matches('/').to_owned();
+    (child, api, admin)
+}
+
 /// Starts the demo binary and returns it with its API and admin base URLs.
 pub fn start_binary(
     extra_env: &[(&str, &str)],
