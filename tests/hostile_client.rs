@@ -196,14 +196,7 @@ async fn a_hostile_client_gets_no_data_out_and_cannot_break_the_logs() {
         assert_eq!(echoed.len(), 36, "a generated UUID: {echoed}");
     }
     // The 500s' sample carries the generated id, not the data.
-    let (_, _, report) = request(
-        &c,
-        "GET",
-        &format!("{admin}/errors/report"),
-        &[("authorization", auth.as_str())],
-        "",
-    )
-    .await;
+    let (_, report) = get(&c, &format!("{admin}/errors/report")).await;
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let sample = report["most_recent"][0]["sample"].clone();
     assert_eq!(sample["message"], "GET /hello answered 500", "{report}");
@@ -273,14 +266,7 @@ async fn a_hostile_client_gets_no_data_out_and_cannot_break_the_logs() {
     assert_eq!(status, 401);
 
     // The error report.
-    let (status, _, report) = request(
-        &c,
-        "GET",
-        &format!("{admin}/errors/report"),
-        &[("authorization", auth.as_str())],
-        "",
-    )
-    .await;
+    let (status, report) = get(&c, &format!("{admin}/errors/report")).await;
     assert_eq!(status, 200);
     assert_eq!(leaks(&report), Vec::<&str>::new(), "error report: {report}");
 
