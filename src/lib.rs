@@ -21,6 +21,9 @@
 //! # }).unwrap();
 //! ```
 #![deny(missing_docs)]
+// The one module with `unsafe` (the lock-free series table) allows it
+// explicitly, with the invariants that make it sound.
+#![deny(unsafe_code)]
 
 pub mod admin;
 pub mod config;

@@ -256,7 +256,7 @@ pub struct ErrorTrackerConfig {
     /// minutes (rounded up, 1 minute to 24 hours). Default 5 minutes.
     pub rate_window: Duration,
     /// Masks secrets and personal data in samples (message, route, field
-    /// values) and fingerprints. Default: [`Redactor::default`]; a
+    /// values) and fingerprints. Default: [`Redactor::default`](crate::redact::Redactor::default); a
     /// [`Telemetry`](crate::Telemetry) passes the one its configuration
     /// builds.
     pub redactor: crate::redact::Redactor,

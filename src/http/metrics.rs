@@ -124,8 +124,8 @@ pub(crate) struct HttpMetricsInner {
 /// The HTTP server metrics: shared by every clone of the HTTP layer.
 ///
 /// The storage is allocated once and lives until the process exits (see
-/// [`crate::metrics::leak`] for why), so the layer, its services and every
-/// in-flight request refer to it without reference counting.
+/// `metrics::leak` in the source for why), so the layer, its services and
+/// every in-flight request refer to it without reference counting.
 ///
 /// ```
 /// use prometheus::core::Collector;

@@ -10,6 +10,9 @@ pub(crate) mod operation;
 pub(crate) mod proto;
 pub(crate) mod sharded;
 pub(crate) mod system;
+// Lock-free insert-only map: the invariants that make its `unsafe` sound are
+// in its module docs.
+#[allow(unsafe_code)]
 pub(crate) mod table;
 
 pub use build_info::BuildInfo;
