@@ -35,7 +35,7 @@ pub mod logs;
 pub mod metrics;
 pub mod redact;
 pub mod security;
-mod server;
+pub mod server;
 mod telemetry;
 mod timefmt;
 pub mod traces;
@@ -57,4 +57,5 @@ pub struct OperationsDocDoctests;
 #[cfg(doctest)]
 pub struct TracingDocDoctests;
 pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome};
+pub use server::{Server, shutdown_signal};
 pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};

@@ -607,6 +607,33 @@ impl Telemetry {
         crate::admin::router(self)
     }
 
+    /// Serves `router` on `listener` with redline's server, as the admin
+    /// listener is served: `REDLINE_HEADER_READ_TIMEOUT` (slow heads and idle
+    /// connections of every protocol), HTTP/2 limits, the connection cap
+    /// (`REDLINE_MAX_CONNECTIONS`), and the peer address for spans. The
+    /// [`Server`](crate::Server) it returns drains with
+    /// `REDLINE_SHUTDOWN_DELAY` and `REDLINE_SHUTDOWN_GRACE`
+    /// ([`Server::shutdown`](crate::Server::shutdown)). Pass the router
+    /// through [`Telemetry::instrument`] first. Call inside a tokio runtime.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let telemetry = redline::Telemetry::builder().build().unwrap();
+    /// let app = telemetry.instrument(axum::Router::new());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let server = telemetry.serve(listener, app).unwrap();
+    /// # drop(server);
+    /// # });
+    /// ```
+    pub fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+    ) -> std::io::Result<crate::Server> {
+        // Fails only if the listener's address cannot be read.
+        crate::Server::start(self, listener, router)
+    }
+
     /// Starts the admin listener on `admin_listen` (if configured) and returns
     /// the guard that stops it. Call from within a Tokio runtime.
     ///

@@ -125,7 +125,7 @@ pub struct Demo {
     app_addr: SocketAddr,
     guard: ShutdownGuard,
     stop: watch::Sender<bool>,
-    server: JoinHandle<()>,
+    server: crate::Server,
     load: Option<JoinHandle<()>>,
     load_stats: Arc<LoadStats>,
 }
@@ -174,18 +174,14 @@ impl Demo {
         let guard = telemetry
             .serve_admin_with(faults.router(disclosure))
             .await?;
-        let (stop, stopped) = watch::channel(false);
         let app = router(&telemetry, faults.clone());
-        let server = crate::server::serve_until(
-            listener,
-            app,
-            stopped.clone(),
-            crate::server::ServerSettings::new(
-                &telemetry,
-                crate::server::Listener::Api,
-                "demo API",
-            ),
-        );
+        let server = telemetry
+            .serve(listener, app)
+            .map_err(|source| DemoError::Bind {
+                addr: options.listen,
+                source,
+            })?;
+        let (stop, stopped) = watch::channel(false);
         let load_stats = Arc::new(LoadStats::default());
         let load = (options.load_rps > 0).then(|| {
             tokio::spawn(load::run(
@@ -330,22 +326,19 @@ impl Demo {
         // Readiness fails first, while everything still serves, so load
         // balancers stop sending traffic; then the server stops accepting
         // and in-flight requests finish within the grace period.
-        let config = self.telemetry.config().clone();
-        self.telemetry.health().begin_drain();
-        if !config.shutdown_delay.is_zero() {
-            tokio::time::sleep(config.shutdown_delay).await;
-        }
-        let _ = self.stop.send(true);
-        if let Some(load) = self.load {
-            let _ = tokio::time::timeout(Duration::from_secs(2), load).await;
-        }
-        let mut server = self.server;
-        if tokio::time::timeout(config.shutdown_grace, &mut server)
-            .await
-            .is_err()
-        {
-            server.abort();
-        }
+        // The traffic generator stops with the API (after the delay, while
+        // `/ready` already fails, it keeps sending as clients would).
+        let stop = self.stop;
+        let load = self.load;
+        let delay = self.telemetry.config().shutdown_delay;
+        let stop_load = async move {
+            tokio::time::sleep(delay).await;
+            let _ = stop.send(true);
+            if let Some(load) = load {
+                let _ = tokio::time::timeout(Duration::from_secs(2), load).await;
+            }
+        };
+        tokio::join!(self.server.shutdown(), stop_load);
         self.guard.shutdown().await;
     }
 }
@@ -363,22 +356,5 @@ impl Demo {
 /// # });
 /// ```
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    crate::shutdown_signal().await;
 }

@@ -1,5 +1,6 @@
-//! The HTTP server redline runs itself: the admin listener
-//! ([`crate::Telemetry::serve_admin`]) and the demo's API. One accept loop,
+//! The accept loop of the servers redline runs: the admin listener
+//! ([`crate::Telemetry::serve_admin`]) and service listeners
+//! ([`crate::Telemetry::serve`]). One accept loop,
 //! [`serve_until`], hardened against clients that hold connections:
 //!
 //! - **Slow heads** (HTTP/1): hyper's `header_read_timeout`
@@ -477,6 +478,10 @@ pub(crate) fn serve_until(
         // Every connection task holds a clone; `recv` returns `None` once
         // all are gone.
         let (alive, mut all_closed) = mpsc::channel::<()>(1);
+        // Connection tasks belong to this task: when it is aborted (a
+        // shutdown's grace period is over), dropping the set aborts them,
+        // cutting the requests still in flight.
+        let mut connections = tokio::task::JoinSet::new();
         let mut failures = 0u32;
         loop {
             let (stream, peer) = tokio::select! {
@@ -540,7 +545,9 @@ pub(crate) fn serve_until(
                 gauge: settings.metrics.connections.clone(),
             };
             open.gauge.inc();
-            tokio::spawn(serve_connection(
+            // Finished connections leave the set as new ones arrive.
+            while connections.try_join_next().is_some() {}
+            connections.spawn(serve_connection(
                 builder.clone(),
                 stream,
                 service,
