@@ -29,6 +29,7 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod errors;
+pub(crate) mod headers;
 pub mod health;
 pub mod http;
 pub mod logs;

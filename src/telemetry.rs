@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, UrlScheme};
-use crate::http::{HttpMetrics, HttpMetricsLayer};
+use crate::http::{HttpLayer, HttpMetrics};
 use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info, system};
 use crate::traces::Tracing;
 
@@ -314,8 +314,8 @@ impl Telemetry {
     ///     .layer(t.http_layer());
     /// # let _ = app;
     /// ```
-    pub fn http_layer(&self) -> HttpMetricsLayer {
-        HttpMetricsLayer::new(
+    pub fn http_layer(&self) -> HttpLayer {
+        HttpLayer::new(
             self.inner.http,
             self.inner.tracing.hot(),
             self.inner.access_log,

@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::labels::ErrorType;
-use super::layer::RequestState;
+use super::request::RequestState;
 
 /// Body of the 500 the layer answers when a handler panics. Deliberately
 /// generic: no panic message or backtrace reaches the client.

@@ -21,19 +21,34 @@
 //!     .layer(telemetry.http_layer());
 //! # let _ = app;
 //! ```
+//!
+//! The parts, one job each (as tower-http's middlewares are laid out):
+//! `layer.rs` ([`HttpLayer`], what a service adds), `service.rs`
+//! ([`HttpService`]: starts a request's state: route, method, request id,
+//! server span), `future.rs` ([`ResponseFuture`]: the request's trace
+//! context current while the handler runs, panics turned into a 500),
+//! `body.rs` (counts the bytes sent, finishes the request when the body
+//! ends), and `request.rs`, the one place where a request finishes and is
+//! recorded, once, by each recorder: the metrics (`metrics.rs`), the error
+//! tracker, the access log (`access.rs`) and the server span (`span.rs`).
 
 mod access;
 mod body;
+mod future;
 mod labels;
 mod layer;
 mod metrics;
+mod request;
 mod route;
+mod service;
 mod span;
 
 pub(crate) use access::AccessLog;
+pub use future::ResponseFuture;
 pub use labels::ErrorType;
-pub use layer::{HttpMetricsLayer, HttpMetricsService, ResponseFuture};
+pub use layer::HttpLayer;
 pub(crate) use metrics::DURATION;
 pub use metrics::{DEFAULT_DURATION_BUCKETS, HttpMetrics, UNMATCHED_ROUTE};
 pub use route::{AxumMatchedPath, RouteExtractor, RouteFn};
+pub use service::HttpService;
 pub(crate) use span::RequestId;

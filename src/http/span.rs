@@ -15,6 +15,7 @@ use opentelemetry::{Context, KeyValue};
 
 use super::labels::{ErrorType, METHOD_NAMES, METHOD_OTHER, SCHEME_NAMES};
 use super::metrics::HttpMetricsInner;
+use crate::headers::{BAGGAGE, TRACEPARENT};
 use crate::traces::propagation::{baggage_attributes, extract_context, traceparent_bytes};
 use crate::traces::{ResponseTraceparent, TraceHot, sampling};
 
@@ -23,9 +24,6 @@ const MAX_BAGGAGE_ATTRIBUTES: usize = 8;
 /// Longest `x-request-id` the layer keeps (the hardening layer validates
 /// ids fully; this bounds what a bare layer stores).
 pub(crate) const MAX_REQUEST_ID: usize = 128;
-
-const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
 
 /// The request's `x-request-id`, kept in its OpenTelemetry context for the
 /// log formatter.

@@ -33,7 +33,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -41,7 +41,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::{ConfigError, invalid};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use crate::headers::{TRACEPARENT, X_REQUEST_ID as REQUEST_ID};
 
 /// Settings of [`harden`].
 ///
@@ -274,7 +274,7 @@ pub fn harden(router: Router, config: &HardeningConfig) -> Router {
                 .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
                 .allow_methods(tower_http::cors::Any)
                 .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, REQUEST_ID])
-                .expose_headers([REQUEST_ID, HeaderName::from_static("traceparent")]),
+                .expose_headers([REQUEST_ID, TRACEPARENT]),
         );
     }
     router

@@ -114,12 +114,12 @@ pub(crate) fn traceparent_bytes(sc: &SpanContext) -> [u8; 55] {
 pub fn extract_context(headers: &http::HeaderMap) -> Context {
     let mut cx = Context::new();
     if let Some(sc) = headers
-        .get("traceparent")
+        .get(crate::headers::TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_traceparent)
     {
         let state = headers
-            .get("tracestate")
+            .get(crate::headers::TRACESTATE)
             .and_then(|v| v.to_str().ok())
             // An invalid tracestate is dropped; the traceparent stays valid
             // (spec: "vendors MUST NOT … fail the request").
@@ -128,7 +128,7 @@ pub fn extract_context(headers: &http::HeaderMap) -> Context {
         let sc = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), true, state);
         cx = cx.with_remote_span_context(sc);
     }
-    if headers.contains_key("baggage") {
+    if headers.contains_key(crate::headers::BAGGAGE) {
         cx = BaggagePropagator::new().extract_with_context(&cx, &HeaderExtractor(headers));
     }
     cx
