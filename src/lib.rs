@@ -38,6 +38,7 @@ pub mod redact;
 pub mod security;
 pub mod server;
 mod telemetry;
+mod text;
 mod timefmt;
 pub mod traces;
 

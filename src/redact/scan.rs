@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::errors::fingerprint::{is_word, match_email};
+use crate::text::{is_word, match_email};
 
 /// What replaces a secret.
 pub const REDACTED: &str = "[REDACTED]";
