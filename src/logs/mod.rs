@@ -10,6 +10,38 @@
 //! telemetry.install_logging().unwrap();   // global subscriber: JSON, stats, traces
 //! tracing::info!(user = 7, "signed in");  // {"timestamp":…,"level":"INFO",…}
 //! ```
+//!
+//! All of it is one `tracing_subscriber` layer, [`LogLayer`], in the style
+//! of `tracing_subscriber::fmt::Layer`: `install_logging` puts it on a
+//! `Registry` and installs that globally; a service with a subscriber of
+//! its own adds it there instead, with
+//! [`Telemetry::logging_layer`](crate::Telemetry::logging_layer):
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt;
+//! let telemetry = redline::Telemetry::builder().build().unwrap();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink)) // the service's own
+//!     .with(telemetry.logging_layer().unwrap());                        // redline's
+//! tracing::subscriber::with_default(subscriber, || {
+//!     telemetry.set_log_filter("error").unwrap(); // as PUT /logs/level: redline's output only
+//!     tracing::warn!("the service's layer still gets this");
+//! });
+//! assert_eq!(telemetry.log_stats().snapshot().events["WARN"], 0);
+//! ```
+//!
+//! Inside the layer, one per-layer filter (the reloadable `EnvFilter` of
+//! `REDLINE_LOG`; every filter installed keeps the audit floor
+//! `redline::security=warn`) governs redline's outputs: the JSON lines to
+//! stdout and/or the file, the statistics, and the `tracing-opentelemetry`
+//! bridge when traces are enabled (so do not add
+//! `Tracing::tracing_layer` beside it). The service's other layers are not
+//! filtered by it; a global filter of the service's (a filter added with
+//! `.with(filter)`) does filter redline's layer too, so it should let
+//! `redline::access` and `redline::security` through. The `Telemetry`
+//! keeps the reload handle and the buffers' guards, whichever way the layer
+//! was installed: `Telemetry::set_log_filter`, `PUT /logs/level`,
+//! `GET /logs/info` and `Telemetry::flush_logs` work either way.
 
 mod config;
 mod filter;
