@@ -107,6 +107,33 @@ async fn redline_logs_through_a_layer_of_the_services_own_subscriber() {
         )
         .with(t.logging_layer().expect("the layer builds"))
         .init();
+    assert!(matches!(
+        t.install_logging(),
+        Err(redline::logs::LogError::AlreadyBuilt)
+    ));
+
+    // With a global subscriber in place, `install_logging` fails and keeps
+    // nothing: the layer can still be built for another subscriber.
+    let other = redline::Telemetry::builder()
+        .config(redline::Config {
+            admin_listen: None,
+            system_metrics: false,
+            process_metrics: false,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    assert!(matches!(
+        other.install_logging(),
+        Err(redline::logs::LogError::AlreadyInstalled)
+    ));
+    assert_eq!(other.log_filter(), None);
+    assert!(matches!(
+        other.set_log_filter("info"),
+        Err(redline::logs::LogError::NotInstalled)
+    ));
+    let layer = other.logging_layer::<tracing_subscriber::Registry>();
+    assert!(layer.is_ok(), "{:?}", layer.err());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = listener.local_addr().unwrap();
