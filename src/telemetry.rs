@@ -405,10 +405,17 @@ impl Telemetry {
     }
 
     /// Installs the global `tracing` subscriber from the configuration
-    /// (`REDLINE_LOG*`): JSON lines with trace ids to stdout and/or a
-    /// rotating file through a non-blocking buffer, log statistics, and
-    /// `tracing` spans into the trace pipeline. Call once, early; lines
-    /// still buffered are flushed when the last `Telemetry` clone drops.
+    /// (`REDLINE_LOG*`): a `Registry` with [`Telemetry::logging_layer`]
+    /// (JSON lines with request and trace ids to stdout and/or a rotating
+    /// file through a non-blocking buffer, log statistics, and `tracing`
+    /// spans into the trace pipeline). Call once, early; lines still
+    /// buffered are flushed when the last `Telemetry` clone drops.
+    ///
+    /// A service with a subscriber of its own adds
+    /// [`Telemetry::logging_layer`] to it instead. If another global
+    /// subscriber is already installed this fails with
+    /// [`LogError::AlreadyInstalled`](crate::logs::LogError::AlreadyInstalled)
+    /// and builds nothing, so `logging_layer` can still be used.
     ///
     /// ```no_run
     /// let t = redline::Telemetry::from_env().unwrap();
@@ -421,12 +428,57 @@ impl Telemetry {
             &self.inner.log_stats,
             &self.inner.log_control,
             self.inner.tracing.tracer().cloned(),
-            self.inner.redactor.clone(),
+            &self.inner.redactor,
         )
     }
 
-    /// Changes the log filter at run time (`warn`, `info,redline=debug`).
-    /// Only after [`Telemetry::install_logging`].
+    /// redline's logging as a [`Layer`](tracing_subscriber::Layer) for a
+    /// subscriber you build: the JSON-lines outputs of the configuration
+    /// (`REDLINE_LOG_OUTPUT`, redacted, with request and trace ids), the
+    /// log statistics, and `tracing` spans into the trace pipeline when
+    /// traces are enabled, all behind redline's filter (`REDLINE_LOG` with
+    /// the audit floor). That filter is per-layer: it decides what redline
+    /// writes and nothing of what your other layers see. It changes with
+    /// [`Telemetry::set_log_filter`] and `PUT /logs/level`, and
+    /// `/logs/info` reports on it, as with [`Telemetry::install_logging`].
+    ///
+    /// Build it once per `Telemetry` (a second call, or a call after
+    /// `install_logging`, answers
+    /// [`LogError::AlreadyBuilt`](crate::logs::LogError::AlreadyBuilt)); the
+    /// `Telemetry` keeps the buffers' guards, so lines are flushed when
+    /// its last clone drops or at [`Telemetry::flush_logs`].
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink)) // yours
+    ///     .with(t.logging_layer().unwrap()); // redline's JSON lines, stats, spans
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     t.set_log_filter("warn").unwrap(); // redline's output only
+    ///     tracing::info!("your layer writes this; redline's does not");
+    /// });
+    /// assert_eq!(t.log_filter().as_deref(), Some("warn,redline::security=warn"));
+    /// assert_eq!(t.log_stats().snapshot().events["INFO"], 0);
+    /// ```
+    pub fn logging_layer<S>(&self) -> Result<crate::logs::LogLayer<S>, crate::logs::LogError>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        crate::logs::build_layer(
+            &self.inner.config.logs,
+            &self.inner.log_stats,
+            &self.inner.log_control,
+            self.inner.tracing.tracer().cloned(),
+            &self.inner.redactor,
+        )
+    }
+
+    /// Changes the log filter at run time (`warn`, `info,redline=debug`) of
+    /// redline's logging layer, whether [`Telemetry::install_logging`]
+    /// installed it or it was added to your subscriber
+    /// ([`Telemetry::logging_layer`]). The audit floor
+    /// (`redline::security=warn`) is appended unless named.
     ///
     /// ```
     /// let t = redline::Telemetry::builder().build().unwrap();
@@ -436,7 +488,8 @@ impl Telemetry {
         self.inner.log_control.set_filter(directives)
     }
 
-    /// The current log filter (`None` before [`Telemetry::install_logging`]).
+    /// The current filter of redline's logging layer (`None` before
+    /// [`Telemetry::install_logging`] or [`Telemetry::logging_layer`]).
     ///
     /// ```
     /// let t = redline::Telemetry::builder().build().unwrap();

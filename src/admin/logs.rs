@@ -1,5 +1,8 @@
 //! `GET /logs/info` (log statistics and settings) and `PUT /logs/level`
 //! (change the filter at run time; the router requires the admin token).
+//! Both work whether redline installed the subscriber
+//! (`Telemetry::install_logging`) or the service added
+//! `Telemetry::logging_layer` to its own.
 
 use axum::Json;
 use axum::extract::State;
@@ -82,7 +85,7 @@ pub(super) async fn set_level(
         }
         Err(crate::logs::LogError::NotInstalled) => (
             StatusCode::CONFLICT,
-            "logging was not installed by redline; nothing to change\n",
+            "redline's logging layer is not in use (install_logging or logging_layer); nothing to change\n",
         )
             .into_response(),
         Err(e @ (crate::logs::LogError::HidesAudit(_) | crate::logs::LogError::NoLevel(_))) => {

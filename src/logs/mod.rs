@@ -10,10 +10,43 @@
 //! telemetry.install_logging().unwrap();   // global subscriber: JSON, stats, traces
 //! tracing::info!(user = 7, "signed in");  // {"timestamp":…,"level":"INFO",…}
 //! ```
+//!
+//! All of it is one `tracing_subscriber` layer, [`LogLayer`], in the style
+//! of `tracing_subscriber::fmt::Layer`: `install_logging` puts it on a
+//! `Registry` and installs that globally; a service with a subscriber of
+//! its own adds it there instead, with
+//! [`Telemetry::logging_layer`](crate::Telemetry::logging_layer):
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt;
+//! let telemetry = redline::Telemetry::builder().build().unwrap();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink)) // the service's own
+//!     .with(telemetry.logging_layer().unwrap());                        // redline's
+//! tracing::subscriber::with_default(subscriber, || {
+//!     telemetry.set_log_filter("error").unwrap(); // as PUT /logs/level: redline's output only
+//!     tracing::warn!("the service's layer still gets this");
+//! });
+//! assert_eq!(telemetry.log_stats().snapshot().events["WARN"], 0);
+//! ```
+//!
+//! Inside the layer, one per-layer filter (the reloadable `EnvFilter` of
+//! `REDLINE_LOG`; every filter installed keeps the audit floor
+//! `redline::security=warn`) governs redline's outputs: the JSON lines to
+//! stdout and/or the file, the statistics, and the `tracing-opentelemetry`
+//! bridge when traces are enabled (so do not add
+//! `Tracing::tracing_layer` beside it). The service's other layers are not
+//! filtered by it; a global filter of the service's (a filter added with
+//! `.with(filter)`) does filter redline's layer too, so it should let
+//! `redline::access` and `redline::security` through. The `Telemetry`
+//! keeps the reload handle and the buffers' guards, whichever way the layer
+//! was installed: `Telemetry::set_log_filter`, `PUT /logs/level`,
+//! `GET /logs/info` and `Telemetry::flush_logs` work either way.
 
 mod config;
 mod filter;
 mod format;
+mod layer;
 pub mod rotation;
 mod security;
 mod stats;
@@ -24,12 +57,13 @@ pub(crate) use config::FILE_KEYS;
 pub use config::{LogConfig, LogOutput};
 pub(crate) use format::push_json_str;
 pub use format::{JsonLines, SpanFields};
+pub use layer::LogLayer;
 pub use security::{SecurityEvent, SecurityEvents};
 pub use stats::{LogSnapshot, LogStats, LogStatsLayer};
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Registry, reload};
+use tracing_subscriber::{EnvFilter, Registry};
 
 /// Why logging could not be set up or changed.
 ///
@@ -60,15 +94,29 @@ pub enum LogError {
     /// The filter names no level (a typo such as `wran`).
     #[error("log filter refused: {0}")]
     NoLevel(String),
-    /// The filter cannot change: logging was not installed by redline.
-    #[error("logging was not installed by redline (Telemetry::install_logging)")]
+    /// The filter cannot change: redline's logging layer is not in use
+    /// (neither [`Telemetry::install_logging`](crate::Telemetry::install_logging)
+    /// nor [`Telemetry::logging_layer`](crate::Telemetry::logging_layer)
+    /// was called, or the subscriber holding the layer was dropped).
+    #[error(
+        "redline's logging layer is not in use (call Telemetry::install_logging, or add Telemetry::logging_layer to your subscriber)"
+    )]
     NotInstalled,
+    /// The logging layer was built already for this `Telemetry` (by
+    /// [`Telemetry::install_logging`](crate::Telemetry::install_logging) or
+    /// [`Telemetry::logging_layer`](crate::Telemetry::logging_layer)); it
+    /// owns the log file and the filter, so there is one.
+    #[error(
+        "redline's logging layer was already built for this Telemetry (install_logging or logging_layer): build it once"
+    )]
+    AlreadyBuilt,
 }
 
-/// What redline keeps of an installed subscriber.
+/// What redline keeps of its built [`LogLayer`]: how to change its
+/// filter, the filter installed, the guards of the non-blocking buffers.
 #[derive(Default)]
 pub(crate) struct LogControl {
-    reload: Mutex<Option<reload::Handle<EnvFilter, Registry>>>,
+    reload: Mutex<Option<layer::Reload>>,
     filter: Mutex<String>,
     /// Flush the non-blocking buffers when dropped (with the `Telemetry`).
     guards: Mutex<Vec<tracing_appender::non_blocking::WorkerGuard>>,
@@ -82,16 +130,59 @@ impl LogControl {
             .clone()
     }
 
+    /// Whether a layer was built (its filter is the one to change).
+    pub(crate) fn is_built(&self) -> bool {
+        self.reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
     pub(crate) fn set_filter(&self, directives: &str) -> Result<(), LogError> {
         let directives = filter::with_audit_floor(directives)?;
         let filter =
             EnvFilter::try_new(&directives).map_err(|e| LogError::Filter(e.to_string()))?;
         let reload = self.reload.lock().unwrap_or_else(PoisonError::into_inner);
-        let handle = reload.as_ref().ok_or(LogError::NotInstalled)?;
-        handle
-            .reload(filter)
-            .map_err(|e| LogError::Filter(e.to_string()))?;
+        let reload = reload.as_ref().ok_or(LogError::NotInstalled)?;
+        reload(filter).map_err(|e| {
+            if e.is_dropped() {
+                // The subscriber holding the layer is gone (a scoped
+                // default that ended).
+                LogError::NotInstalled
+            } else {
+                LogError::Filter(e.to_string())
+            }
+        })?;
         *self.filter.lock().unwrap_or_else(PoisonError::into_inner) = directives;
+        Ok(())
+    }
+
+    /// Keeps what a built layer needs kept, and registers its writers in
+    /// `stats`; refused if a layer was built already.
+    pub(crate) fn commit(&self, parts: layer::Parts, stats: &LogStats) -> Result<(), LogError> {
+        let mut reload = self.reload.lock().unwrap_or_else(PoisonError::into_inner);
+        if reload.is_some() {
+            return Err(LogError::AlreadyBuilt);
+        }
+        *reload = Some(parts.reload);
+        *self.filter.lock().unwrap_or_else(PoisonError::into_inner) = parts.directives;
+        self.guards
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(parts.guards);
+        if let Some(file) = parts.file {
+            *stats
+                .inner
+                .file
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(file);
+        }
+        stats
+            .inner
+            .dropped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(parts.dropped);
         Ok(())
     }
 
@@ -104,105 +195,45 @@ impl LogControl {
     }
 }
 
-/// A JSON-lines fmt layer writing to `w`.
-fn json_layer<S>(
-    w: tracing_appender::non_blocking::NonBlocking,
+/// Builds redline's [`LogLayer`] for `config` (once per `Telemetry`).
+pub(crate) fn build_layer<S>(
+    config: &LogConfig,
+    stats: &LogStats,
+    control: &LogControl,
+    tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
     redactor: &crate::redact::Redactor,
-) -> tracing_subscriber::fmt::Layer<
-    S,
-    SpanFields,
-    JsonLines,
-    tracing_appender::non_blocking::NonBlocking,
->
+) -> Result<LogLayer<S>, LogError>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    tracing_subscriber::fmt::layer()
-        .fmt_fields(SpanFields::new(redactor.clone()))
-        .event_format(JsonLines::new(redactor.clone()))
-        .with_writer(w)
+    if control.is_built() {
+        return Err(LogError::AlreadyBuilt);
+    }
+    let (layer, parts) = layer::build(config, stats, tracer, redactor)?;
+    control.commit(parts, stats)?;
+    Ok(layer)
 }
 
-/// Builds and installs the global subscriber for `config`.
+/// Builds redline's [`LogLayer`] and installs it, on a `Registry`, as the
+/// global subscriber.
 pub(crate) fn install(
     config: &LogConfig,
     stats: &LogStats,
     control: &LogControl,
     tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
-    redactor: crate::redact::Redactor,
+    redactor: &crate::redact::Redactor,
 ) -> Result<(), LogError> {
-    let directives = filter::with_audit_floor(&config.filter)?;
-    let filter = EnvFilter::try_new(&directives).map_err(|e| LogError::Filter(e.to_string()))?;
-    let (filter, handle) = reload::Layer::new(filter);
-    let mut guards = Vec::new();
-    let non_blocking = |writer: Box<dyn std::io::Write + Send>, name: &str| {
-        let (w, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(true)
-            .buffered_lines_limit(config.buffer_lines)
-            .thread_name(name)
-            .finish(writer);
-        stats
-            .inner
-            .dropped
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(w.error_counter());
-        (w, guard)
-    };
-    let stdout = if matches!(config.output, LogOutput::Stdout | LogOutput::Both) {
-        let (w, g) = non_blocking(
-            Box::new(stats::CountingStdout::new(stats.clone())),
-            "redline-log-stdout",
-        );
-        guards.push(g);
-        Some(json_layer(w, &redactor))
-    } else {
-        None
-    };
-    let file = if matches!(config.output, LogOutput::File | LogOutput::Both) {
-        let rotating = rotation::RotatingFile::open(&config.file, config.rotation.clone())
-            .map_err(|source| LogError::File {
-                path: config.file.clone(),
-                source,
-            })?;
-        *stats
-            .inner
-            .file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(rotating.clone());
-        // Buffered like stdout (see `CountingStdout`): the worker flushes
-        // when its queue is empty, and a rotation never splits a write.
-        let (w, g) = non_blocking(
-            Box::new(std::io::BufWriter::with_capacity(64 * 1024, rotating)),
-            "redline-log-file",
-        );
-        guards.push(g);
-        Some(json_layer(w, &redactor))
-    } else {
-        None
-    };
+    if control.is_built() {
+        return Err(LogError::AlreadyBuilt);
+    }
+    let (layer, parts) = layer::build::<Registry>(config, stats, tracer, redactor)?;
+    // On failure the layer, its writers and its file are dropped here, and
+    // nothing was registered: `logging_layer` can still be used.
     tracing_subscriber::registry()
-        .with(filter)
-        .with(stdout)
-        .with(file)
-        .with(stats.layer())
-        .with(tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t)))
+        .with(layer)
         .try_init()
         .map_err(|_| LogError::AlreadyInstalled)?;
-    *control
-        .reload
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = Some(handle);
-    *control
-        .filter
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = directives;
-    control
-        .guards
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .extend(guards);
-    Ok(())
+    control.commit(parts, stats)
 }
 
 #[cfg(test)]
