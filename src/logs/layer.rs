@@ -236,7 +236,11 @@ where
         self.inner.on_id_change(old, new, ctx);
     }
 
+    // Forwarded so that `tracing-opentelemetry` finds its `WithContext`
+    // through this wrapper (`OpenTelemetrySpanExt::context` downcasts the
+    // subscriber's layers); the trait method is `unsafe` by definition.
     #[doc(hidden)]
+    #[allow(unsafe_code)]
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             return Some(self as *const Self as *const ());
