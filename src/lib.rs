@@ -37,7 +37,7 @@ mod telemetry;
 mod timefmt;
 pub mod traces;
 
-pub use config::{Config, ConfigError, UrlScheme};
+pub use config::{Config, ConfigError, UnknownVariable, UrlScheme};
 
 /// The README's Rust examples, compiled as doctests so they stay true.
 #[doc = include_str!("../README.md")]
