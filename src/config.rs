@@ -114,6 +114,9 @@ impl std::fmt::Display for UnknownVariable {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `OTEL_SERVICE_NAME` (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`).
+    /// Unset, [`TelemetryBuilder::build_info`](crate::TelemetryBuilder::build_info)
+    /// names the service for the crate that calls
+    /// [`build_info!`](crate::build_info!); else [`DEFAULT_SERVICE_NAME`].
     pub service_name: String,
     /// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma separated,
     /// values percent-encoded.
@@ -233,7 +236,7 @@ pub enum UrlScheme {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            service_name: "unknown_service:redline".into(),
+            service_name: DEFAULT_SERVICE_NAME.into(),
             resource_attributes: Vec::new(),
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             http_duration_buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
@@ -259,6 +262,15 @@ impl Default for Config {
         }
     }
 }
+
+/// The service name when none is configured and the service gives no
+/// [`BuildInfo::service_name`](crate::BuildInfo::service_name) (as with
+/// [`build_info!`](crate::build_info!), which gives its crate's name).
+///
+/// ```
+/// assert_eq!(redline::Config::default().service_name, redline::config::DEFAULT_SERVICE_NAME);
+/// ```
+pub const DEFAULT_SERVICE_NAME: &str = "unknown_service:redline";
 
 /// Upper limit of `REDLINE_MAX_SERIES_PER_METRIC`.
 const MAX_SERIES_LIMIT: usize = 1_000_000;

@@ -53,5 +53,5 @@ pub struct OperationsDocDoctests;
 #[doc = include_str!("../docs/TRACING.md")]
 #[cfg(doctest)]
 pub struct TracingDocDoctests;
-pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome};
+pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome, REDLINE_VERSION};
 pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};
