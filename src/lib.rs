@@ -9,7 +9,10 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use axum::{Router, routing::get};
 //!
-//! let telemetry = redline::Telemetry::from_env()?;          // OTEL_* and REDLINE_* variables
+//! let telemetry = redline::Telemetry::builder()
+//!     .config(redline::Config::from_env()?)                  // OTEL_* and REDLINE_* variables
+//!     .build_info(redline::build_info!())                    // your crate's version and name
+//!     .build()?;
 //! let app: Router = Router::new()
 //!     .route("/users/{id}", get(|| async { "user" }))
 //!     .layer(telemetry.http_layer());                        // latency, sizes, in-flight
