@@ -294,7 +294,10 @@ impl Telemetry {
         TelemetryBuilder::default()
     }
 
-    /// Builds from the environment ([`Config::from_env`]).
+    /// Builds from the environment ([`Config::from_env`]), reporting
+    /// redline's own build info. For your service's version, revision and
+    /// default name: `Telemetry::builder().config(Config::from_env()?)
+    /// .build_info(redline::build_info!()).build()`.
     ///
     /// ```
     /// let t = redline::Telemetry::from_env().unwrap();
