@@ -9,7 +9,10 @@ use axum::{Router, routing::get};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let telemetry = redline::Telemetry::from_env()?; // OTEL_* and REDLINE_* variables
+    let telemetry = redline::Telemetry::builder()
+        .config(redline::Config::from_env()?) // OTEL_* and REDLINE_* variables
+        .build_info(redline::build_info!()) // this crate's name, version, revision
+        .build()?;
     telemetry.install_logging()?; // JSON lines with trace ids
     let app = telemetry.instrument(
         // Every setting the configuration enables, on the routes.

@@ -3,7 +3,17 @@
 //! `REDLINE_CONFIG_FILE`, then defaults. Every value is validated when the
 //! service starts; an error names the variable (or file key), the rejected
 //! value and what would be accepted.
+//!
+//! A set `REDLINE_*` variable that redline does not read (a typo such as
+//! `REDLINE_RATE_LIMT`) stops the start too, naming the closest known
+//! variable: a setting that silently does nothing is worse than a failed
+//! deploy. `REDLINE_UNKNOWN_VARIABLES=warn` turns that into a warning
+//! (printed to stderr by [`Config::from_env`] and kept in
+//! [`Config::warnings`]), for example while rolling out an upgrade that
+//! renamed a variable.
 
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +42,18 @@ pub enum ConfigError {
         /// What the variable accepts.
         expected: String,
     },
+    /// Set `REDLINE_*` variables that redline does not read (see
+    /// [`Config::from_vars`]).
+    #[error(
+        "unknown {}: redline does not read {}; correct or unset {}, or set REDLINE_UNKNOWN_VARIABLES=warn to start anyway",
+        list_unknown(variables),
+        if variables.len() == 1 { "it" } else { "them" },
+        if variables.len() == 1 { "it" } else { "them" }
+    )]
+    UnknownVariables {
+        /// The variables, each with the closest known name if one is close.
+        variables: Vec<UnknownVariable>,
+    },
     /// The configuration file could not be read or parsed.
     #[error("cannot use configuration file {path}: {reason}")]
     File {
@@ -40,6 +62,43 @@ pub enum ConfigError {
         /// What went wrong.
         reason: String,
     },
+}
+
+fn list_unknown(variables: &[UnknownVariable]) -> String {
+    let names: Vec<String> = variables.iter().map(UnknownVariable::to_string).collect();
+    let noun = if names.len() == 1 {
+        "variable"
+    } else {
+        "variables"
+    };
+    format!("{noun} {}", names.join(", "))
+}
+
+/// A set `REDLINE_*` variable that no part of redline reads, and the known
+/// variable it probably meant.
+///
+/// ```
+/// let err = redline::Config::from_vars([("REDLINE_RATE_LIMT", "5/s")], &[]).unwrap_err();
+/// let redline::ConfigError::UnknownVariables { variables } = err else { panic!() };
+/// assert_eq!(variables[0].name, "REDLINE_RATE_LIMT");
+/// assert_eq!(variables[0].suggestion.as_deref(), Some("REDLINE_RATE_LIMIT"));
+/// assert_eq!(variables[0].to_string(), "REDLINE_RATE_LIMT (did you mean REDLINE_RATE_LIMIT?)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownVariable {
+    /// The variable as set.
+    pub name: String,
+    /// The closest known variable, when it is close (a few edits away).
+    pub suggestion: Option<String>,
+}
+
+impl std::fmt::Display for UnknownVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.suggestion {
+            Some(known) => write!(f, "{} (did you mean {known}?)", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
 }
 
 /// Everything redline's entry point needs. Build it with
@@ -55,6 +114,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `OTEL_SERVICE_NAME` (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`).
+    /// Unset, [`TelemetryBuilder::build_info`](crate::TelemetryBuilder::build_info)
+    /// names the service for the crate that calls
+    /// [`build_info!`](crate::build_info!); else [`DEFAULT_SERVICE_NAME`].
     pub service_name: String,
     /// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma separated,
     /// values percent-encoded.
@@ -111,6 +173,10 @@ pub struct Config {
     /// spans: extra keys, headers, patterns, allowed values (see
     /// [`crate::redact`]).
     pub redact: crate::redact::RedactConfig,
+    /// Problems found while reading that did not stop the start: unknown
+    /// `REDLINE_*` variables under `REDLINE_UNKNOWN_VARIABLES=warn` (see
+    /// [`Config::warnings`]). Empty by default.
+    pub warnings: Vec<String>,
 }
 
 /// The admin bearer token. Its `Debug` output never shows it.
@@ -170,7 +236,7 @@ pub enum UrlScheme {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            service_name: "unknown_service:redline".into(),
+            service_name: DEFAULT_SERVICE_NAME.into(),
             resource_attributes: Vec::new(),
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             http_duration_buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
@@ -192,26 +258,172 @@ impl Default for Config {
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
             redact: crate::redact::RedactConfig::default(),
+            warnings: Vec::new(),
         }
     }
 }
 
+/// The service name when none is configured and the service gives no
+/// [`BuildInfo::service_name`](crate::BuildInfo::service_name) (as with
+/// [`build_info!`](crate::build_info!), which gives its crate's name).
+///
+/// ```
+/// assert_eq!(redline::Config::default().service_name, redline::config::DEFAULT_SERVICE_NAME);
+/// ```
+pub const DEFAULT_SERVICE_NAME: &str = "unknown_service:redline";
+
 /// Upper limit of `REDLINE_MAX_SERIES_PER_METRIC`.
 const MAX_SERIES_LIMIT: usize = 1_000_000;
 
+/// `REDLINE_*` variables that are not settings of [`Config`] but are read
+/// elsewhere, so never reported as unknown.
+const READ_ELSEWHERE: [&str; 6] = [
+    // build.rs (and the Dockerfile, which also sets it at run time): the
+    // revision `build_info` reports.
+    "REDLINE_GIT_REVISION",
+    // Set by build.rs for the compiler (cargo also sets them when it runs
+    // tests and `cargo run`).
+    "REDLINE_BUILD_TIME",
+    "REDLINE_BUILD_REVISION",
+    "REDLINE_BUILD_RUSTC",
+    // The Dockerfile's HEALTHCHECK: the admin port it probes.
+    "REDLINE_HEALTHCHECK_PORT",
+    // deploy/ scripts and the tests: the redline binary to run.
+    "REDLINE_BIN",
+];
+
+/// What reading the settings found, beside the configuration.
+struct Read {
+    config: Config,
+    /// Every variable name the parsers asked for.
+    asked: BTreeSet<String>,
+    /// `REDLINE_UNKNOWN_VARIABLES=warn`.
+    warn_unknown: bool,
+}
+
 impl Config {
     /// Reads the process environment (and `REDLINE_CONFIG_FILE` if set).
+    /// A set `REDLINE_*` variable that redline does not read is an error
+    /// ([`ConfigError::UnknownVariables`]), or with
+    /// `REDLINE_UNKNOWN_VARIABLES=warn` a warning printed to stderr and kept
+    /// in [`Config::warnings`]. A program that reads `REDLINE_*` variables of
+    /// its own uses [`Config::from_env_with_own`].
     ///
     /// ```
     /// let config = redline::Config::from_env().expect("valid configuration");
     /// assert!(config.max_series_per_metric >= 1);
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_env_with_own(&[])
+    }
+
+    /// Like [`Config::from_env`], for a program that reads `REDLINE_*`
+    /// variables of its own: `own` are not reported as unknown (the demo
+    /// passes its command-line variables, such as `REDLINE_LISTEN`).
+    ///
+    /// ```
+    /// let config = redline::Config::from_env_with_own(&["REDLINE_LISTEN"]).unwrap();
+    /// assert!(config.warnings.is_empty());
+    /// ```
+    pub fn from_env_with_own(own: &[&str]) -> Result<Self, ConfigError> {
+        // Variables whose name or value is not Unicode are skipped, as
+        // `std::env::var` does.
+        let vars = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        let config = Self::from_vars(vars, own)?;
+        for warning in &config.warnings {
+            eprintln!("redline: warning: {warning}");
+        }
+        Ok(config)
+    }
+
+    /// Like [`Config::from_env`], from a fixed set of variables, without
+    /// printing: warnings are in [`Config::warnings`]. Every variable of
+    /// `vars` that starts with `REDLINE_` must be one redline reads (the
+    /// parsers record each name they ask for, so the list cannot drift from
+    /// them; see [`Config::known_variables`]) or be in `own`.
+    ///
+    /// ```
+    /// let config = redline::Config::from_vars([("REDLINE_RATE_LIMIT", "5/s")], &[]).unwrap();
+    /// assert_eq!(config.rate_limit.default.map(|q| q.per_second), Some(5));
+    ///
+    /// let err = redline::Config::from_vars([("REDLINE_RATE_LIMT", "5/s")], &[]).unwrap_err();
+    /// assert!(err.to_string().contains("did you mean REDLINE_RATE_LIMIT?"), "{err}");
+    ///
+    /// let config = redline::Config::from_vars(
+    ///     [("REDLINE_RATE_LIMT", "5/s"), ("REDLINE_UNKNOWN_VARIABLES", "warn")],
+    ///     &[],
+    /// ).unwrap();
+    /// assert!(config.warnings[0].contains("REDLINE_RATE_LIMT"));
+    /// assert_eq!(config.rate_limit.default, None);
+    /// ```
+    pub fn from_vars<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+        own: &[&str],
+    ) -> Result<Self, ConfigError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let Read {
+            mut config,
+            asked,
+            warn_unknown,
+        } = Self::read(|name| vars.get(name).cloned())?;
+        let mut known: BTreeSet<&str> = asked.iter().map(String::as_str).collect();
+        known.extend(READ_ELSEWHERE);
+        known.extend(own);
+        let mut unknown: Vec<UnknownVariable> = vars
+            .keys()
+            .filter(|name| name.starts_with(PREFIX) && !known.contains(name.as_str()))
+            .map(|name| UnknownVariable {
+                name: name.clone(),
+                suggestion: closest(name, &known).map(str::to_owned),
+            })
+            .collect();
+        if unknown.is_empty() {
+            return Ok(config);
+        }
+        unknown.sort_by(|a, b| a.name.cmp(&b.name));
+        if !warn_unknown {
+            return Err(ConfigError::UnknownVariables { variables: unknown });
+        }
+        config.warnings.extend(
+            unknown
+                .iter()
+                .map(|u| format!("unknown variable {u} is ignored: redline does not read it")),
+        );
+        Ok(config)
+    }
+
+    /// Every `REDLINE_*` variable redline reads: the settings (as the parsers
+    /// ask for them) and the few read elsewhere (`REDLINE_GIT_REVISION` by
+    /// the build script, `REDLINE_HEALTHCHECK_PORT` by the container's health
+    /// check…). Sorted.
+    ///
+    /// ```
+    /// let known = redline::Config::known_variables();
+    /// assert!(known.iter().any(|v| v == "REDLINE_RATE_LIMIT"));
+    /// assert!(known.iter().all(|v| v.starts_with("REDLINE_")));
+    /// ```
+    pub fn known_variables() -> Vec<String> {
+        let asked = Self::read(|_| None).map(|r| r.asked).unwrap_or_default();
+        let mut known: BTreeSet<String> = asked
+            .into_iter()
+            .filter(|name| name.starts_with(PREFIX))
+            .collect();
+        known.extend(READ_ELSEWHERE.iter().map(|s| s.to_string()));
+        known.into_iter().collect()
     }
 
     /// Like [`Config::from_env`], with variables from `lookup` (for tests and
-    /// embedding).
+    /// embedding). A lookup cannot list its variables, so unknown ones are
+    /// not reported: use [`Config::from_vars`] for that.
     ///
     /// ```
     /// let config = redline::Config::from_lookup(|name| match name {
@@ -228,6 +440,16 @@ impl Config {
     /// assert!(err.to_string().contains("REDLINE_MAX_SERIES_PER_METRIC"));
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup).map(|r| r.config)
+    }
+
+    /// Parses every setting, recording each variable name asked for.
+    fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Read, ConfigError> {
+        let asked = RefCell::new(BTreeSet::new());
+        let lookup = |name: &str| {
+            asked.borrow_mut().insert(name.to_owned());
+            lookup(name)
+        };
         let file = match lookup("REDLINE_CONFIG_FILE").filter(|p| !p.trim().is_empty()) {
             Some(path) => Some(FileValues::load(Path::new(&path))?),
             None => None,
@@ -295,9 +517,11 @@ impl Config {
         if let Some((var, v)) = get("REDLINE_SHUTDOWN_GRACE", "shutdown_grace") {
             config.shutdown_grace = parse_duration(&var, &v)?;
         }
+        // Both asked for, so both are known names even when the first is set.
+        let token_file = get("REDLINE_ADMIN_TOKEN_FILE", "admin_token_file");
         let token_source = match get("REDLINE_ADMIN_TOKEN", "-") {
             Some(found) => Some(found),
-            None => match get("REDLINE_ADMIN_TOKEN_FILE", "admin_token_file") {
+            None => match token_file {
                 Some((var, path)) => {
                     let text = std::fs::read_to_string(path.trim()).map_err(|e| {
                         invalid(
@@ -330,8 +554,75 @@ impl Config {
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         config.redact = crate::redact::RedactConfig::from_source(&get)?;
-        Ok(config)
+        let warn_unknown = match get("REDLINE_UNKNOWN_VARIABLES", "unknown_variables") {
+            None => false,
+            Some((var, v)) => match v.trim() {
+                "error" => false,
+                "warn" => true,
+                _ => return Err(invalid(&var, &v, "error or warn")),
+            },
+        };
+        Ok(Read {
+            config,
+            asked: asked.into_inner(),
+            warn_unknown,
+        })
     }
+
+    /// Problems found while reading that did not stop the start (unknown
+    /// `REDLINE_*` variables under `REDLINE_UNKNOWN_VARIABLES=warn`), for
+    /// the service to log; [`Config::from_env`] also prints them to stderr.
+    ///
+    /// ```
+    /// let config = redline::Config::from_vars(
+    ///     [("REDLINE_LOG_FIEL", "app.log"), ("REDLINE_UNKNOWN_VARIABLES", "warn")],
+    ///     &[],
+    /// ).unwrap();
+    /// assert_eq!(config.warnings().len(), 1);
+    /// assert!(config.warnings()[0].contains("did you mean REDLINE_LOG_FILE?"));
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// The prefix of redline's own variables.
+const PREFIX: &str = "REDLINE_";
+
+/// The known variable closest to `name` (compared without the prefix and
+/// ignoring case), if it is at most a third of the name away (1 to 3
+/// edits).
+fn closest<'a>(name: &str, known: &BTreeSet<&'a str>) -> Option<&'a str> {
+    let wanted = name
+        .strip_prefix(PREFIX)
+        .unwrap_or(name)
+        .to_ascii_uppercase();
+    let limit = (wanted.chars().count() / 3).clamp(1, 3);
+    known
+        .iter()
+        .filter_map(|k| {
+            let suffix = k.strip_prefix(PREFIX)?;
+            Some((edit_distance(&wanted, suffix), *k))
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// The scalar values of a TOML configuration file, as strings, so the same
@@ -341,7 +632,8 @@ struct FileValues {
     table: toml::Table,
 }
 
-const FILE_KEYS: [&str; 14] = [
+const FILE_KEYS: [&str; 15] = [
+    "unknown_variables",
     "admin_token_file",
     "metrics_auth",
     "shutdown_delay",
@@ -692,5 +984,146 @@ mod tests {
         let err = Config::from_lookup(env(&[("REDLINE_CONFIG_FILE", "/nonexistent/x.toml")]))
             .unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }));
+    }
+
+    #[test]
+    fn an_unknown_variable_stops_the_start_with_the_closest_name() {
+        let err = Config::from_vars(
+            [("REDLINE_RATE_LIMT", "5/s"), ("OTEL_SERVICE_NAME", "x")],
+            &[],
+        )
+        .unwrap_err();
+        let ConfigError::UnknownVariables { variables } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            variables,
+            &[UnknownVariable {
+                name: "REDLINE_RATE_LIMT".into(),
+                suggestion: Some("REDLINE_RATE_LIMIT".into()),
+            }]
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("did you mean REDLINE_RATE_LIMIT?"), "{msg}");
+        assert!(msg.contains("REDLINE_UNKNOWN_VARIABLES=warn"), "{msg}");
+
+        // Every unknown one is named, sorted; far-off names get no guess;
+        // case is ignored when guessing.
+        let err = Config::from_vars(
+            [
+                ("REDLINE_ZZZZZZZZZZZZ", "1"),
+                ("REDLINE_log_output", "file"),
+                ("REDLINE_SHUTDOWN_DELAI", "5s"),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        let ConfigError::UnknownVariables { variables } = &err else {
+            panic!("{err:?}")
+        };
+        let found: Vec<(&str, Option<&str>)> = variables
+            .iter()
+            .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("REDLINE_SHUTDOWN_DELAI", Some("REDLINE_SHUTDOWN_DELAY")),
+                ("REDLINE_ZZZZZZZZZZZZ", None),
+                ("REDLINE_log_output", Some("REDLINE_LOG_OUTPUT")),
+            ]
+        );
+        assert!(err.to_string().starts_with("unknown variables "), "{err}");
+    }
+
+    #[test]
+    fn unknown_variables_can_be_warnings() {
+        let c = Config::from_vars(
+            [
+                ("REDLINE_RATE_LIMT", "5/s"),
+                ("REDLINE_UNKNOWN_VARIABLES", "warn"),
+                ("REDLINE_MAX_SERIES_PER_METRIC", "9"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.max_series_per_metric, 9, "known settings still apply");
+        assert_eq!(c.warnings().len(), 1);
+        assert!(
+            c.warnings()[0].contains("REDLINE_RATE_LIMT (did you mean REDLINE_RATE_LIMIT?)"),
+            "{:?}",
+            c.warnings
+        );
+        let err = Config::from_vars([("REDLINE_UNKNOWN_VARIABLES", "ignore")], &[]).unwrap_err();
+        assert!(err.to_string().contains("error or warn"), "{err}");
+        // `error` is the default, and can be said.
+        assert!(
+            Config::from_vars(
+                [("REDLINE_X", "1"), ("REDLINE_UNKNOWN_VARIABLES", "error")],
+                &[]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn known_variables_are_those_the_parsers_read_and_a_program_s_own() {
+        // Every subsystem's settings, the file and token variables, and
+        // those read outside `Config`.
+        let vars = [
+            ("REDLINE_CONFIG_FILE", ""),
+            ("REDLINE_ADMIN_TOKEN", "0123456789abcdef0123"),
+            ("REDLINE_ADMIN_TOKEN_FILE", "/nonexistent"),
+            ("REDLINE_SYSTEM_METRICS_INTERVAL", "1s"),
+            ("REDLINE_BODY_LIMIT", "1000"),
+            ("REDLINE_RATE_LIMIT_KEY", "ip"),
+            ("REDLINE_LOG_FILE", "/tmp/x.log"),
+            ("REDLINE_TRACES_RESPONSE_HEADER", "always"),
+            ("REDLINE_REDACT_KEYS", "pin"),
+            ("REDLINE_GIT_REVISION", "abc"),
+            ("REDLINE_BUILD_REVISION", "abc"),
+            ("REDLINE_HEALTHCHECK_PORT", "9464"),
+        ];
+        let c = Config::from_vars(vars, &[]).unwrap();
+        assert!(c.warnings.is_empty());
+        assert!(Config::from_vars([("REDLINE_LISTEN", "x")], &[]).is_err());
+        assert!(Config::from_vars([("REDLINE_LISTEN", "x")], &["REDLINE_LISTEN"]).is_ok());
+
+        let known = Config::known_variables();
+        for (var, _) in vars {
+            assert!(known.iter().any(|k| k == var), "{var}");
+        }
+        assert!(known.contains(&"REDLINE_UNKNOWN_VARIABLES".to_string()));
+        assert!(!known.iter().any(|k| k.starts_with("OTEL_")));
+    }
+
+    #[test]
+    fn variables_named_by_the_build_and_the_container_are_known() {
+        let known = Config::known_variables();
+        let sources = [
+            ("build.rs", include_str!("../build.rs")),
+            ("Dockerfile", include_str!("../Dockerfile")),
+            ("docker-compose.yml", include_str!("../docker-compose.yml")),
+        ];
+        for (file, text) in sources {
+            for (at, _) in text.match_indices(PREFIX) {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                assert!(known.contains(&name), "{file} names {name}, unknown");
+            }
+        }
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("RATE_LIMT", "RATE_LIMIT"), 1);
+        assert_eq!(edit_distance("", "ABC"), 3);
+        assert_eq!(edit_distance("KITTEN", "SITTING"), 3);
+        assert_eq!(edit_distance("SAME", "SAME"), 0);
+        let known: BTreeSet<&str> = ["REDLINE_ENV", "REDLINE_LOG"].into();
+        assert_eq!(closest("REDLINE_FOO", &known), None, "3 edits of 3 letters");
+        assert_eq!(closest("REDLINE_LOGS", &known), Some("REDLINE_LOG"));
     }
 }

@@ -9,7 +9,10 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use axum::{Router, routing::get};
 //!
-//! let telemetry = redline::Telemetry::from_env()?;          // OTEL_* and REDLINE_* variables
+//! let telemetry = redline::Telemetry::builder()
+//!     .config(redline::Config::from_env()?)                  // OTEL_* and REDLINE_* variables
+//!     .build_info(redline::build_info!())                    // your crate's version and name
+//!     .build()?;
 //! let app: Router = Router::new()
 //!     .route("/users/{id}", get(|| async { "user" }))
 //!     .layer(telemetry.http_layer());                        // latency, sizes, in-flight
@@ -43,7 +46,7 @@ mod text;
 mod timefmt;
 pub mod traces;
 
-pub use config::{Config, ConfigError, UrlScheme};
+pub use config::{Config, ConfigError, UnknownVariable, UrlScheme};
 
 /// The README's Rust examples, compiled as doctests so they stay true.
 #[doc = include_str!("../README.md")]
@@ -59,6 +62,6 @@ pub struct OperationsDocDoctests;
 #[doc = include_str!("../docs/TRACING.md")]
 #[cfg(doctest)]
 pub struct TracingDocDoctests;
-pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome};
+pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome, REDLINE_VERSION};
 pub use server::{Server, shutdown_signal};
 pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use redline::demo::{Demo, DemoOptions};
 
 #[derive(Parser)]
@@ -75,8 +75,25 @@ fn main() -> ExitCode {
     runtime.block_on(run(args))
 }
 
+/// The variables the command line reads (`REDLINE_LISTEN`…), from its
+/// definition, so the library does not report them as unknown.
+fn own_variables() -> Vec<String> {
+    let cli = Cli::command();
+    let mut names = Vec::new();
+    for command in std::iter::once(&cli).chain(cli.get_subcommands()) {
+        for arg in command.get_arguments() {
+            if let Some(name) = arg.get_env().and_then(|n| n.to_str()) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
 async fn run(args: DemoArgs) -> ExitCode {
-    let mut config = match redline::Config::from_env() {
+    let own = own_variables();
+    let own: Vec<&str> = own.iter().map(String::as_str).collect();
+    let mut config = match redline::Config::from_env_with_own(&own) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("redline: {e}");

@@ -128,14 +128,18 @@ impl TelemetryBuilder {
         self
     }
 
-    /// What `build_info` reports (default: redline's own version).
+    /// What `build_info` and `/info` report (default: redline's own
+    /// version). Pass [`redline::build_info!()`](crate::build_info!) for your
+    /// crate's. Its [`BuildInfo::service_name`] also becomes the service name
+    /// when the configuration names none (`OTEL_SERVICE_NAME` unset).
     ///
     /// ```
     /// let t = redline::Telemetry::builder()
-    ///     .build_info(redline::BuildInfo::new("2.0.1", "deadbeef"))
+    ///     .build_info(redline::BuildInfo::new("2.0.1", "deadbeef").with_service_name("billing"))
     ///     .build()
     ///     .unwrap();
     /// assert!(t.render_metrics().contains(r#"version="2.0.1""#));
+    /// assert_eq!(t.config().service_name, "billing");
     /// ```
     pub fn build_info(mut self, info: BuildInfo) -> Self {
         self.build_info = Some(info);
@@ -164,7 +168,13 @@ impl TelemetryBuilder {
     /// assert!(t.render_metrics().contains("build_info"));
     /// ```
     pub fn build(self) -> Result<Telemetry, Error> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        let build = self.build_info.unwrap_or_else(BuildInfo::redline);
+        if let Some(name) = &build.service_name
+            && config.service_name == crate::config::DEFAULT_SERVICE_NAME
+        {
+            config.service_name.clone_from(name);
+        }
         // Calibrate the request clock now rather than on the first request.
         let _ = quanta::Instant::now();
         let registry = self.registry.unwrap_or_default();
@@ -207,7 +217,6 @@ impl TelemetryBuilder {
                 config.system_metrics_interval,
             )))?;
         }
-        let build = self.build_info.unwrap_or_else(BuildInfo::redline);
         build_info::register(
             &registry,
             &build,
@@ -285,7 +294,10 @@ impl Telemetry {
         TelemetryBuilder::default()
     }
 
-    /// Builds from the environment ([`Config::from_env`]).
+    /// Builds from the environment ([`Config::from_env`]), reporting
+    /// redline's own build info. For your service's version, revision and
+    /// default name: `Telemetry::builder().config(Config::from_env()?)
+    /// .build_info(redline::build_info!()).build()`.
     ///
     /// ```
     /// let t = redline::Telemetry::from_env().unwrap();

@@ -95,6 +95,46 @@ fn invalid_configuration_stops_the_start_with_the_variable_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("from 0 to 1"));
 }
 
+#[test]
+fn a_misspelled_variable_stops_the_start_naming_the_right_one() {
+    let out = redline()
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("REDLINE_RATE_LIMT", "5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("REDLINE_RATE_LIMT") && err.contains("did you mean REDLINE_RATE_LIMIT?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn misspelled_variables_can_be_warnings_and_the_demo_s_own_are_known() {
+    // REDLINE_LISTEN and REDLINE_DEMO_DURATION are the command line's.
+    let out = redline()
+        .args(["demo", "--admin-listen", "127.0.0.1:0"])
+        .env("REDLINE_LISTEN", "127.0.0.1:0")
+        .env("REDLINE_DEMO_DURATION", "1")
+        .env("REDLINE_RATE_LIMT", "5")
+        .env("REDLINE_UNKNOWN_VARIABLES", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "warning: unknown variable REDLINE_RATE_LIMT (did you mean REDLINE_RATE_LIMIT?)"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("REDLINE_LISTEN") && !err.contains("REDLINE_DEMO_DURATION"),
+        "{err}"
+    );
+}
+
 /// Under load, SIGTERM turns `/ready` to 503 first while the API still
 /// serves; requests in flight when the server stops accepting all finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,6 +226,7 @@ async fn exact_counts_and_labels_across_routes() {
         .expect("build_info");
     assert_eq!(build.value, 1.0);
     assert_eq!(build.labels["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(build.labels["redline_version"], redline::REDLINE_VERSION);
     assert!(build.labels.contains_key("revision") && build.labels.contains_key("rustc"));
     assert!(value(&m, "process_resident_memory_bytes", &[]).unwrap() > 0.0);
     assert!(value(&m, "redline_system_memory_total_bytes", &[]).unwrap() > 0.0);

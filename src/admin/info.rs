@@ -14,6 +14,7 @@ pub(super) struct Info {
     revision: String,
     build_time: String,
     rustc: String,
+    redline_version: &'static str,
     start_time: String,
     uptime_seconds: f64,
     pid: u32,
@@ -39,6 +40,7 @@ pub(super) async fn info(State(t): State<Telemetry>) -> Json<Info> {
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(build.build_time),
         ),
         rustc: build.rustc.clone(),
+        redline_version: crate::REDLINE_VERSION,
         start_time: rfc3339_millis(t.started()),
         uptime_seconds: t
             .started()

@@ -145,11 +145,12 @@ impl Demo {
     /// # });
     /// ```
     pub async fn start(options: DemoOptions) -> Result<Self, DemoError> {
-        let mut config = options.config;
-        if config.service_name == Config::default().service_name {
-            config.service_name = "redline-demo".into();
-        }
-        let telemetry = Telemetry::builder().config(config).build()?;
+        // Named `redline-demo` unless OTEL_SERVICE_NAME says otherwise.
+        let build = crate::build_info!().with_service_name("redline-demo");
+        let telemetry = Telemetry::builder()
+            .config(options.config)
+            .build_info(build)
+            .build()?;
         // Beside the default process checks: the disk the demo runs on
         // (non-critical: a full disk warns, the API still serves).
         telemetry.health().register(

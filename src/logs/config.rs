@@ -39,9 +39,18 @@ pub struct LogConfig {
     /// `REDLINE_LOG`, else `RUST_LOG`: `EnvFilter` directives (`info`,
     /// `warn,redline=debug`). Default `info`.
     pub filter: String,
-    /// `REDLINE_LOG_OUTPUT`: `stdout`, `file` or `both`.
+    /// `REDLINE_LOG_OUTPUT`: `stdout`, `file` or `both`. Unset, it is
+    /// `file` when `REDLINE_LOG_FILE` is set and `stdout` otherwise.
     pub output: LogOutput,
-    /// `REDLINE_LOG_FILE`: the file for `file`/`both` output.
+    /// `REDLINE_LOG_FILE`: the file for `file`/`both` output. Setting it
+    /// alone (without `REDLINE_LOG_OUTPUT`) means `file` output.
+    ///
+    /// ```
+    /// let config = redline::Config::from_lookup(|name| {
+    ///     (name == "REDLINE_LOG_FILE").then(|| "/var/log/app.log".into())
+    /// }).unwrap();
+    /// assert_eq!(config.logs.output, redline::logs::LogOutput::File);
+    /// ```
     pub file: PathBuf,
     /// `REDLINE_LOG_MAX_SIZE` (`10MB`, bytes), `REDLINE_LOG_ROTATE_DAILY`
     /// (`true`/`false`) and `REDLINE_LOG_KEEP` (old files kept).
@@ -110,16 +119,21 @@ impl LogConfig {
             })?;
             c.filter = v.trim().to_owned();
         }
-        if let Some((var, v)) = get("REDLINE_LOG_OUTPUT", "log_output") {
+        let output = get("REDLINE_LOG_OUTPUT", "log_output");
+        if let Some((var, v)) = &output {
             c.output = match v.trim() {
                 "stdout" => LogOutput::Stdout,
                 "file" => LogOutput::File,
                 "both" => LogOutput::Both,
-                _ => return Err(invalid(&var, &v, "stdout, file or both")),
+                _ => return Err(invalid(var, v, "stdout, file or both")),
             };
         }
         if let Some((_, v)) = get("REDLINE_LOG_FILE", "log_file") {
             c.file = PathBuf::from(v.trim());
+            // A file named without an output: the file is what was meant.
+            if output.is_none() {
+                c.output = LogOutput::File;
+            }
         }
         if let Some((var, v)) = get("REDLINE_LOG_MAX_SIZE", "log_max_size") {
             c.rotation.max_bytes = parse_size(&var, &v)?;
@@ -222,5 +236,27 @@ mod tests {
                 other => panic!("{var}={value}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn log_file_alone_means_file_output() {
+        let c = parse(&[("REDLINE_LOG_FILE", "/tmp/app.log")]).unwrap();
+        assert_eq!(c.output, LogOutput::File);
+        assert_eq!(c.file, PathBuf::from("/tmp/app.log"));
+        // An explicit output still wins.
+        for (output, expected) in [
+            ("stdout", LogOutput::Stdout),
+            ("both", LogOutput::Both),
+            ("file", LogOutput::File),
+        ] {
+            let c = parse(&[
+                ("REDLINE_LOG_FILE", "/tmp/app.log"),
+                ("REDLINE_LOG_OUTPUT", output),
+            ])
+            .unwrap();
+            assert_eq!(c.output, expected, "{output}");
+        }
+        // Neither: stdout, the default file name unused.
+        assert_eq!(parse(&[]).unwrap().output, LogOutput::Stdout);
     }
 }

@@ -15,7 +15,7 @@ pub(crate) mod system;
 #[allow(unsafe_code)]
 pub(crate) mod table;
 
-pub use build_info::BuildInfo;
+pub use build_info::{BuildInfo, REDLINE_VERSION};
 pub use exemplar::{Exemplar, Exemplars};
 pub use exposition::{PROMETHEUS_TEXT_CONTENT_TYPE, encode_text, render_text};
 pub use openmetrics::{ExpositionFormat, OPENMETRICS_CONTENT_TYPE, encode_openmetrics};
