@@ -27,17 +27,19 @@ WORKDIR /src
 #    Cargo.lock change, not on every source edit. The [[bench]] targets named
 #    in Cargo.toml must exist for cargo to read the manifest, hence benches/.
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY demo/Cargo.toml demo/build.rs ./demo/
 COPY benches ./benches
-RUN mkdir -p src \
- && echo 'fn main() {}' > src/main.rs \
- && touch src/lib.rs \
+RUN mkdir -p src demo/src \
+ && echo 'fn main() {}' > demo/src/main.rs \
+ && touch src/lib.rs demo/src/lib.rs \
  && cargo build --release --locked \
- && rm -rf src
+ && rm -rf src demo/src
 
-# 2. The crate itself. Files that src/ includes (README.md, docs/) come with
-#    the rest of the context; touch so cargo rebuilds over the stub above.
+# 2. The library and the demo crate (its `redline` binary). Files that src/
+#    includes (README.md, docs/) come with the rest of the context; touch so
+#    cargo rebuilds over the stubs above.
 COPY . .
-RUN touch src/lib.rs src/main.rs \
+RUN touch src/lib.rs demo/src/lib.rs demo/src/main.rs \
  && cargo build --release --locked \
  && install -D -m 0755 target/release/redline /out/redline
 

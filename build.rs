@@ -32,8 +32,6 @@ fn main() {
     println!("cargo:rustc-env=REDLINE_BUILD_TIME={built}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rustc-env=REDLINE_BUILD_REVISION={revision}");
-    // For `redline::build_info!()` in this crate's own binary (the demo).
-    println!("cargo:rustc-env=SOURCE_REVISION={revision}");
     println!("cargo:rustc-env=REDLINE_BUILD_RUSTC={rustc_version}");
     println!("cargo:rerun-if-env-changed=REDLINE_GIT_REVISION");
     println!("cargo:rerun-if-changed=.git/HEAD");

@@ -65,7 +65,7 @@ fn main() {
         };
         tokio::select! {
             _ = accept => {}
-            _ = redline::demo::shutdown_signal() => {}
+            _ = redline::shutdown_signal() => {}
         }
         println!(
             "received {} export requests, {} bytes",

@@ -31,7 +31,6 @@
 
 pub mod admin;
 pub mod config;
-pub mod demo;
 pub mod errors;
 pub(crate) mod headers;
 pub mod health;

@@ -61,8 +61,8 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use crate::config::{ConfigError, invalid};
-pub use scan::REDACTED;
 use scan::{Allow, KeyKind, MAX_KEY_LEN, SENSITIVE_KEYS, Summary, chain, fold_key, key_matches};
+pub use scan::{REDACTED, needs_escape};
 
 /// Headers whose values are never logged nor recorded on spans.
 pub const SENSITIVE_HEADERS: [&str; 5] = [

@@ -301,8 +301,17 @@ pub(crate) fn percent_decode(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Characters that could forge a line or hide text in a terminal or viewer.
-pub(crate) fn needs_escape(c: char) -> bool {
+/// Characters that could forge a line or hide text in a terminal or viewer:
+/// control characters (C0, DEL, C1), the Unicode line and paragraph
+/// separators and the bidirectional overrides and isolates. The masker
+/// escapes them; input validation can refuse them.
+///
+/// ```
+/// use redline::redact::needs_escape;
+/// assert!(needs_escape('\n') && needs_escape('\u{202e}') && needs_escape('\u{9b}'));
+/// assert!(!needs_escape('é'));
+/// ```
+pub fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

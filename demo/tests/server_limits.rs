@@ -53,10 +53,10 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Durati
 }
 
 /// A demo on ephemeral ports with `header_read_timeout`.
-async fn demo_with_timeout(timeout: Duration) -> redline::demo::Demo {
+async fn demo_with_timeout(timeout: Duration) -> redline_demo::Demo {
     let mut options = common::demo_options();
     options.config.hardening.header_read_timeout = timeout;
-    redline::demo::Demo::start(options).await.unwrap()
+    redline_demo::Demo::start(options).await.unwrap()
 }
 
 fn closed_total(samples: &[common::Sample], listener: &str, reason: &str) -> f64 {
@@ -254,7 +254,7 @@ async fn slow_uploads_in_flight_outlive_the_idle_timeout() {
 async fn at_the_cap_busy_connections_refuse_newcomers_and_idle_ones_make_room() {
     let mut options = common::demo_options();
     options.config.hardening.max_connections = Some(4);
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let (app, admin) = (demo.app_addr(), demo.admin_addr().unwrap());
     // Four uploads in flight (2 of 4 bytes sent).
     let mut busy = Vec::new();

@@ -14,7 +14,7 @@ use common::*;
 async fn promtool_accepts_the_exposition() {
     let mut options = demo_options();
     options.load_rps = 200;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let c = client();
     // Exercise every family: operations, errors, overflow, all routes.
     let _ = demo
@@ -68,7 +68,7 @@ fn start_prometheus(target: std::net::SocketAddr, extra: &[&str]) -> stack::Serv
 async fn a_real_prometheus_scrapes_and_queries_the_demo() {
     let mut options = demo_options();
     options.load_rps = 100;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let prometheus = start_prometheus(demo.admin_addr().unwrap(), &[]);
     let c = client();
 
@@ -116,7 +116,7 @@ async fn a_real_prometheus_scrapes_and_queries_the_demo() {
     demo.shutdown().await;
 }
 
-#[path = "common/otlp.rs"]
+#[path = "../../tests/common/otlp.rs"]
 mod otlp;
 
 /// Prometheus with exemplar storage scrapes the demo in OpenMetrics; the
@@ -128,7 +128,7 @@ async fn exemplars_reach_prometheus_and_name_exported_traces() {
     options.load_rps = 50;
     options.config.traces.endpoint = Some(receiver.grpc_endpoint());
     options.config.traces.schedule_delay = Duration::from_millis(200);
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let c = client();
 
     // Content negotiation on /metrics.

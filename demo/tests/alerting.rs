@@ -24,7 +24,7 @@
 //! in docs/RUNBOOK.md).
 
 mod common;
-#[path = "common/otlp.rs"]
+#[path = "../../tests/common/otlp.rs"]
 mod otlp;
 #[path = "common/stack.rs"]
 mod stack;

@@ -54,12 +54,12 @@ fn remember(tokens: &Tokens, body: &[u8]) {
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// # use redline::demo::{Demo, DemoOptions};
+/// # use redline_demo::{Demo, DemoOptions};
 /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
 /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
 /// use std::sync::atomic::Ordering::Relaxed;
 /// let demo = Demo::start(options).await.unwrap(); // load_rps 0: no generator
-/// let stats: &redline::demo::LoadStats = demo.load_stats();
+/// let stats: &redline_demo::LoadStats = demo.load_stats();
 /// let total = stats.sent.load(Relaxed) + stats.failed.load(Relaxed) + stats.skipped.load(Relaxed);
 /// assert_eq!(total, 0);
 /// demo.shutdown().await;

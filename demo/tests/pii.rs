@@ -4,7 +4,7 @@
 //! do (so the text did reach all three).
 
 mod common;
-#[path = "common/otlp.rs"]
+#[path = "../../tests/common/otlp.rs"]
 mod otlp;
 
 use std::time::Duration;

@@ -58,7 +58,7 @@ async fn per_route_quotas_refuse_with_retry_headers_and_count() {
         burst: 1000,
     });
     options.config.rate_limit.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let app = demo.app_addr();
     let c = common::client();
     let hello = format!("http://{app}/hello");
@@ -124,7 +124,7 @@ async fn untrusted_forwarded_for_is_ignored_and_api_keys_have_their_own_buckets(
         per_second: 1,
         burst: 2,
     });
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let hello = format!("http://{}/hello", demo.app_addr());
     let c = common::client();
     // No trusted proxy: spoofed X-Forwarded-For values share the peer's bucket.
@@ -139,7 +139,7 @@ async fn untrusted_forwarded_for_is_ignored_and_api_keys_have_their_own_buckets(
         burst: 2,
     });
     options.config.rate_limit.key = RateKey::Header("x-api-key".parse().unwrap());
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let hello = format!("http://{}/hello", demo.app_addr());
     let one = statuses(&c, &hello, &[("x-api-key", "key-one")], 3).await;
     let two = statuses(&c, &hello, &[("x-api-key", "key-two")], 2).await;
@@ -157,7 +157,7 @@ async fn memory_is_bounded_by_max_keys() {
     });
     options.config.rate_limit.max_keys = 4;
     options.config.rate_limit.key = RateKey::Header("x-api-key".parse().unwrap());
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let hello = format!("http://{}/hello", demo.app_addr());
     let c = common::client();
     // Four clients fill the table; the next ones share one bucket.

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use super::bot::{BatchReport, Bot, BotError, MediaInfo, Message, Reply};
 use super::error::{ApiError, Disclosure};
 use super::faults::{self, Faults};
-use crate::Telemetry;
-use crate::errors::{ErrorCategory, ErrorContext, ErrorTracker};
-use crate::security::{InputReporter, ValidJson};
+use redline::Telemetry;
+use redline::errors::{ErrorCategory, ErrorContext, ErrorTracker};
+use redline::security::{InputReporter, ValidJson};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -33,8 +33,8 @@ struct AppState {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use tower::ServiceExt;
 /// let t = redline::Telemetry::builder().build().unwrap();
-/// let app = redline::demo::router(&t, redline::demo::Faults::default());
-/// let big = vec![0u8; redline::demo::MAX_BODY_BYTES + 1];
+/// let app = redline_demo::router(&t, redline_demo::Faults::default());
+/// let big = vec![0u8; redline_demo::MAX_BODY_BYTES + 1];
 /// let request = http::Request::post("/media").body(axum::body::Body::from(big)).unwrap();
 /// assert_eq!(app.oneshot(request).await.unwrap().status(), 413);
 /// # });
@@ -47,7 +47,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 ///
 /// ```
 /// let t = redline::Telemetry::builder().build().unwrap();
-/// let app = redline::demo::router(&t, redline::demo::Faults::default());
+/// let app = redline_demo::router(&t, redline_demo::Faults::default());
 /// # let _ = app;
 /// ```
 pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {

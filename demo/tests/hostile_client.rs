@@ -8,7 +8,7 @@
 //! every secret in every spelling it was sent in.
 
 mod common;
-#[path = "common/otlp.rs"]
+#[path = "../../tests/common/otlp.rs"]
 mod otlp;
 
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! logging.
 
 mod common;
-#[path = "common/otlp.rs"]
+#[path = "../../tests/common/otlp.rs"]
 mod otlp;
 
 use std::time::Duration;

@@ -103,7 +103,7 @@ async fn without_a_configured_token_protected_routes_say_how_to_set_one() {
     let mut options = common::demo_options();
     options.config.admin_token = None;
     options.config.metrics_auth = false;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let admin = demo.admin_addr().unwrap();
     let c = common::client();
     for r in ROUTES.iter().filter(|r| r.access == Access::Token) {
@@ -131,7 +131,7 @@ async fn without_a_configured_token_protected_routes_say_how_to_set_one() {
 async fn metrics_can_require_the_token() {
     let mut options = common::demo_options();
     options.config.metrics_auth = true;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let url = format!("http://{}/metrics", demo.admin_addr().unwrap());
     let c = common::client();
     assert_eq!(call(&c, "GET", &url, None).await.0, 401);

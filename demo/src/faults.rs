@@ -17,7 +17,7 @@ use super::error::{ApiError, Disclosure};
 /// Largest injectable latency: a minute.
 ///
 /// ```
-/// use redline::demo::{FaultError, Faults, MAX_LATENCY_MS};
+/// use redline_demo::{FaultError, Faults, MAX_LATENCY_MS};
 /// assert!(Faults::new(0.0, MAX_LATENCY_MS).is_ok());
 /// let err = Faults::new(0.0, MAX_LATENCY_MS + 1).err();
 /// assert_eq!(err, Some(FaultError::Latency(MAX_LATENCY_MS + 1)));
@@ -27,8 +27,8 @@ pub const MAX_LATENCY_MS: u64 = 60_000;
 /// The current faults, shared by the middleware and the admin endpoint.
 ///
 /// ```
-/// let faults = redline::demo::Faults::new(0.0, 0).unwrap();
-/// faults.set(redline::demo::FaultSettings { error_rate: Some(0.5), latency_ms: None }).unwrap();
+/// let faults = redline_demo::Faults::new(0.0, 0).unwrap();
+/// faults.set(redline_demo::FaultSettings { error_rate: Some(0.5), latency_ms: None }).unwrap();
 /// assert_eq!(faults.get().error_rate, Some(0.5));
 /// ```
 #[derive(Clone, Default)]
@@ -41,7 +41,7 @@ pub struct Faults {
 /// The JSON of `GET`/`PUT /faults`; absent fields are left unchanged.
 ///
 /// ```
-/// use redline::demo::{FaultSettings, Faults};
+/// use redline_demo::{FaultSettings, Faults};
 /// let settings: FaultSettings = serde_json::from_str(r#"{"latency_ms": 250}"#).unwrap();
 /// assert_eq!(settings, FaultSettings { error_rate: None, latency_ms: Some(250) });
 /// let faults = Faults::new(0.1, 0).unwrap();
@@ -60,7 +60,7 @@ pub struct FaultSettings {
 /// A fault setting out of range.
 ///
 /// ```
-/// use redline::demo::{FaultError, FaultSettings, Faults};
+/// use redline_demo::{FaultError, FaultSettings, Faults};
 /// let faults = Faults::default();
 /// let err = faults.set(FaultSettings { error_rate: Some(2.0), latency_ms: None }).unwrap_err();
 /// assert_eq!(err, FaultError::ErrorRate(2.0));
@@ -80,7 +80,7 @@ impl Faults {
     /// Faults with the given starting values.
     ///
     /// ```
-    /// assert!(redline::demo::Faults::new(1.5, 0).is_err());
+    /// assert!(redline_demo::Faults::new(1.5, 0).is_err());
     /// ```
     pub fn new(error_rate: f64, latency_ms: u64) -> Result<Self, FaultError> {
         let faults = Self::default();
@@ -94,8 +94,8 @@ impl Faults {
     /// Changes the given settings (all or nothing).
     ///
     /// ```
-    /// let f = redline::demo::Faults::default();
-    /// assert!(f.set(redline::demo::FaultSettings { error_rate: Some(f64::NAN), latency_ms: Some(5) }).is_err());
+    /// let f = redline_demo::Faults::default();
+    /// assert!(f.set(redline_demo::FaultSettings { error_rate: Some(f64::NAN), latency_ms: Some(5) }).is_err());
     /// assert_eq!(f.get().latency_ms, Some(0), "nothing changed");
     /// ```
     pub fn set(&self, settings: FaultSettings) -> Result<(), FaultError> {
@@ -122,7 +122,7 @@ impl Faults {
     /// The current settings.
     ///
     /// ```
-    /// let f = redline::demo::Faults::new(0.25, 10).unwrap();
+    /// let f = redline_demo::Faults::new(0.25, 10).unwrap();
     /// assert_eq!(f.get().latency_ms, Some(10));
     /// ```
     pub fn get(&self) -> FaultSettings {

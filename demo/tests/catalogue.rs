@@ -12,8 +12,8 @@ use common::*;
 /// Metric names in the first column of the catalogue's tables, with whether
 /// the row is marked conditional.
 fn catalogue() -> Vec<(String, bool)> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/METRICS.md"))
+        .unwrap();
     // Only tables whose header starts with `| name |` list metrics.
     let mut in_metric_table = false;
     text.lines()
@@ -42,7 +42,7 @@ fn catalogue() -> Vec<(String, bool)> {
 async fn every_exported_family_is_catalogued_and_back() {
     let mut options = demo_options();
     options.load_rps = 200;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let c = client();
     let ops = demo.telemetry().operations();
     let _ = ops.time("catalogue_check", || Ok::<(), ()>(()));

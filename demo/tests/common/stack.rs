@@ -15,7 +15,8 @@ use super::common::{HttpClient, free_port, get, tool};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The demo crate is `demo/` of the repository.
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 fn millis(value: u64, unit: &str) -> u64 {

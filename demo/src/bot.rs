@@ -8,14 +8,14 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 
 use super::store::{MEMORY_BUDGET_BYTES, MemoryUsage, Store};
-use crate::metrics::{Operation, OperationTimer};
+use redline::metrics::{Operation, OperationTimer};
 
 /// Longest message text, in characters.
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{BotError, MAX_TEXT_CHARS, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{BotError, MAX_TEXT_CHARS, Message};
 /// let longest = "é".repeat(MAX_TEXT_CHARS); // characters, not bytes
 /// assert!(bot.handle(Message { chat_id: 1, text: longest }).is_ok());
 /// let too_long = "x".repeat(MAX_TEXT_CHARS + 1);
@@ -26,8 +26,8 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{BotError, MAX_BATCH, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{BotError, MAX_BATCH, Message};
 /// let message = Message { chat_id: 1, text: "hi".into() };
 /// assert!(bot.batch(vec![message.clone(); MAX_BATCH]).is_ok());
 /// assert_eq!(bot.batch(vec![message; MAX_BATCH + 1]), Err(BotError::BatchSize));
@@ -37,8 +37,8 @@ pub const MAX_BATCH: usize = 100;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{BotError, GROUP_COUNT};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{BotError, GROUP_COUNT};
 /// assert!(bot.group_members(GROUP_COUNT).is_ok());
 /// assert_eq!(bot.group_members(GROUP_COUNT + 1), Err(BotError::NoSuchGroup(GROUP_COUNT + 1)));
 /// ```
@@ -47,7 +47,7 @@ pub const GROUP_COUNT: u64 = 1000;
 /// An incoming chat message.
 ///
 /// ```
-/// use redline::demo::Message;
+/// use redline_demo::Message;
 /// let m: Message = serde_json::from_str(r#"{"chat_id": 7, "text": "/help"}"#).unwrap();
 /// assert_eq!(m, Message { chat_id: 7, text: "/help".into() });
 /// // Unknown fields are refused.
@@ -66,8 +66,8 @@ pub struct Message {
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::Message;
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::Message;
 /// let reply = bot.handle(Message { chat_id: 3, text: "hello".into() }).unwrap();
 /// assert_eq!(reply.chat_id, 3);
 /// assert_eq!(reply.handled_by, "conversation");
@@ -99,8 +99,8 @@ pub struct Reply {
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{BotError, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{BotError, Message};
 /// let err = bot.handle(Message { chat_id: 1, text: "/frobnicate".into() }).unwrap_err();
 /// assert_eq!(err, BotError::UnknownCommand("frobnicate".into()));
 /// assert_eq!(err.to_string(), "unknown command; try /help");
@@ -143,7 +143,7 @@ impl BotError {
     /// variants without input.
     ///
     /// ```
-    /// use redline::demo::BotError;
+    /// use redline_demo::BotError;
     /// assert_eq!(BotError::NoSuchGroup(0).detail(), "group 0 does not exist");
     /// assert_eq!(BotError::TextLength.detail(), BotError::TextLength.to_string());
     /// ```
@@ -160,8 +160,8 @@ impl BotError {
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// let info: redline::demo::MediaInfo = bot.media(b"%PDF-1.7").unwrap();
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// let info: redline_demo::MediaInfo = bot.media(b"%PDF-1.7").unwrap();
 /// assert_eq!(info.bytes, 8);
 /// assert_eq!(info.kind, "application/pdf");
 /// assert_eq!(info.checksum.len(), 16);
@@ -180,8 +180,8 @@ pub struct MediaInfo {
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::Message;
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::Message;
 /// let report = bot.batch(vec![
 ///     Message { chat_id: 1, text: "hi".into() },
 ///     Message { chat_id: 1, text: "/nope".into() },
@@ -205,7 +205,7 @@ pub struct BatchReport {
 /// The bot: state plus one pre-resolved operation handle per component.
 ///
 /// ```
-/// use redline::demo::{Bot, Message};
+/// use redline_demo::{Bot, Message};
 /// let t = redline::Telemetry::builder().build().unwrap();
 /// let bot = Bot::new(&t.operations());
 /// bot.handle(Message { chat_id: 1, text: "/start".into() }).unwrap();
@@ -226,8 +226,8 @@ impl Bot {
     ///
     /// ```
     /// let t = redline::Telemetry::builder().build().unwrap();
-    /// let bot = redline::demo::Bot::new(&t.operations());
-    /// let reply = bot.handle(redline::demo::Message { chat_id: 1, text: "/echo hi".into() }).unwrap();
+    /// let bot = redline_demo::Bot::new(&t.operations());
+    /// let reply = bot.handle(redline_demo::Message { chat_id: 1, text: "/echo hi".into() }).unwrap();
     /// assert_eq!(reply.reply, "hi");
     /// ```
     pub fn new(ops: &OperationTimer) -> Self {
@@ -246,8 +246,8 @@ impl Bot {
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
-    /// # let bot = redline::demo::Bot::new(&t.operations());
-    /// use redline::demo::Message;
+    /// # let bot = redline_demo::Bot::new(&t.operations());
+    /// use redline_demo::Message;
     /// let command = bot.handle(Message { chat_id: 1, text: "/echo hi".into() }).unwrap();
     /// assert_eq!((command.reply.as_str(), command.handled_by), ("hi", "command"));
     /// let chat = bot.handle(Message { chat_id: 1, text: "hello".into() }).unwrap();
@@ -324,8 +324,8 @@ impl Bot {
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
-    /// # let bot = redline::demo::Bot::new(&t.operations());
-    /// use redline::demo::Message;
+    /// # let bot = redline_demo::Bot::new(&t.operations());
+    /// use redline_demo::Message;
     /// let token = bot.handle(Message { chat_id: 5, text: "hello".into() }).unwrap().token.unwrap();
     /// assert_eq!(bot.conversation(5, &token), Some(vec!["hello".to_string()]));
     /// assert_eq!(bot.conversation(5, "0123456789abcdef0123456789abcdef"), None, "wrong token");
@@ -344,8 +344,8 @@ impl Bot {
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
-    /// # let bot = redline::demo::Bot::new(&t.operations());
-    /// use redline::demo::{MEMORY_BUDGET_BYTES, Message};
+    /// # let bot = redline_demo::Bot::new(&t.operations());
+    /// use redline_demo::{MEMORY_BUDGET_BYTES, Message};
     /// for chat_id in 0..100 {
     ///     for _ in 0..50 {
     ///         bot.handle(Message { chat_id, text: "x".repeat(4096) }).unwrap();
@@ -366,8 +366,8 @@ impl Bot {
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
-    /// # let bot = redline::demo::Bot::new(&t.operations());
-    /// use redline::demo::BotError;
+    /// # let bot = redline_demo::Bot::new(&t.operations());
+    /// use redline_demo::BotError;
     /// let png = bot.media(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A]).unwrap();
     /// assert_eq!((png.bytes, png.kind), (6, "image/png"));
     /// assert_eq!(bot.media(&[]), Err(BotError::EmptyMedia));
@@ -399,8 +399,8 @@ impl Bot {
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
-    /// # let bot = redline::demo::Bot::new(&t.operations());
-    /// use redline::demo::{BotError, Message};
+    /// # let bot = redline_demo::Bot::new(&t.operations());
+    /// use redline_demo::{BotError, Message};
     /// let messages = vec![
     ///     Message { chat_id: 2, text: "/echo a".into() },
     ///     Message { chat_id: 2, text: "".into() },
@@ -438,8 +438,8 @@ impl Bot {
     ///
     /// ```
     /// # let t = redline::Telemetry::builder().build().unwrap();
-    /// # let bot = redline::demo::Bot::new(&t.operations());
-    /// use redline::demo::BotError;
+    /// # let bot = redline_demo::Bot::new(&t.operations());
+    /// use redline_demo::BotError;
     /// assert_eq!(bot.group_members(1).unwrap(), ["user10", "user11", "user12"]);
     /// assert_eq!(bot.group_members(0), Err(BotError::NoSuchGroup(0)));
     /// ```
@@ -461,7 +461,7 @@ mod tests {
     use super::*;
 
     fn bot() -> Bot {
-        let t = crate::Telemetry::builder().build().unwrap();
+        let t = redline::Telemetry::builder().build().unwrap();
         Bot::new(&t.operations())
     }
 
@@ -495,7 +495,7 @@ mod tests {
 
     #[test]
     fn conversation_memory_is_bounded() {
-        use crate::demo::{MAX_CONVERSATIONS, MAX_HISTORY};
+        use crate::{MAX_CONVERSATIONS, MAX_HISTORY};
         let b = bot();
         let mut tokens = Vec::new();
         for chat in 0..(MAX_CONVERSATIONS as u64 + 10) {
@@ -517,7 +517,7 @@ mod tests {
         }
         assert_eq!(b.conversation(20, &tokens[20]).unwrap().len(), MAX_HISTORY);
         assert_eq!(b.memory().conversations, MAX_CONVERSATIONS);
-        assert!(b.memory().bytes <= crate::demo::MEMORY_BUDGET_BYTES);
+        assert!(b.memory().bytes <= crate::MEMORY_BUDGET_BYTES);
     }
 
     #[test]

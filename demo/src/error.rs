@@ -15,7 +15,7 @@ use serde::Serialize;
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// let e = redline::demo::ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad", "no");
+/// let e = redline_demo::ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad", "no");
 /// assert_eq!(e.into_response().status(), 400);
 /// ```
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl ApiError {
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// use axum::response::IntoResponse;
     /// use http_body_util::BodyExt;
-    /// let e = redline::demo::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such chat");
+    /// let e = redline_demo::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such chat");
     /// let response = e.into_response();
     /// assert_eq!(response.status(), 404);
     /// let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -106,12 +106,12 @@ fn public_message(code: &str) -> &'static str {
 #[derive(Clone, Default)]
 pub(crate) struct Disclosure {
     /// The redactor for the details, in development mode only.
-    development: Option<crate::redact::Redactor>,
+    development: Option<redline::redact::Redactor>,
 }
 
 impl Disclosure {
     /// The disclosure the telemetry's configuration asks for.
-    pub(crate) fn new(telemetry: &crate::Telemetry) -> Self {
+    pub(crate) fn new(telemetry: &redline::Telemetry) -> Self {
         Self {
             development: telemetry
                 .config()

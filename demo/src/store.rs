@@ -42,8 +42,8 @@ use subtle::ConstantTimeEq;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{MEMORY_BUDGET_BYTES, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{MEMORY_BUDGET_BYTES, Message};
 /// for chat_id in 0..300 {
 ///     for _ in 0..20 {
 ///         bot.handle(Message { chat_id, text: "x".repeat(4096) }).unwrap();
@@ -59,8 +59,8 @@ pub const MEMORY_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{CHAT_BUDGET_BYTES, MAX_HISTORY, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{CHAT_BUDGET_BYTES, MAX_HISTORY, Message};
 /// let reply = bot.handle(Message { chat_id: 1, text: "é".repeat(4096) }).unwrap();
 /// for _ in 0..MAX_HISTORY {
 ///     bot.handle(Message { chat_id: 1, text: "é".repeat(4096) }).unwrap(); // 8 KiB each
@@ -75,7 +75,7 @@ pub const CHAT_BUDGET_BYTES: usize = 256 * 1024;
 /// glibc's malloc).
 ///
 /// ```
-/// assert_eq!(redline::demo::MESSAGE_OVERHEAD_BYTES, 32);
+/// assert_eq!(redline_demo::MESSAGE_OVERHEAD_BYTES, 32);
 /// ```
 pub const MESSAGE_OVERHEAD_BYTES: usize = 32;
 
@@ -83,7 +83,7 @@ pub const MESSAGE_OVERHEAD_BYTES: usize = 32;
 /// queue's slots: the queue allocation's header and rounding.
 ///
 /// ```
-/// assert_eq!(redline::demo::CHAT_OVERHEAD_BYTES, 32);
+/// assert_eq!(redline_demo::CHAT_OVERHEAD_BYTES, 32);
 /// ```
 pub const CHAT_OVERHEAD_BYTES: usize = 32;
 
@@ -92,8 +92,8 @@ pub const CHAT_OVERHEAD_BYTES: usize = 32;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{MAX_CONVERSATIONS, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{MAX_CONVERSATIONS, Message};
 /// let first = bot.handle(Message { chat_id: 0, text: "hi".into() }).unwrap();
 /// for chat_id in 1..=MAX_CONVERSATIONS as u64 {
 ///     bot.handle(Message { chat_id, text: "hi".into() }).unwrap();
@@ -108,8 +108,8 @@ pub const MAX_CONVERSATIONS: usize = 10_000;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{MAX_HISTORY, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{MAX_HISTORY, Message};
 /// let token = bot.handle(Message { chat_id: 1, text: "m0".into() }).unwrap().token.unwrap();
 /// for i in 1..=MAX_HISTORY {
 ///     bot.handle(Message { chat_id: 1, text: format!("m{i}") }).unwrap();
@@ -123,8 +123,8 @@ pub const MAX_HISTORY: usize = 50;
 ///
 /// ```
 /// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline::demo::Bot::new(&t.operations());
-/// use redline::demo::{MEMORY_BUDGET_BYTES, MESSAGE_OVERHEAD_BYTES, Message};
+/// # let bot = redline_demo::Bot::new(&t.operations());
+/// use redline_demo::{MEMORY_BUDGET_BYTES, MESSAGE_OVERHEAD_BYTES, Message};
 /// bot.handle(Message { chat_id: 1, text: "hello".into() }).unwrap();
 /// let usage = bot.memory();
 /// assert_eq!((usage.conversations, usage.messages), (1, 1));

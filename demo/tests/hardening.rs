@@ -35,7 +35,7 @@ async fn request_ids_security_headers_limits_and_cors() {
     let mut options = common::demo_options();
     options.config.hardening.request_timeout = Duration::from_millis(300);
     options.config.hardening.cors_origins = vec!["https://app.example.com".parse().unwrap()];
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let (app, admin) = (demo.app_addr(), demo.admin_addr().unwrap());
     let c = common::client();
     let hello = format!("http://{app}/hello");
@@ -90,7 +90,7 @@ async fn request_ids_security_headers_limits_and_cors() {
 
     // Timeout: a handler slower than the limit gets 408.
     demo.faults()
-        .set(redline::demo::FaultSettings {
+        .set(redline_demo::FaultSettings {
             error_rate: Some(0.0),
             latency_ms: Some(1000),
         })
@@ -100,7 +100,7 @@ async fn request_ids_security_headers_limits_and_cors() {
     assert_eq!(r.status(), 408);
     assert!(started.elapsed() < Duration::from_millis(900));
     demo.faults()
-        .set(redline::demo::FaultSettings {
+        .set(redline_demo::FaultSettings {
             error_rate: Some(0.0),
             latency_ms: Some(0),
         })
@@ -152,7 +152,7 @@ async fn server_errors_are_sanitized_in_production_and_detailed_in_development()
         let mut options = common::demo_options();
         options.config.hardening.development = development;
         options.error_rate = 1.0;
-        let demo = redline::demo::Demo::start(options).await.unwrap();
+        let demo = redline_demo::Demo::start(options).await.unwrap();
         let c = common::client();
         let r = request(
             &c,
@@ -188,7 +188,7 @@ async fn slow_request_heads_are_cut_off() {
     let mut options = common::demo_options();
     options.config.hardening.header_read_timeout = Duration::from_millis(300);
     options.config.hardening.body_limit = 1024;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     for addr in [demo.app_addr(), demo.admin_addr().unwrap()] {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         s.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")

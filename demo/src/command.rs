@@ -25,7 +25,7 @@ pub const MAX_ECHO_CHARS: usize = 1024;
 /// A parsed command.
 ///
 /// ```
-/// use redline::demo::{Command, parse_command};
+/// use redline_demo::{Command, parse_command};
 /// assert_eq!(parse_command("/roll 20"), Ok(Some(Command::Roll(20))));
 /// assert_eq!(parse_command("hello"), Ok(None), "not a command");
 /// ```
@@ -46,7 +46,7 @@ pub enum Command {
 /// Checks a message's text: length and characters (see the module docs).
 ///
 /// ```
-/// use redline::demo::{BotError, validate_text};
+/// use redline_demo::{BotError, validate_text};
 /// assert_eq!(validate_text("hi\tthere\n"), Ok(()));
 /// assert_eq!(validate_text(""), Err(BotError::TextLength));
 /// assert_eq!(validate_text("a\u{1b}[2J"), Err(BotError::ControlCharacter));
@@ -62,7 +62,7 @@ pub fn validate_text(text: &str) -> Result<(), BotError> {
         let allowed_control = c == '\n' || c == '\t';
         // needs_escape covers control characters, line separators and
         // bidirectional overrides.
-        if !allowed_control && crate::redact::scan::needs_escape(c) {
+        if !allowed_control && redline::redact::needs_escape(c) {
             return Err(BotError::ControlCharacter);
         }
     }
@@ -76,7 +76,7 @@ pub fn validate_text(text: &str) -> Result<(), BotError> {
 /// with `/`), an error when it breaks the grammar.
 ///
 /// ```
-/// use redline::demo::{BotError, Command, parse_command};
+/// use redline_demo::{BotError, Command, parse_command};
 /// assert_eq!(parse_command("/echo  hi "), Ok(Some(Command::Echo("hi".into()))));
 /// assert_eq!(parse_command("/start now"), Err(BotError::InvalidArguments("/start takes no arguments")));
 /// assert_eq!(parse_command("/Start"), Err(BotError::InvalidCommandName));

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use redline::demo::FaultSettings;
+use redline_demo::FaultSettings;
 use tokio::io::AsyncWriteExt;
 
 const DURATION_COUNT: &str = "http_server_request_duration_seconds_count";
@@ -105,7 +105,7 @@ async fn exact_counts_and_labels_across_routes() {
         .0,
         200
     );
-    let big = vec![0u8; redline::demo::MAX_BODY_BYTES + 1];
+    let big = vec![0u8; redline_demo::MAX_BODY_BYTES + 1];
     // On a connection of its own: the server refuses before reading the
     // body and closes the connection, which a pooled client could reuse.
     let (s, body) = send(

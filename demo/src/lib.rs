@@ -4,8 +4,8 @@
 //!
 //! ```no_run
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let options = redline::demo::DemoOptions::default();
-//! let demo = redline::demo::Demo::start(options).await.unwrap();
+//! let options = redline_demo::DemoOptions::default();
+//! let demo = redline_demo::Demo::start(options).await.unwrap();
 //! println!("app on http://{}", demo.app_addr());
 //! demo.shutdown().await;
 //! # });
@@ -26,7 +26,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::{Config, ShutdownGuard, Telemetry};
 pub use app::{MAX_BODY_BYTES, router};
 pub use bot::{
     BatchReport, Bot, BotError, GROUP_COUNT, MAX_BATCH, MAX_TEXT_CHARS, MediaInfo, Message, Reply,
@@ -35,6 +34,7 @@ pub use command::{Command, MAX_COMMAND_NAME, MAX_ECHO_CHARS, parse_command, vali
 pub use error::ApiError;
 pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
 pub use load::LoadStats;
+use redline::{Config, ShutdownGuard, Telemetry};
 pub use store::{
     CHAT_BUDGET_BYTES, CHAT_OVERHEAD_BYTES, MAX_CONVERSATIONS, MAX_HISTORY, MEMORY_BUDGET_BYTES,
     MESSAGE_OVERHEAD_BYTES, MemoryUsage,
@@ -43,7 +43,7 @@ pub use store::{
 /// How to run the demo.
 ///
 /// ```
-/// use redline::demo::DemoOptions;
+/// use redline_demo::DemoOptions;
 /// assert_eq!(DemoOptions::default().listen.port(), 8080);
 /// let mut options = DemoOptions {
 ///     listen: "127.0.0.1:0".parse().unwrap(), // any free port
@@ -82,7 +82,7 @@ impl Default for DemoOptions {
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use redline::demo::{Demo, DemoError, DemoOptions};
+/// use redline_demo::{Demo, DemoError, DemoOptions};
 /// let options = DemoOptions { error_rate: 2.0, ..Default::default() };
 /// let err = Demo::start(options).await.err().unwrap();
 /// assert!(matches!(err, DemoError::Faults(_)));
@@ -92,7 +92,7 @@ impl Default for DemoOptions {
 pub enum DemoError {
     /// redline itself failed to start.
     #[error(transparent)]
-    Telemetry(#[from] crate::Error),
+    Telemetry(#[from] redline::Error),
     /// A fault setting is out of range.
     #[error(transparent)]
     Faults(#[from] FaultError),
@@ -110,7 +110,7 @@ pub enum DemoError {
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// # use redline::demo::{Demo, DemoOptions};
+/// # use redline_demo::{Demo, DemoOptions};
 /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
 /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
 /// let demo = Demo::start(options).await.unwrap();
@@ -125,7 +125,7 @@ pub struct Demo {
     app_addr: SocketAddr,
     guard: ShutdownGuard,
     stop: watch::Sender<bool>,
-    server: crate::Server,
+    server: redline::Server,
     load: Option<JoinHandle<()>>,
     load_stats: Arc<LoadStats>,
 }
@@ -136,7 +136,7 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     /// let demo = Demo::start(options).await.unwrap();
@@ -146,7 +146,7 @@ impl Demo {
     /// ```
     pub async fn start(options: DemoOptions) -> Result<Self, DemoError> {
         // Named `redline-demo` unless OTEL_SERVICE_NAME says otherwise.
-        let build = crate::build_info!().with_service_name("redline-demo");
+        let build = redline::build_info!().with_service_name("redline-demo");
         let telemetry = Telemetry::builder()
             .config(options.config)
             .build_info(build)
@@ -155,10 +155,10 @@ impl Demo {
         // (non-critical: a full disk warns, the API still serves).
         telemetry.health().register(
             "disk:free",
-            crate::health::CheckOptions::readiness()
+            redline::health::CheckOptions::readiness()
                 .critical(false)
                 .component("working-directory", "system"),
-            crate::health::checks::disk_free(".", 0.10, 0.02),
+            redline::health::checks::disk_free(".", 0.10, 0.02),
         );
         let faults = Faults::new(options.error_rate, options.latency_ms)?;
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -208,7 +208,7 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -230,7 +230,7 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     /// options.config.admin_token = Some(redline::config::AdminToken::new("doc-example-token-0123"));
@@ -252,7 +252,7 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     /// let demo = Demo::start(options).await.unwrap();
@@ -269,10 +269,10 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-    /// use redline::demo::FaultSettings;
+    /// use redline_demo::FaultSettings;
     /// let demo = Demo::start(options).await.unwrap();
     /// demo.faults().set(FaultSettings { error_rate: Some(0.1), latency_ms: None }).unwrap();
     /// assert_eq!(demo.faults().get().error_rate, Some(0.1));
@@ -287,7 +287,7 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     /// use std::sync::atomic::Ordering::Relaxed;
@@ -314,7 +314,7 @@ impl Demo {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// # use redline::demo::{Demo, DemoOptions};
+    /// # use redline_demo::{Demo, DemoOptions};
     /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     /// let demo = Demo::start(options).await.unwrap();
@@ -348,14 +348,14 @@ impl Demo {
 ///
 /// ```no_run
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// # use redline::demo::{Demo, DemoOptions};
+/// # use redline_demo::{Demo, DemoOptions};
 /// # let mut options = DemoOptions { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
 /// # options.config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
 /// let demo = Demo::start(options).await.unwrap();
-/// redline::demo::shutdown_signal().await; // Ctrl-C or SIGTERM
+/// redline_demo::shutdown_signal().await; // Ctrl-C or SIGTERM
 /// demo.shutdown().await;
 /// # });
 /// ```
 pub async fn shutdown_signal() {
-    crate::shutdown_signal().await;
+    redline::shutdown_signal().await;
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use redline::demo::{Demo, DemoOptions};
+use redline_demo::{Demo, DemoOptions};
 
 #[derive(Parser)]
 #[command(
@@ -171,11 +171,11 @@ async fn run(args: DemoArgs) -> ExitCode {
     match args.duration {
         Some(secs) => {
             tokio::select! {
-                _ = redline::demo::shutdown_signal() => {}
+                _ = redline_demo::shutdown_signal() => {}
                 _ = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {}
             }
         }
-        None => redline::demo::shutdown_signal().await,
+        None => redline_demo::shutdown_signal().await,
     }
     println!("shutting down…");
     demo.telemetry().security().record(

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use redline::demo::{CHAT_BUDGET_BYTES, MEMORY_BUDGET_BYTES};
+use redline_demo::{CHAT_BUDGET_BYTES, MEMORY_BUDGET_BYTES};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -167,7 +167,7 @@ async fn only_the_chat_owner_reads_its_history() {
 async fn the_traffic_generator_reads_its_own_chats() {
     let mut options = demo_options();
     options.load_rps = 200;
-    let demo = redline::demo::Demo::start(options).await.unwrap();
+    let demo = redline_demo::Demo::start(options).await.unwrap();
     let admin = demo.admin_addr().unwrap();
     let c = client();
     let labels = [
