@@ -28,6 +28,16 @@
 // series table (`metrics::table`) and the forwarding of
 // `Layer::downcast_raw` (`logs::layer`).
 #![deny(unsafe_code)]
+#![deny(unreachable_pub)]
+#![warn(
+    rust_2018_idioms,
+    missing_debug_implementations,
+    clippy::dbg_macro,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::mem_forget,
+    clippy::print_stdout
+)]
 
 pub mod admin;
 pub mod config;

@@ -850,3 +850,21 @@ impl Drop for ShutdownGuard {
         }
     }
 }
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryBuilder").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ShutdownGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownGuard").finish_non_exhaustive()
+    }
+}

@@ -869,3 +869,15 @@ impl Collector for HealthRegistry {
         vec![status, duration, runs, ready]
     }
 }
+
+impl std::fmt::Debug for HealthRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthRegistry").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for StartupGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartupGuard").finish_non_exhaustive()
+    }
+}

@@ -139,3 +139,9 @@ impl<S, E: Clone> Layer<S> for HttpLayer<E> {
         }
     }
 }
+
+impl<E> std::fmt::Debug for HttpLayer<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpLayer").finish_non_exhaustive()
+    }
+}

@@ -114,3 +114,9 @@ where
         }
     }
 }
+
+impl<S, E> std::fmt::Debug for HttpService<S, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpService").finish_non_exhaustive()
+    }
+}

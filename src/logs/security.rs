@@ -213,6 +213,12 @@ impl SecurityEvents {
     }
 }
 
+impl std::fmt::Debug for SecurityEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityEvents").finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

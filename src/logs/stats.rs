@@ -382,3 +382,15 @@ impl Collector for LogStats {
         ]
     }
 }
+
+impl std::fmt::Debug for LogStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStats").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LogStatsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStatsLayer").finish_non_exhaustive()
+    }
+}

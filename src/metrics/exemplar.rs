@@ -19,7 +19,7 @@ use prometheus::proto::LabelPair;
 
 /// A bucket's exemplar is replaced at most this often: scrapes come every
 /// 10–60 s, so this keeps exemplars fresh while sparing the hot path.
-pub const MIN_REPLACE_INTERVAL_MS: u64 = 100;
+pub(crate) const MIN_REPLACE_INTERVAL_MS: u64 = 100;
 
 /// One exemplar: an observed value with the ids of the span that observed it.
 ///

@@ -526,3 +526,21 @@ impl Collector for OperationTimer {
         vec![duration, active]
     }
 }
+
+impl std::fmt::Debug for OperationTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperationTimer").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for OperationGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperationGuard").finish_non_exhaustive()
+    }
+}

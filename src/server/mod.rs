@@ -161,3 +161,9 @@ pub async fn shutdown_signal() {
         () = term => {}
     }
 }
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").finish_non_exhaustive()
+    }
+}

@@ -438,3 +438,9 @@ fn build_exporter(
         }
     }
 }
+
+impl std::fmt::Debug for Tracing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracing").finish_non_exhaustive()
+    }
+}
