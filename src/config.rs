@@ -131,7 +131,8 @@ pub struct Config {
     /// `REDLINE_MAX_SERIES_PER_METRIC`: label sets per metric family before
     /// new ones fold into the overflow series.
     pub max_series_per_metric: usize,
-    /// `REDLINE_SYSTEM_METRICS`: export `redline_system_*` (true/false).
+    /// `REDLINE_SYSTEM_METRICS`: export `redline_system_*` (true/false; needs
+    /// the `system` feature, without which `true` is refused).
     pub system_metrics: bool,
     /// `REDLINE_SYSTEM_METRICS_INTERVAL`: minimum time between two system
     /// refreshes (scrapes in between get cached values).
@@ -493,6 +494,15 @@ impl Config {
         }
         if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS", "system_metrics") {
             config.system_metrics = parse_bool(&var, &v)?;
+            // Asked for explicitly, in a build that cannot: refused, not
+            // ignored.
+            if config.system_metrics && !cfg!(feature = "system") {
+                return Err(invalid(
+                    &var,
+                    &v,
+                    "false: this build of redline has no `system` feature (enable it for redline_system_* metrics)",
+                ));
+            }
         }
         if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS_INTERVAL", "system_metrics_interval") {
             config.system_metrics_interval = parse_duration(&var, &v)?;
@@ -625,13 +635,34 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// Without the `config-file` feature: `REDLINE_CONFIG_FILE` is refused
+/// with a message saying so, rather than ignored.
+#[cfg(not(feature = "config-file"))]
+struct FileValues;
+
+#[cfg(not(feature = "config-file"))]
+impl FileValues {
+    fn load(path: &Path) -> Result<Self, ConfigError> {
+        Err(ConfigError::File {
+            path: path.to_owned(),
+            reason: "REDLINE_CONFIG_FILE is set, but this build of redline has no `config-file` feature: enable it, or unset the variable".into(),
+        })
+    }
+
+    fn get(&self, _key: &str) -> Option<(String, String)> {
+        None
+    }
+}
+
 /// The scalar values of a TOML configuration file, as strings, so the same
 /// parsers (and error messages) serve both sources.
+#[cfg(feature = "config-file")]
 struct FileValues {
     path: PathBuf,
     table: toml::Table,
 }
 
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 const FILE_KEYS: [&str; 15] = [
     "unknown_variables",
     "admin_token_file",
@@ -650,6 +681,7 @@ const FILE_KEYS: [&str; 15] = [
     "url_scheme",
 ];
 
+#[cfg(feature = "config-file")]
 impl FileValues {
     fn load(path: &Path) -> Result<Self, ConfigError> {
         let file_error = |reason: String| ConfigError::File {
@@ -935,6 +967,33 @@ mod tests {
         }
     }
 
+    /// Settings a build cannot honour are refused, never ignored.
+    #[test]
+    fn features_left_out_refuse_their_settings() {
+        let file = Config::from_lookup(env(&[("REDLINE_CONFIG_FILE", "/etc/redline.toml")]));
+        let system = Config::from_lookup(env(&[("REDLINE_SYSTEM_METRICS", "true")]));
+        if cfg!(feature = "config-file") {
+            assert!(
+                matches!(file, Err(ConfigError::File { reason, .. }) if !reason.contains("feature"))
+            );
+        } else {
+            let err = file.unwrap_err().to_string();
+            assert!(err.contains("`config-file` feature"), "{err}");
+        }
+        if cfg!(feature = "system") {
+            assert!(system.unwrap().system_metrics);
+        } else {
+            let err = system.unwrap_err().to_string();
+            assert!(err.contains("`system` feature"), "{err}");
+            assert!(
+                !Config::from_lookup(env(&[("REDLINE_SYSTEM_METRICS", "false")]))
+                    .unwrap()
+                    .system_metrics
+            );
+        }
+    }
+
+    #[cfg(feature = "config-file")]
     #[test]
     fn file_values_apply_under_environment() {
         let dir = tempfile::tempdir().unwrap();

@@ -24,6 +24,7 @@
 //! # }).unwrap();
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // `unsafe` is allowed in two places only, each saying why: the lock-free
 // series table (`metrics::table`) and the forwarding of
 // `Layer::downcast_raw` (`logs::layer`).

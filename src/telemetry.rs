@@ -12,7 +12,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, UrlScheme};
 use crate::http::{HttpLayer, HttpMetrics};
-use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info, system};
+#[cfg(feature = "system")]
+use crate::metrics::system;
+use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info};
 use crate::traces::Tracing;
 
 /// Why redline could not start.
@@ -212,6 +214,7 @@ impl TelemetryBuilder {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))?;
         }
+        #[cfg(feature = "system")]
         if config.system_metrics {
             registry.register(Box::new(system::SystemCollector::new(
                 config.system_metrics_interval,
@@ -245,6 +248,7 @@ impl TelemetryBuilder {
         let server = crate::server::ServerMetrics::register(&registry)?;
         // Process checks only: liveness must not depend on other systems.
         // Non-critical, so they warn rather than get the process restarted.
+        #[cfg(feature = "system")]
         health.register(
             "memory:utilization",
             crate::health::CheckOptions::liveness()
@@ -252,6 +256,7 @@ impl TelemetryBuilder {
                 .component("process", "system"),
             crate::health::checks::memory(0.85, 0.95),
         );
+        #[cfg(feature = "system")]
         health.register(
             "cpu:load",
             crate::health::CheckOptions::liveness()

@@ -27,9 +27,13 @@ pub(super) struct Info {
 }
 
 pub(super) async fn info(State(t): State<Telemetry>) -> Json<Info> {
+    // Without the `system` feature there is no reading: null in the JSON.
+    #[cfg(feature = "system")]
     let (rss, limit) = tokio::task::spawn_blocking(crate::health::checks::memory_now)
         .await
         .unwrap_or((None, None));
+    #[cfg(not(feature = "system"))]
+    let (rss, limit): (Option<u64>, Option<u64>) = (None, None);
     let build = t.build_info();
     let tracing = t.tracing();
     Json(Info {

@@ -11,10 +11,13 @@
 //! ```
 
 use std::net::SocketAddr;
+#[cfg(feature = "system")]
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::registry::{CheckFuture, CheckResult, HealthCheck, Status};
+#[cfg(feature = "system")]
+use super::registry::{CheckFuture, Status};
+use super::registry::{CheckResult, HealthCheck};
 
 /// Why a built-in check could not be created.
 ///
@@ -34,6 +37,7 @@ pub enum CheckError {
     },
 }
 
+#[cfg(feature = "system")]
 fn judge(value: f64, warn: f64, fail: f64, higher_is_worse: bool) -> Status {
     let over = |limit: f64| {
         if higher_is_worse {
@@ -51,6 +55,7 @@ fn judge(value: f64, warn: f64, fail: f64, higher_is_worse: bool) -> Status {
     }
 }
 
+#[cfg(feature = "system")]
 fn with_status(result: CheckResult, status: Status, text: String) -> CheckResult {
     let mut r = result;
     r.status = status;
@@ -60,8 +65,10 @@ fn with_status(result: CheckResult, status: Status, text: String) -> CheckResult
     r
 }
 
+#[cfg(feature = "system")]
 struct Blocking<F>(F);
 
+#[cfg(feature = "system")]
 impl<F> HealthCheck for Blocking<F>
 where
     F: Fn() -> CheckResult + Clone + Send + Sync + 'static,
@@ -76,6 +83,8 @@ where
     }
 }
 
+#[cfg(feature = "system")]
+#[cfg_attr(docsrs, doc(cfg(feature = "system")))]
 /// Process memory (resident set) against the memory limit: the cgroup's
 /// when one is set (containers), else the machine's total. Observed value:
 /// percent of the limit. Warns at `warn_ratio`, fails at `fail_ratio`
@@ -107,6 +116,7 @@ pub fn memory(warn_ratio: f64, fail_ratio: f64) -> impl HealthCheck {
     })
 }
 
+#[cfg(feature = "system")]
 /// The process's resident memory and the memory limit (cgroup, else the
 /// machine's total), in bytes. Blocking.
 pub(crate) fn memory_now() -> (Option<u64>, Option<u64>) {
@@ -122,12 +132,15 @@ pub(crate) fn memory_now() -> (Option<u64>, Option<u64>) {
     (process_rss(&mut system), (limit > 0).then_some(limit))
 }
 
+#[cfg(feature = "system")]
 fn process_rss(system: &mut sysinfo::System) -> Option<u64> {
     let pid = sysinfo::get_current_pid().ok()?;
     system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), false);
     system.process(pid).map(|p| p.memory())
 }
 
+#[cfg(feature = "system")]
+#[cfg_attr(docsrs, doc(cfg(feature = "system")))]
 /// CPU saturation: the 1-minute load average per logical CPU (1.0 means
 /// every CPU busy with one runnable task). Observed value: that ratio.
 ///
@@ -156,6 +169,8 @@ pub fn cpu(warn_load_per_cpu: f64, fail_load_per_cpu: f64) -> impl HealthCheck {
     })
 }
 
+#[cfg(feature = "system")]
+#[cfg_attr(docsrs, doc(cfg(feature = "system")))]
 /// Free space on the file system holding `path`. Observed value: percent
 /// free. Warns at or below `warn_free_ratio`, fails at or below
 /// `fail_free_ratio`.
@@ -278,7 +293,9 @@ fn ms(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::Status;
 
+    #[cfg(feature = "system")]
     #[test]
     fn thresholds() {
         assert_eq!(judge(0.5, 0.8, 0.9, true), Status::Pass);
@@ -289,6 +306,7 @@ mod tests {
         assert_eq!(judge(0.01, 0.1, 0.02, false), Status::Fail);
     }
 
+    #[cfg(feature = "system")]
     #[tokio::test]
     async fn process_checks_report_values() {
         let m = memory(0.99, 1.0).run().await;

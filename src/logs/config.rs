@@ -84,6 +84,8 @@ impl Default for LogConfig {
 }
 
 /// Keys of the logging settings in a `REDLINE_CONFIG_FILE`.
+// Read by the configuration file's key check (`config-file` feature).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) const FILE_KEYS: [&str; 10] = [
     "log",
     "log_output",

@@ -53,6 +53,7 @@ mod stats;
 
 use std::sync::{Mutex, PoisonError};
 
+#[cfg(feature = "config-file")]
 pub(crate) use config::FILE_KEYS;
 pub use config::{LogConfig, LogOutput};
 pub(crate) use format::push_json_str;

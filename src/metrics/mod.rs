@@ -9,6 +9,7 @@ pub(crate) mod openmetrics;
 pub(crate) mod operation;
 pub(crate) mod proto;
 pub(crate) mod sharded;
+#[cfg(feature = "system")]
 pub(crate) mod system;
 // Lock-free insert-only map: the invariants that make its `unsafe` sound are
 // in its module docs.

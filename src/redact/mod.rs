@@ -110,6 +110,8 @@ pub struct RedactConfig {
     pub patterns: Vec<String>,
 }
 
+// Read by the configuration file's key check (`config-file` feature).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) const FILE_KEYS: [&str; 4] = [
     "redact_keys",
     "redact_headers",

@@ -110,6 +110,8 @@ impl Default for HardeningConfig {
     }
 }
 
+// Read by the configuration file's key check (`config-file` feature).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) const FILE_KEYS: [&str; 7] = [
     "body_limit",
     "request_timeout",

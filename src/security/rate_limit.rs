@@ -92,6 +92,8 @@ pub struct RateLimitConfig {
     pub max_keys: usize,
 }
 
+// Read by the configuration file's key check (`config-file` feature).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) const FILE_KEYS: [&str; 5] = [
     "rate_limit",
     "rate_limit_routes",

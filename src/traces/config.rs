@@ -157,6 +157,8 @@ impl Default for TraceConfig {
 }
 
 /// Keys of the trace settings in a `REDLINE_CONFIG_FILE`.
+// Read by the configuration file's key check (`config-file` feature).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) const FILE_KEYS: [&str; 10] = [
     "traces_response_header",
     "traces_enabled",
