@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Import cycles between the modules of `src/`.
 
-Two levels are checked: the top-level modules of the crate (`config`,
-`http`, `logs`, `server.rs`...), and the files of each module directory
+Two levels are checked in each crate of the workspace (the library's
+`src/`, the demo's `demo/src/`): the top-level modules (`config`, `http`,
+`logs`, `server`...), and the files of each module directory
 (`http/layer.rs` against `http/body.rs`...). A module depends on another
 when its code names it through `crate::other` (in a `use` or a path) or,
 inside a directory, through `super::other` / `self::other`. Lines of test
@@ -24,7 +25,8 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SRC = ROOT / "src"
+# The crates of the workspace: the library, and the demo.
+CRATES = [ROOT / "src", ROOT / "demo" / "src"]
 BASELINE = pathlib.Path(__file__).resolve().parent / "module-cycles.txt"
 
 CRATE_PATH = re.compile(r"\bcrate::([A-Za-z_][A-Za-z0-9_]*)")
@@ -75,9 +77,9 @@ def group_names(group):
     return {n.strip().split("::")[0].strip() for n in names if n.strip()}
 
 
-def top_modules():
+def top_modules(src):
     mods = {}
-    for entry in sorted(SRC.iterdir()):
+    for entry in sorted(src.iterdir()):
         if entry.name in ("lib.rs", "main.rs"):
             continue
         if entry.is_dir():
@@ -87,12 +89,12 @@ def top_modules():
     return mods
 
 
-def root_reexports():
+def root_reexports(src):
     """Names `lib.rs` re-exports (`pub use telemetry::{Telemetry, ...}`),
     mapped to the module they come from: `crate::Telemetry` names
     `telemetry`."""
     names = {}
-    text = (SRC / "lib.rs").read_text()
+    text = (src / "lib.rs").read_text()
     for module, group in re.findall(r"pub use (\w+)::\{([^}]*)\}", text):
         for name in group.split(","):
             if name.strip():
@@ -102,14 +104,11 @@ def root_reexports():
     return names
 
 
-REEXPORTS = root_reexports()
-
-
-def crate_refs(code):
+def crate_refs(code, reexports):
     refs = set(CRATE_PATH.findall(code))
     for group in USE_GROUP.findall(code):
         refs |= group_names(group)
-    return {REEXPORTS.get(r, r) for r in refs}
+    return {reexports.get(r, r) for r in refs}
 
 
 def sibling_refs(code):
@@ -154,17 +153,30 @@ def components(graph):
 
 
 def graphs():
-    """(level name, graph) for the top level and each module directory."""
-    mods = top_modules()
+    """(level name, graph) for the top level of each crate and each of its
+    module directories."""
+    for src in CRATES:
+        yield from crate_graphs(src)
+
+
+def crate_graphs(src):
+    name_of = str(src.relative_to(ROOT))
+    mods = top_modules(src)
+    reexports = root_reexports(src)
     top = {}
     for name, files in mods.items():
         refs = set()
         for f in files:
-            refs |= crate_refs(code_of(f))
+            code = code_of(f)
+            refs |= crate_refs(code, reexports)
+            # In a top-level file or a directory's `mod.rs`, `super::` is
+            # the crate root.
+            if f.parent == src or f.name == "mod.rs" and f.parent.parent == src:
+                refs |= {reexports.get(r, r) for r in sibling_refs(code)}
         top[name] = {r for r in refs if r in mods and r != name}
-    yield "src", top
+    yield name_of, top
     for name in sorted(mods):
-        directory = SRC / name
+        directory = src / name
         if not directory.is_dir():
             continue
         files = {f.stem: f for f in directory.glob("*.rs") if f.stem != "mod"}
@@ -175,7 +187,7 @@ def graphs():
             for m in re.findall(rf"\bcrate::{name}::([a-z_][a-z0-9_]*)", code_of(f)):
                 refs.add(m)
             inner[stem] = {r for r in refs if r in files and r != stem}
-        yield f"src/{name}", inner
+        yield f"{name_of}/{name}", inner
 
 
 def cycles():

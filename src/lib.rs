@@ -74,4 +74,4 @@ pub struct OperationsDocDoctests;
 pub struct TracingDocDoctests;
 pub use metrics::{BuildInfo, IntoOutcome, Operation, OperationTimer, Outcome, REDLINE_VERSION};
 pub use server::{Server, shutdown_signal};
-pub use telemetry::{Error, ShutdownGuard, Telemetry, TelemetryBuilder};
+pub use telemetry::{Error, RegistryError, ShutdownGuard, Telemetry, TelemetryBuilder};
