@@ -521,7 +521,12 @@ impl Config {
             };
         }
         if let Some((var, v)) = get("REDLINE_SHUTDOWN_DELAY", "shutdown_delay") {
-            config.shutdown_delay = if v.trim() == "0" || v.trim() == "0s" {
+            // Zero in any unit (`0`, `0s`, `0ms`) means no delay.
+            let number = v.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = &v.trim()[number.len()..];
+            let zero = matches!(unit, "" | "ms" | "s" | "m" | "h")
+                && number.trim().parse::<f64>().is_ok_and(|n| n == 0.0);
+            config.shutdown_delay = if zero {
                 Duration::ZERO
             } else {
                 parse_duration(&var, &v)?
@@ -968,6 +973,17 @@ mod tests {
             assert!(msg.contains(var), "{msg}");
             assert!(msg.contains(expected), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_zero_shutdown_delay_in_any_unit() {
+        for zero in ["0", "0s", "0ms", " 0.0 s"] {
+            let c = Config::from_lookup(env(&[("REDLINE_SHUTDOWN_DELAY", zero)])).unwrap();
+            assert_eq!(c.shutdown_delay, Duration::ZERO, "{zero}");
+        }
+        let c = Config::from_lookup(env(&[("REDLINE_SHUTDOWN_DELAY", "5s")])).unwrap();
+        assert_eq!(c.shutdown_delay, Duration::from_secs(5));
+        assert!(Config::from_lookup(env(&[("REDLINE_SHUTDOWN_DELAY", "0x")])).is_err());
     }
 
     /// Settings a build cannot honour are refused, never ignored.
