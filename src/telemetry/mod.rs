@@ -1,110 +1,47 @@
 //! The one entry point: configuration in; HTTP layer, operation timer, admin
-//! router and shutdown guard out.
+//! router and shutdown guard out. One job per file: `builder.rs` wires the
+//! components from the configuration, `mod.rs` is the handle services keep
+//! (what they instrument with, what the admin endpoints read), `guard.rs`
+//! stops the admin listener and flushes, `error.rs` says why a start failed.
 
-use std::net::SocketAddr;
+mod builder;
+mod error;
+mod guard;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use prometheus::{IntCounterVec, Opts, Registry};
+use prometheus::Registry;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use crate::config::{Config, ConfigError, UrlScheme};
+use crate::config::Config;
 use crate::http::{HttpLayer, HttpMetrics};
-#[cfg(feature = "system")]
-use crate::metrics::system;
-use crate::metrics::{BuildInfo, OVERFLOW_METRIC, OperationTimer, build_info};
+use crate::metrics::{BuildInfo, OperationTimer};
 use crate::traces::Tracing;
 
-/// Why redline could not start.
-///
-/// ```
-/// let registry = prometheus::Registry::new();
-/// let first = redline::Telemetry::builder().registry(registry.clone()).build();
-/// assert!(first.is_ok());
-/// // The same families cannot be registered twice in one registry.
-/// let second = redline::Telemetry::builder().registry(registry).build();
-/// assert!(matches!(second, Err(redline::Error::Registry(_))));
-/// ```
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The configuration is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A metric could not be registered (for example, a collector of the
-    /// same name is already in a registry passed to the builder).
-    #[error("cannot register metrics: {0}")]
-    Registry(RegistryError),
-    /// The admin listener could not bind its address.
-    #[error(
-        "cannot listen on {addr} (set REDLINE_ADMIN_LISTEN to another address, or off): {source}"
-    )]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The operating system's reason.
-        source: std::io::Error,
-    },
-    /// The trace pipeline could not start.
-    #[error(transparent)]
-    Traces(#[from] crate::traces::TraceError),
-    /// A redaction pattern of the configuration is invalid.
-    #[error(transparent)]
-    Redact(#[from] crate::redact::RedactError),
-}
+pub use builder::TelemetryBuilder;
+pub use error::{Error, RegistryError};
+pub use guard::ShutdownGuard;
 
-/// Why a metric family could not be registered (the registry's own
-/// message: a duplicate name, an inconsistent label set...). Opaque, so the
-/// `prometheus` crate's error type stays out of redline's API.
-///
-/// ```
-/// let registry = prometheus::Registry::new();
-/// let _first = redline::Telemetry::builder().registry(registry.clone()).build().unwrap();
-/// let Err(redline::Error::Registry(e)) = redline::Telemetry::builder().registry(registry).build() else {
-///     panic!("registered twice");
-/// };
-/// assert!(e.to_string().contains("Duplicate"), "{e}");
-/// ```
-#[derive(Debug)]
-pub struct RegistryError(prometheus::Error);
-
-impl std::fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for RegistryError {}
-
-// For `?` on the registry's results inside the crate; hidden from the docs
-// so the `prometheus` type does not read as part of the API.
-#[doc(hidden)]
-impl From<prometheus::Error> for Error {
-    fn from(e: prometheus::Error) -> Self {
-        Error::Registry(RegistryError(e))
-    }
-}
-
-struct Inner {
+pub(super) struct Inner {
     /// Size of the last rendered `/metrics`, to size the next buffer.
-    last_render: AtomicUsize,
-    config: Config,
-    registry: Registry,
-    http: HttpMetrics,
-    operations: OperationTimer,
-    tracing: Tracing,
-    health: crate::health::HealthRegistry,
-    log_stats: crate::logs::LogStats,
-    log_control: crate::logs::LogControl,
-    access_log: Option<&'static crate::http::AccessLog>,
-    security: crate::logs::SecurityEvents,
-    errors: &'static crate::errors::ErrorTracker,
-    rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
-    server: crate::server::ServerMetrics,
-    redactor: crate::redact::Redactor,
-    build_info: BuildInfo,
-    started: std::time::SystemTime,
+    pub(super) last_render: AtomicUsize,
+    pub(super) config: Config,
+    pub(super) registry: Registry,
+    pub(super) http: HttpMetrics,
+    pub(super) operations: OperationTimer,
+    pub(super) tracing: Tracing,
+    pub(super) health: crate::health::HealthRegistry,
+    pub(super) log_stats: crate::logs::LogStats,
+    pub(super) log_control: crate::logs::LogControl,
+    pub(super) access_log: Option<&'static crate::http::AccessLog>,
+    pub(super) security: crate::logs::SecurityEvents,
+    pub(super) errors: &'static crate::errors::ErrorTracker,
+    pub(super) rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
+    pub(super) server: crate::server::ServerMetrics,
+    pub(super) redactor: crate::redact::Redactor,
+    pub(super) build_info: BuildInfo,
+    pub(super) started: std::time::SystemTime,
 }
 
 /// Owns all of redline's instrumentation for one service. Cheap to clone.
@@ -126,198 +63,7 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct Telemetry {
-    inner: Arc<Inner>,
-}
-
-/// Builds a [`Telemetry`] (see [`Telemetry::builder`]).
-///
-/// ```
-/// let config = redline::Config { service_name: "checkout".into(), admin_listen: None, ..Default::default() };
-/// let t = redline::Telemetry::builder()
-///     .config(config)
-///     .build_info(redline::BuildInfo::new("1.4.0", "abc1234"))
-///     .build()
-///     .unwrap();
-/// assert_eq!(t.config().service_name, "checkout");
-/// ```
-#[derive(Default)]
-pub struct TelemetryBuilder {
-    config: Option<Config>,
-    build_info: Option<BuildInfo>,
-    registry: Option<Registry>,
-}
-
-impl TelemetryBuilder {
-    /// Uses `config` instead of the defaults.
-    ///
-    /// ```
-    /// let t = redline::Telemetry::builder()
-    ///     .config(redline::Config::default())
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = t;
-    /// ```
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = Some(config);
-        self
-    }
-
-    /// What `build_info` and `/info` report (default: redline's own
-    /// version). Pass [`redline::build_info!()`](crate::build_info!) for your
-    /// crate's. Its [`BuildInfo::service_name`] also becomes the service name
-    /// when the configuration names none (`OTEL_SERVICE_NAME` unset).
-    ///
-    /// ```
-    /// let t = redline::Telemetry::builder()
-    ///     .build_info(redline::BuildInfo::new("2.0.1", "deadbeef").with_service_name("billing"))
-    ///     .build()
-    ///     .unwrap();
-    /// assert!(t.render_metrics().contains(r#"version="2.0.1""#));
-    /// assert_eq!(t.config().service_name, "billing");
-    /// ```
-    pub fn build_info(mut self, info: BuildInfo) -> Self {
-        self.build_info = Some(info);
-        self
-    }
-
-    /// Registers into an existing registry (so metrics you define with the
-    /// `prometheus` crate appear on the same `/metrics`).
-    ///
-    /// ```
-    /// let registry = prometheus::Registry::new();
-    /// let jobs = prometheus::IntCounter::new("jobs_total", "Jobs.").unwrap();
-    /// registry.register(Box::new(jobs.clone())).unwrap();
-    /// let t = redline::Telemetry::builder().registry(registry).build().unwrap();
-    /// assert!(t.render_metrics().contains("jobs_total 0"));
-    /// ```
-    pub fn registry(mut self, registry: Registry) -> Self {
-        self.registry = Some(registry);
-        self
-    }
-
-    /// Creates the metric families and registers them.
-    ///
-    /// ```
-    /// let t = redline::Telemetry::builder().build().unwrap();
-    /// assert!(t.render_metrics().contains("build_info"));
-    /// ```
-    pub fn build(self) -> Result<Telemetry, Error> {
-        let mut config = self.config.unwrap_or_default();
-        let build = self.build_info.unwrap_or_else(BuildInfo::redline);
-        if let Some(name) = &build.service_name
-            && config.service_name == crate::config::DEFAULT_SERVICE_NAME
-        {
-            config.service_name.clone_from(name);
-        }
-        // Calibrate the request clock now rather than on the first request.
-        let _ = quanta::Instant::now();
-        let registry = self.registry.unwrap_or_default();
-        let overflow = IntCounterVec::new(
-            Opts::new(
-                OVERFLOW_METRIC,
-                "Observations folded into a metric's overflow series because it reached its label-set cap.",
-            ),
-            &["metric"],
-        )?;
-        registry.register(Box::new(overflow.clone()))?;
-        let cap = config.max_series_per_metric;
-        let scheme = match config.url_scheme {
-            UrlScheme::Http => 0,
-            UrlScheme::Https => 1,
-        };
-        let redactor = crate::redact::Redactor::new(&config.redact)?;
-        let tracing = Tracing::new(&config, &registry, redactor.clone())?;
-        let http = HttpMetrics::new(
-            &config.http_duration_buckets,
-            cap,
-            scheme,
-            overflow.with_label_values(&[crate::http::DURATION]),
-        );
-        registry.register(Box::new(http))?;
-        let operations = OperationTimer::new(
-            &config.operation_duration_buckets,
-            cap,
-            overflow.with_label_values(&["redline_operation_duration_seconds"]),
-            tracing.hot(),
-        );
-        registry.register(Box::new(operations))?;
-        if config.process_metrics && cfg!(target_os = "linux") {
-            registry.register(Box::new(
-                prometheus::process_collector::ProcessCollector::for_self(),
-            ))?;
-        }
-        #[cfg(feature = "system")]
-        if config.system_metrics {
-            registry.register(Box::new(system::SystemCollector::new(
-                config.system_metrics_interval,
-            )))?;
-        }
-        build_info::register(
-            &registry,
-            &build,
-            &config.service_name,
-            &config.resource_attributes,
-        )?;
-        let health = crate::health::HealthRegistry::new();
-        registry.register(Box::new(health.clone()))?;
-        let access_log = crate::http::AccessLog::new(&config.logs).map(crate::metrics::leak);
-        let security = crate::logs::SecurityEvents::register(&registry)?;
-        let rate_limiter = crate::security::rate_limit::RateLimiter::new(
-            &config.rate_limit,
-            &registry,
-            security.clone(),
-        )?;
-        let errors = crate::errors::ErrorTracker::new(crate::errors::ErrorTrackerConfig {
-            redactor: redactor.clone(),
-            ..Default::default()
-        });
-        errors.register(&registry)?;
-        // 'static like the other hot-path handles: the layer captures 5xx
-        // responses and panics without reference counting.
-        let errors: &'static crate::errors::ErrorTracker = crate::metrics::leak(errors);
-        let log_stats = crate::logs::LogStats::new();
-        registry.register(Box::new(log_stats.clone()))?;
-        let server = crate::server::ServerMetrics::register(&registry)?;
-        // Process checks only: liveness must not depend on other systems.
-        // Non-critical, so they warn rather than get the process restarted.
-        #[cfg(feature = "system")]
-        health.register(
-            "memory:utilization",
-            crate::health::CheckOptions::liveness()
-                .critical(false)
-                .component("process", "system"),
-            crate::health::checks::memory(0.85, 0.95),
-        );
-        #[cfg(feature = "system")]
-        health.register(
-            "cpu:load",
-            crate::health::CheckOptions::liveness()
-                .critical(false)
-                .component("host", "system"),
-            crate::health::checks::cpu(1.5, 3.0),
-        );
-        Ok(Telemetry {
-            inner: Arc::new(Inner {
-                last_render: AtomicUsize::new(64 * 1024),
-                config,
-                registry,
-                http,
-                operations,
-                tracing,
-                health,
-                log_stats,
-                log_control: crate::logs::LogControl::default(),
-                access_log,
-                security,
-                errors,
-                rate_limiter,
-                server,
-                redactor,
-                build_info: build,
-                started: std::time::SystemTime::now(),
-            }),
-        })
-    }
+    pub(super) inner: Arc<Inner>,
 }
 
 impl Telemetry {
@@ -807,101 +553,8 @@ impl Telemetry {
     }
 }
 
-/// Stops what [`Telemetry::serve_admin`] started. Call
-/// [`ShutdownGuard::shutdown`] for a graceful, bounded stop; dropping the
-/// guard stops the listener without waiting.
-///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let config = redline::Config { admin_listen: Some("127.0.0.1:0".parse().unwrap()), ..Default::default() };
-/// let t = redline::Telemetry::builder().config(config).build().unwrap();
-/// let guard: redline::ShutdownGuard = t.serve_admin().await.unwrap();
-/// let addr = guard.admin_addr().unwrap();
-/// guard.shutdown().await;
-/// assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "stopped");
-/// # });
-/// ```
-#[must_use = "dropping the guard stops the admin listener"]
-pub struct ShutdownGuard {
-    admin_addr: Option<SocketAddr>,
-    stop: Option<watch::Sender<bool>>,
-    task: Option<JoinHandle<()>>,
-    tracing: Option<Tracing>,
-}
-
-/// How long [`ShutdownGuard::shutdown`] waits for in-flight admin requests.
-const ADMIN_DRAIN: Duration = Duration::from_secs(5);
-
-impl ShutdownGuard {
-    /// The address the admin listener is bound to (useful with port 0).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let mut config = redline::Config::default();
-    /// config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-    /// let t = redline::Telemetry::builder().config(config).build().unwrap();
-    /// let guard = t.serve_admin().await.unwrap();
-    /// assert_ne!(guard.admin_addr().unwrap().port(), 0);
-    /// # });
-    /// ```
-    pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin_addr
-    }
-
-    /// Stops the admin listener, letting in-flight scrapes finish (at most
-    /// 5 seconds), then flushes pending spans (at most
-    /// `REDLINE_TRACES_SHUTDOWN_TIMEOUT`, default 3 s, even when the
-    /// collector is down or hangs).
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let t = redline::Telemetry::builder().build().unwrap();
-    /// let mut config = redline::Config::default();
-    /// config.admin_listen = None;
-    /// let guard = redline::Telemetry::builder().config(config).build().unwrap()
-    ///     .serve_admin().await.unwrap();
-    /// guard.shutdown().await;
-    /// # let _ = t;
-    /// # });
-    /// ```
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(true);
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(ADMIN_DRAIN, &mut task).await.is_err()
-        {
-            task.abort();
-        }
-        if let Some(tracing) = self.tracing.take() {
-            // The flush blocks (bounded): keep it off the async workers.
-            let _ = tokio::task::spawn_blocking(move || tracing.shutdown()).await;
-        }
-    }
-}
-
-impl Drop for ShutdownGuard {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Telemetry").finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for TelemetryBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelemetryBuilder").finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for ShutdownGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShutdownGuard").finish_non_exhaustive()
     }
 }
