@@ -11,9 +11,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::bot::{BatchReport, Bot, BotError, MediaInfo, Message, Reply};
+use super::bot::{BatchReport, Bot, MediaInfo, Message, Reply};
 use super::error::{ApiError, Disclosure};
 use super::faults::{self, Faults};
+use super::refusal::BotError;
 use redline::Telemetry;
 use redline::errors::{ErrorCategory, ErrorContext, ErrorTracker};
 use redline::security::{InputReporter, ValidJson};

@@ -15,7 +15,7 @@
 //! | `/echo TEXT` | 1 to 1024 characters |
 //! | `/roll [SIDES]` | a number from 2 to 1000 (default 6) |
 
-use super::bot::{BotError, MAX_TEXT_CHARS};
+use super::refusal::{BotError, MAX_TEXT_CHARS};
 
 /// Longest command name.
 pub const MAX_COMMAND_NAME: usize = 32;

@@ -17,6 +17,7 @@ mod command;
 mod error;
 mod faults;
 mod load;
+mod refusal;
 mod store;
 
 use std::net::SocketAddr;
@@ -27,14 +28,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use app::{MAX_BODY_BYTES, router};
-pub use bot::{
-    BatchReport, Bot, BotError, GROUP_COUNT, MAX_BATCH, MAX_TEXT_CHARS, MediaInfo, Message, Reply,
-};
+pub use bot::{BatchReport, Bot, GROUP_COUNT, MAX_BATCH, MediaInfo, Message, Reply};
 pub use command::{Command, MAX_COMMAND_NAME, MAX_ECHO_CHARS, parse_command, validate_text};
 pub use error::ApiError;
 pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
 pub use load::LoadStats;
 use redline::{Config, ShutdownGuard, Telemetry};
+pub use refusal::{BotError, MAX_TEXT_CHARS};
 pub use store::{
     CHAT_BUDGET_BYTES, CHAT_OVERHEAD_BYTES, MAX_CONVERSATIONS, MAX_HISTORY, MEMORY_BUDGET_BYTES,
     MESSAGE_OVERHEAD_BYTES, MemoryUsage,
