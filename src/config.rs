@@ -522,11 +522,7 @@ impl Config {
         }
         if let Some((var, v)) = get("REDLINE_SHUTDOWN_DELAY", "shutdown_delay") {
             // Zero in any unit (`0`, `0s`, `0ms`) means no delay.
-            let number = v.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            let unit = &v.trim()[number.len()..];
-            let zero = matches!(unit, "" | "ms" | "s" | "m" | "h")
-                && number.trim().parse::<f64>().is_ok_and(|n| n == 0.0);
-            config.shutdown_delay = if zero {
+            config.shutdown_delay = if duration_seconds(&v) == Some(0.0) {
                 Duration::ZERO
             } else {
                 parse_duration(&var, &v)?
@@ -814,23 +810,30 @@ fn parse_listen(var: &str, v: &str) -> Result<Option<SocketAddr>, ConfigError> {
 /// `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds; 10 ms to 1 day.
 pub(crate) fn parse_duration(var: &str, v: &str) -> Result<Duration, ConfigError> {
     let expected = "a duration from 10ms to 24h such as 500ms, 5s, 2m";
+    match duration_seconds(v) {
+        Some(seconds) if (0.01..=86_400.0).contains(&seconds) => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => Err(invalid(var, v, expected)),
+    }
+}
+
+/// The seconds a duration such as `500ms`, `5s`, `2m`, `1h` or `3` (seconds)
+/// stands for, unbounded; `None` if it is not one.
+fn duration_seconds(v: &str) -> Option<f64> {
     let s = v.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let number: f64 = number.parse().map_err(|_| invalid(var, v, expected))?;
-    let seconds = match unit.trim() {
-        "ms" => number / 1000.0,
-        "" | "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return Err(invalid(var, v, expected)),
-    };
-    if !(0.01..=86_400.0).contains(&seconds) {
-        return Err(invalid(var, v, expected));
+    let number: f64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(number / 1000.0),
+        "" | "s" => Some(number),
+        "m" => Some(number * 60.0),
+        "h" => Some(number * 3600.0),
+        _ => None,
     }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn parse_buckets(var: &str, v: &str) -> Result<Vec<f64>, ConfigError> {
