@@ -105,19 +105,13 @@ impl LogConfig {
     pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
         let mut c = LogConfig::default();
         if let Some((var, v)) = get("REDLINE_LOG", "log").or_else(|| get("RUST_LOG", "-")) {
-            tracing_subscriber::EnvFilter::try_new(v.trim()).map_err(|_| {
-                invalid(
-                    &var,
-                    &v,
-                    "tracing filter directives such as info or warn,my_crate=debug",
-                )
-            })?;
-            super::filter::with_audit_floor(&v).map_err(|e| {
-                invalid(
-                    &var,
-                    &v,
-                    &format!("{e}; tracing filter directives such as info or warn,my_crate=debug"),
-                )
+            // Checked as it will be installed (with the audit floor).
+            super::filter::installable(&v).map_err(|e| {
+                let expected = "tracing filter directives such as info or warn,my_crate=debug";
+                match e {
+                    super::LogError::Filter(_) => invalid(&var, &v, expected),
+                    refused => invalid(&var, &v, &format!("{refused}; {expected}")),
+                }
             })?;
             c.filter = v.trim().to_owned();
         }

@@ -65,6 +65,18 @@ pub(crate) fn with_audit_floor(directives: &str) -> Result<String, LogError> {
     })
 }
 
+/// The filter to install for `directives`, and its text as installed: the
+/// checks and the audit floor of [`with_audit_floor`], then parsed. What
+/// every installed filter goes through, at start and at run time.
+pub(crate) fn installable(
+    directives: &str,
+) -> Result<(tracing_subscriber::EnvFilter, String), LogError> {
+    let directives = with_audit_floor(directives)?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .map_err(|e| LogError::Filter(e.to_string()))?;
+    Ok((filter, directives))
+}
+
 /// Commas outside `[...]` and `{...}` separate directives.
 fn split(directives: &str) -> impl Iterator<Item = &str> {
     let mut depth = 0i32;

@@ -110,8 +110,7 @@ pub(crate) fn build<S>(
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let directives = super::filter::with_audit_floor(&config.filter)?;
-    let filter = EnvFilter::try_new(&directives).map_err(|e| LogError::Filter(e.to_string()))?;
+    let (filter, directives) = super::filter::installable(&config.filter)?;
     let (filter, handle) = reload::Layer::<EnvFilter, S>::new(filter);
     let mut guards = Vec::new();
     let mut dropped = Vec::new();

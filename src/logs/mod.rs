@@ -62,9 +62,9 @@ pub use layer::LogLayer;
 pub use security::{SecurityEvent, SecurityEvents};
 pub use stats::{LogSnapshot, LogStats, LogStatsLayer};
 
+use tracing_subscriber::Registry;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Registry};
 
 /// Why logging could not be set up or changed.
 ///
@@ -140,9 +140,7 @@ impl LogControl {
     }
 
     pub(crate) fn set_filter(&self, directives: &str) -> Result<(), LogError> {
-        let directives = filter::with_audit_floor(directives)?;
-        let filter =
-            EnvFilter::try_new(&directives).map_err(|e| LogError::Filter(e.to_string()))?;
+        let (filter, directives) = filter::installable(directives)?;
         let reload = self.reload.lock().unwrap_or_else(PoisonError::into_inner);
         let reload = reload.as_ref().ok_or(LogError::NotInstalled)?;
         reload(filter).map_err(|e| {
