@@ -216,8 +216,14 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     )
     .await
     .is_empty();
-    let about_the_load =
-        |n: &Notified| !(disk_low && n.label("alertname") == "RedlineDiskSpaceLow");
+    // A failing disk check also raises the generic check alert (seen on a CI
+    // machine whose memory file system reported no room): both are about
+    // the machine too.
+    let about_the_load = |n: &Notified| {
+        !(disk_low
+            && (n.label("alertname") == "RedlineDiskSpaceLow"
+                || n.label("check").starts_with("disk")))
+    };
     let early: Vec<Notified> = webhook
         .received()
         .into_iter()
@@ -398,7 +404,7 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         "healthy load: no notification for redline-healthy in {:.0} s{}",
         t_errors.elapsed().as_secs_f64() + 8.0,
         if disk_low {
-            " (but RedlineDiskSpaceLow: this machine's disk is short of space)"
+            " (but the disk alerts: this machine's disk is short of space)"
         } else {
             ""
         }

@@ -326,6 +326,24 @@ mod tests {
         assert_eq!(c.status, Status::Pass, "{c:?}");
     }
 
+    /// A path on a memory file system is measured on that file system (with
+    /// sysinfo's default, tmpfs mounts are not listed and `/` answered).
+    #[tokio::test]
+    async fn disk_free_measures_the_file_system_of_the_path() {
+        let shm = std::path::Path::new("/dev/shm");
+        let on_tmpfs = std::fs::read_to_string("/proc/mounts")
+            .is_ok_and(|m| m.lines().any(|l| l.contains(" /dev/shm tmpfs ")));
+        if !shm.is_dir() || !on_tmpfs {
+            eprintln!("no tmpfs at /dev/shm here: skipped");
+            return;
+        }
+        let dir = tempfile::tempdir_in(shm).unwrap();
+        // Warn below 100% free: always a warning, whose text names the mount.
+        let d = disk_free(dir.path(), 1.0, 0.0).run().await;
+        let output = d.output.unwrap_or_default();
+        assert!(output.ends_with(" on /dev/shm"), "{output}");
+    }
+
     #[tokio::test]
     async fn network_checks_fail_cleanly() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
