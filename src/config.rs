@@ -137,7 +137,8 @@ pub struct Config {
     /// `REDLINE_SYSTEM_METRICS_INTERVAL`: minimum time between two system
     /// refreshes (scrapes in between get cached values).
     pub system_metrics_interval: Duration,
-    /// `REDLINE_PROCESS_METRICS`: export `process_*` (true/false; Linux only).
+    /// `REDLINE_PROCESS_METRICS`: export `process_*` (true/false; Linux
+    /// only; needs the `system` feature, without which `true` is refused).
     pub process_metrics: bool,
     /// `REDLINE_URL_SCHEME`: `url_scheme` for requests whose URI has none
     /// (`http`, or `https` behind a TLS terminator).
@@ -512,6 +513,13 @@ impl Config {
         }
         if let Some((var, v)) = get("REDLINE_PROCESS_METRICS", "process_metrics") {
             config.process_metrics = parse_bool(&var, &v)?;
+            if config.process_metrics && !cfg!(feature = "system") {
+                return Err(invalid(
+                    &var,
+                    &v,
+                    "false: this build of redline has no `system` feature (enable it for process_* metrics)",
+                ));
+            }
         }
         if let Some((var, v)) = get("REDLINE_URL_SCHEME", "url_scheme") {
             config.url_scheme = match v.trim() {
@@ -1002,9 +1010,13 @@ mod tests {
             let err = file.unwrap_err().to_string();
             assert!(err.contains("`config-file` feature"), "{err}");
         }
+        let process = Config::from_lookup(env(&[("REDLINE_PROCESS_METRICS", "true")]));
         if cfg!(feature = "system") {
             assert!(system.unwrap().system_metrics);
+            assert!(process.unwrap().process_metrics);
         } else {
+            let err = process.unwrap_err().to_string();
+            assert!(err.contains("`system` feature"), "{err}");
             let err = system.unwrap_err().to_string();
             assert!(err.contains("`system` feature"), "{err}");
             assert!(

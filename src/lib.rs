@@ -23,6 +23,21 @@
 //! # Ok::<(), redline::Error>(())
 //! # }).unwrap();
 //! ```
+//!
+//! ## Features
+//!
+//! All on by default; `default-features = false` keeps the core (the HTTP
+//! layer, metrics and exposition, the operation timer, health, admin,
+//! logging, hardening, trace context without export). A setting whose
+//! feature is left out is refused at start, never ignored.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `otlp-grpc` | span export over OTLP/gRPC (tonic) |
+//! | `otlp-http` | span export over OTLP/HTTP with protobuf bodies (reqwest) |
+//! | `rate-limit` | rate limits per client and route (governor) |
+//! | `system` | `process_*` and `redline_system_*` metrics; memory, CPU and disk checks (sysinfo) |
+//! | `config-file` | settings from a TOML file (`REDLINE_CONFIG_FILE`) |
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // `unsafe` is allowed in two places only, each saying why: the lock-free

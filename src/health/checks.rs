@@ -328,6 +328,7 @@ mod tests {
 
     /// A path on a memory file system is measured on that file system (with
     /// sysinfo's default, tmpfs mounts are not listed and `/` answered).
+    #[cfg(feature = "system")]
     #[tokio::test]
     async fn disk_free_measures_the_file_system_of_the_path() {
         let shm = std::path::Path::new("/dev/shm");

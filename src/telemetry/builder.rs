@@ -126,6 +126,7 @@ impl TelemetryBuilder {
             tracing.hot(),
         );
         registry.register(Box::new(operations))?;
+        #[cfg(feature = "system")]
         if config.process_metrics && cfg!(target_os = "linux") {
             registry.register(Box::new(
                 prometheus::process_collector::ProcessCollector::for_self(),
@@ -147,6 +148,7 @@ impl TelemetryBuilder {
         registry.register(Box::new(health.clone()))?;
         let access_log = crate::http::AccessLog::new(&config.logs).map(crate::metrics::leak);
         let security = crate::logs::SecurityEvents::register(&registry)?;
+        #[cfg(feature = "rate-limit")]
         let rate_limiter = crate::security::rate_limit::RateLimiter::new(
             &config.rate_limit,
             &registry,
@@ -195,6 +197,7 @@ impl TelemetryBuilder {
                 access_log,
                 security,
                 errors,
+                #[cfg(feature = "rate-limit")]
                 rate_limiter,
                 server,
                 redactor,

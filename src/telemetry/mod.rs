@@ -37,6 +37,7 @@ pub(super) struct Inner {
     pub(super) access_log: Option<&'static crate::http::AccessLog>,
     pub(super) security: crate::logs::SecurityEvents,
     pub(super) errors: &'static crate::errors::ErrorTracker,
+    #[cfg(feature = "rate-limit")]
     pub(super) rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
     pub(super) server: crate::server::ServerMetrics,
     pub(super) redactor: crate::redact::Redactor,
@@ -144,7 +145,9 @@ impl Telemetry {
         )
         .development(hardening.development);
         let router = router.layer(axum::Extension(input));
+        #[cfg_attr(not(feature = "rate-limit"), allow(unused_mut))]
         let mut router = crate::security::limit(router, hardening);
+        #[cfg(feature = "rate-limit")]
         if let Some(rl) = &self.inner.rate_limiter {
             router = router.layer(crate::security::rate_limit::RateLimitLayer(rl.clone()));
         }

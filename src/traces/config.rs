@@ -81,18 +81,34 @@ pub enum ResponseTraceparent {
     Never,
 }
 
-/// The OTLP transport.
+/// The OTLP transport. The default is gRPC, or HTTP/protobuf in a build
+/// with only the `otlp-http` feature.
 ///
 /// ```
-/// assert_eq!(redline::traces::OtlpProtocol::default(), redline::traces::OtlpProtocol::Grpc);
+/// use redline::traces::OtlpProtocol;
+/// let expected = if cfg!(feature = "otlp-grpc") || !cfg!(feature = "otlp-http") {
+///     OtlpProtocol::Grpc
+/// } else {
+///     OtlpProtocol::HttpProtobuf
+/// };
+/// assert_eq!(OtlpProtocol::default(), expected);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtlpProtocol {
     /// OTLP/gRPC (default port 4317).
-    #[default]
     Grpc,
     /// OTLP/HTTP with protobuf bodies (default port 4318).
     HttpProtobuf,
+}
+
+impl Default for OtlpProtocol {
+    fn default() -> Self {
+        if cfg!(feature = "otlp-http") && !cfg!(feature = "otlp-grpc") {
+            Self::HttpProtobuf
+        } else {
+            Self::Grpc
+        }
+    }
 }
 
 /// Which traces are recorded (`OTEL_TRACES_SAMPLER`).
@@ -142,7 +158,7 @@ impl Default for TraceConfig {
         Self {
             enabled: true,
             endpoint: None,
-            protocol: OtlpProtocol::Grpc,
+            protocol: OtlpProtocol::default(),
             headers: OtlpHeaders::default(),
             timeout: Duration::from_secs(10),
             sampler: SamplerConfig::ParentBasedAlwaysOn,
@@ -202,6 +218,14 @@ impl TraceConfig {
                 "http/protobuf" => OtlpProtocol::HttpProtobuf,
                 _ => return Err(invalid(&var, &v, "grpc or http/protobuf")),
             };
+        }
+        let endpoint_setting = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces_endpoint")
+            .or_else(|| get("OTEL_EXPORTER_OTLP_ENDPOINT", "-"));
+        // An endpoint this build cannot export to is refused, not ignored.
+        if let Some((var, v)) = &endpoint_setting
+            && let Some(reason) = super::missing_feature(c.protocol)
+        {
+            return Err(invalid(var, v, &format!("no endpoint: {reason}")));
         }
         if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces_endpoint") {
             c.endpoint = Some(parse_endpoint(&var, &v)?);
@@ -365,6 +389,7 @@ mod tests {
         assert!(c.enabled && c.endpoint.is_none());
     }
 
+    #[cfg(feature = "otlp-http")]
     #[test]
     fn signal_specific_variables_win_and_are_used_as_given() {
         let c = parse(&[
@@ -381,10 +406,35 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_millis(250));
     }
 
+    #[cfg(feature = "otlp-grpc")]
     #[test]
     fn grpc_endpoint_gets_no_path() {
         let c = parse(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")]).unwrap();
         assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+    }
+
+    /// An endpoint for a transport this build lacks is refused at start,
+    /// naming the feature, never silently not exported to.
+    #[test]
+    fn an_endpoint_without_its_transport_is_refused() {
+        for (protocol, feature, built) in [
+            ("grpc", "otlp-grpc", cfg!(feature = "otlp-grpc")),
+            ("http/protobuf", "otlp-http", cfg!(feature = "otlp-http")),
+        ] {
+            let r = parse(&[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+            ]);
+            if built {
+                assert!(r.is_ok(), "{r:?}");
+            } else {
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{e}");
+                assert!(e.contains(&format!("no `{feature}` feature")), "{e}");
+            }
+            // Without an endpoint, nothing is exported and nothing refused.
+            assert!(parse(&[("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)]).is_ok());
+        }
     }
 
     #[test]
