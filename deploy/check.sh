@@ -227,15 +227,21 @@ check_dockerfile() {
   grep -qE '^ENTRYPOINT \["redline"\]$' Dockerfile || { echo 'ENTRYPOINT ["redline"]'; bad=1; }
   # The dependency layer copies Cargo.toml, Cargo.lock, build.rs and benches/
   # and stubs src/: cargo reads the manifest there, so every target it names
-  # must be among those. A new [[example]] or [[test]] table needs its file
-  # copied next to benches/ in the Dockerfile.
-  local table
+  # must exist. Each [[test]] and [[example]] table needs its file stubbed
+  # (touched) in the Dockerfile's dependency layer.
+  local table name
   while read -r table; do
     case $table in
-      '[[bin]]'|'[[bench]]') ;;
-      *) echo "Cargo.toml has $table targets: copy their files in the Dockerfile's dependency layer, then allow them here"; bad=1 ;;
+      '[[bin]]'|'[[bench]]'|'[[test]]'|'[[example]]') ;;
+      *) echo "Cargo.toml has $table targets: handle them in the Dockerfile's dependency layer, then allow them here"; bad=1 ;;
     esac
   done < <(grep -oE '^\[\[[a-z]+\]\]' Cargo.toml | sort -u)
+  while read -r table name; do
+    local dir=tests
+    [[ $table == '[[example]]' ]] && dir=examples
+    grep -qE "touch .*\b$dir/$name\.rs\b" Dockerfile \
+      || { echo "Cargo.toml names $table $name: touch $dir/$name.rs in the Dockerfile's dependency layer"; bad=1; }
+  done < <(awk '/^\[\[(test|example)\]\]/ { t = $0; next } t && /^name = / { gsub(/"/, "", $3); print t, $3; t = "" }' Cargo.toml)
   # The Rust version of the builder is the crate's rust-version.
   local msrv builder
   msrv=$(sed -nE 's/^rust-version = "([0-9]+\.[0-9]+).*/\1/p' Cargo.toml)

@@ -73,10 +73,7 @@ impl Exemplar {
 /// let mut set = Exemplars::default();
 /// let e = Exemplar { trace_id: 7, span_id: 8, value: 0.2, timestamp_ms: 1 };
 /// set.insert("wait_seconds", &[("queue", "a")], vec![None, Some(e)]);
-/// let mut pair = prometheus::proto::LabelPair::default();
-/// pair.set_name("queue".into());
-/// pair.set_value("a".into());
-/// assert_eq!(set.get("wait_seconds", &[pair]).unwrap()[1], Some(e));
+/// assert_eq!(set.get("wait_seconds", &[("queue", "a")]).unwrap()[1], Some(e));
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Exemplars {
@@ -120,13 +117,30 @@ impl Exemplars {
         self.by_series.insert(key, buckets);
     }
 
-    /// The exemplars of a gathered series, by bucket.
+    /// The exemplars of a series, by bucket, given its labels as
+    /// [`Exemplars::insert`] takes them.
     ///
     /// ```
-    /// let set = redline::metrics::Exemplars::default();
-    /// assert!(set.get("x_seconds", &[]).is_none());
+    /// let mut set = redline::metrics::Exemplars::default();
+    /// assert!(set.get("x_seconds", &[("route", "/a")]).is_none());
+    /// let exemplar = redline::metrics::Exemplar { trace_id: 0xab, span_id: 1, value: 0.25, timestamp_ms: 0 };
+    /// set.insert("x_seconds", &[("route", "/a")], vec![Some(exemplar)]);
+    /// assert_eq!(set.get("x_seconds", &[("route", "/a")]).unwrap().len(), 1);
     /// ```
-    pub fn get(&self, family: &str, labels: &[LabelPair]) -> Option<&[Option<Exemplar>]> {
+    pub fn get(&self, family: &str, labels: &[(&str, &str)]) -> Option<&[Option<Exemplar>]> {
+        if self.by_series.is_empty() {
+            return None;
+        }
+        let key = series_key(family, labels.iter().map(|(n, v)| (*n, *v)));
+        self.by_series.get(&key).map(Vec::as_slice)
+    }
+
+    /// [`Exemplars::get`] with the label pairs of a gathered series.
+    pub(crate) fn get_proto(
+        &self,
+        family: &str,
+        labels: &[LabelPair],
+    ) -> Option<&[Option<Exemplar>]> {
         if self.by_series.is_empty() {
             return None;
         }
@@ -253,11 +267,26 @@ mod tests {
             timestamp_ms: 3,
         };
         set.insert("f", &[("b", "2"), ("a", "1")], vec![Some(e)]);
-        assert!(set.get("f", &[pair("a", "1"), pair("b", "2")]).is_some());
-        assert!(set.get("f", &[pair("b", "2"), pair("a", "1")]).is_some());
-        assert!(set.get("f", &[pair("a", "12")]).is_none());
-        assert!(set.get("f", &[pair("a", "1\0b"), pair("", "2")]).is_none());
-        assert!(set.get("g", &[pair("a", "1"), pair("b", "2")]).is_none());
+        assert!(
+            set.get_proto("f", &[pair("a", "1"), pair("b", "2")])
+                .is_some()
+        );
+        assert!(
+            set.get_proto("f", &[pair("b", "2"), pair("a", "1")])
+                .is_some()
+        );
+        assert!(set.get_proto("f", &[pair("a", "12")]).is_none());
+        assert!(
+            set.get_proto("f", &[pair("a", "1\0b"), pair("", "2")])
+                .is_none()
+        );
+        assert!(
+            set.get_proto("g", &[pair("a", "1"), pair("b", "2")])
+                .is_none()
+        );
+        // The public form, with plain pairs, finds the same series.
+        assert!(set.get("f", &[("a", "1"), ("b", "2")]).is_some());
+        assert!(set.get("f", &[("a", "12")]).is_none());
     }
 
     #[test]

@@ -396,7 +396,7 @@ fn encode_metric(
         }
         MetricType::HISTOGRAM => {
             let h = m.get_histogram();
-            let by_bucket = exemplars.get(name, m.get_label()).unwrap_or(&[]);
+            let by_bucket = exemplars.get_proto(name, m.get_label()).unwrap_or(&[]);
             let exemplar = |i: usize| by_bucket.get(i).and_then(Option::as_ref);
             // Section "Histogram": cumulative `_bucket` lines in increasing
             // `le` order, always ending with `le="+Inf"`.
