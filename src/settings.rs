@@ -8,15 +8,18 @@
 //! reported as unknown all come from [`SETTINGS`]. Tests check the rest
 //! against it: the parsers ask for exactly the declared variables, each
 //! setting changes the configuration (from the environment and from the
-//! file alike).
+//! file alike), and the configuration tables of `README.md` and
+//! `docs/OPERATIONS.md` are rendered from it (`REDLINE_BLESS=1 cargo test
+//! -p redline --lib settings` rewrites them).
 //!
 //! A leaf module: it imports nothing from the rest of the crate, so any
 //! module may read it.
 
 /// One setting.
 #[derive(Debug)]
-// The default, example, feature and doc are read by the tests only.
-#[allow(dead_code)]
+// The default, example, feature and doc are read by the tests only: those
+// that check the parsers against the declaration and render the docs.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct Setting {
     /// The environment variables that give it, in order of precedence: the
     /// primary first, then fallbacks read only when it is unset (such as
@@ -541,4 +544,174 @@ pub(crate) fn file_key(variable: &str) -> Option<&'static str> {
         .iter()
         .find(|s| s.variables.first() == Some(&variable))
         .and_then(|s| s.file_key)
+}
+
+#[cfg(test)]
+pub(crate) mod docs {
+    //! The configuration tables of the documentation, rendered from
+    //! [`SETTINGS`].
+
+    use super::{SETTINGS, Setting};
+
+    /// A rendered table: where it goes, and which settings it lists.
+    pub(crate) struct Table {
+        /// The file, relative to the repository root.
+        pub(crate) file: &'static str,
+        /// The name of its markers:
+        /// `<!-- {marker}:begin -->` … `<!-- {marker}:end -->`.
+        pub(crate) marker: &'static str,
+        /// With the file key column.
+        pub(crate) file_keys: bool,
+        /// Which settings.
+        pub(crate) select: fn(&Setting) -> bool,
+    }
+
+    /// The logging settings (`REDLINE_LOG*`, `REDLINE_ACCESS_LOG*`).
+    pub(crate) fn is_logging(s: &Setting) -> bool {
+        let primary = s.variables[0];
+        primary.starts_with("REDLINE_LOG") || primary.starts_with("REDLINE_ACCESS_LOG")
+    }
+
+    pub(crate) const TABLES: [Table; 2] = [
+        Table {
+            file: "README.md",
+            marker: "settings-table",
+            file_keys: true,
+            select: |_| true,
+        },
+        Table {
+            file: "docs/OPERATIONS.md",
+            marker: "settings-table:logging",
+            file_keys: false,
+            select: is_logging,
+        },
+    ];
+
+    /// A link relative to the repository root, relative to `file` instead
+    /// (a link into `file` itself keeps only its anchor).
+    fn relative_links(doc: &str, file: &str) -> String {
+        let Some(dir) = file.rsplit_once('/').map(|(d, _)| d) else {
+            return doc.to_owned();
+        };
+        let mut out = String::with_capacity(doc.len());
+        let mut rest = doc;
+        while let Some(at) = rest.find("](") {
+            out.push_str(&rest[..at + 2]);
+            rest = &rest[at + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            let target = &rest[..end];
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target, None),
+            };
+            let absolute = target.contains("://") || target.starts_with('#');
+            if absolute {
+                out.push_str(target);
+            } else if path == file && anchor.is_some() {
+                out.push('#');
+                out.push_str(anchor.unwrap_or_default());
+            } else if let Some(inside) = path.strip_prefix(&format!("{dir}/")) {
+                out.push_str(inside);
+                out.push_str(&target[path.len()..]);
+            } else {
+                out.push_str("../");
+                out.push_str(target);
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn variables_cell(s: &Setting) -> String {
+        let mut cell = format!("`{}`", s.variables[0]);
+        for fallback in &s.variables[1..] {
+            cell.push_str(&format!(" (else `{fallback}`)"));
+        }
+        cell
+    }
+
+    /// The Markdown table, header included, each line ending in `\n`.
+    pub(crate) fn render(table: &Table) -> String {
+        let mut out = String::new();
+        if table.file_keys {
+            out.push_str("| variable | file key | default | meaning |\n|---|---|---|---|\n");
+        } else {
+            out.push_str("| variable | default | meaning |\n|---|---|---|\n");
+        }
+        for s in SETTINGS.iter().filter(|s| (table.select)(s)) {
+            let mut cells = vec![variables_cell(s)];
+            if table.file_keys {
+                cells.push(s.file_key.map(|k| format!("`{k}`")).unwrap_or_default());
+            }
+            cells.push(s.default.to_owned());
+            cells.push(relative_links(s.doc, table.file));
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    /// `text` with the part between the table's markers replaced by
+    /// `rendered`; `None` when the markers are missing.
+    pub(crate) fn replace(text: &str, marker: &str, rendered: &str) -> Option<String> {
+        let begin = format!("<!-- {marker}:begin -->\n");
+        let end = format!("<!-- {marker}:end -->");
+        let start = text.find(&begin)? + begin.len();
+        let stop = start + text[start..].find(&end)?;
+        Some(format!("{}{rendered}{}", &text[..start], &text[stop..]))
+    }
+
+    /// The tables of the documentation are those [`render`] makes;
+    /// `REDLINE_BLESS=1` rewrites them.
+    #[test]
+    fn settings_tables_in_the_docs_are_rendered_from_the_declaration() {
+        for s in SETTINGS {
+            for text in [s.default, s.doc] {
+                assert!(
+                    !text.contains('|') && !text.contains('\n'),
+                    "{}: a table cell cannot hold `|` or a line break: {text:?}",
+                    s.variables[0]
+                );
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bless = std::env::var("REDLINE_BLESS").is_ok_and(|v| v == "1");
+        let mut stale = Vec::new();
+        for table in &TABLES {
+            let path = root.join(table.file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let rendered = replace(&text, table.marker, &render(table)).unwrap_or_else(|| {
+                panic!(
+                    "{}: no table markers `<!-- {m}:begin -->` … `<!-- {m}:end -->`",
+                    table.file,
+                    m = table.marker
+                )
+            });
+            if rendered == text {
+                continue;
+            }
+            if bless {
+                std::fs::write(&path, rendered).unwrap();
+            } else {
+                stale.push(table.file);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "the configuration tables of {} are not those src/settings.rs declares: \
+             run `REDLINE_BLESS=1 cargo test -p redline --lib settings` to rewrite them, \
+             then review the diff",
+            stale.join(" and ")
+        );
+    }
+
+    #[test]
+    fn links_are_made_relative_to_the_file() {
+        let doc = "a [x](docs/OPERATIONS.md#settings) b [y](docs/TRACING.md) [z](README.md#c) [w](https://e.org/a)";
+        assert_eq!(relative_links(doc, "README.md"), doc);
+        assert_eq!(
+            relative_links(doc, "docs/OPERATIONS.md"),
+            "a [x](#settings) b [y](TRACING.md) [z](../README.md#c) [w](https://e.org/a)"
+        );
+    }
 }
