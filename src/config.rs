@@ -11,8 +11,12 @@
 //! (printed to stderr by [`Config::from_env`] and kept in
 //! [`Config::warnings`]), for example while rolling out an upgrade that
 //! renamed a variable.
+//!
+//! Each setting (its variables, file key, default, example and doc line)
+//! is declared once, in `src/settings.rs`: the parsers below ask for
+//! settings by variable name, and a test checks that they ask for exactly
+//! the declared ones and that each has an effect.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,7 @@ use std::time::Duration;
 
 use crate::http::DEFAULT_DURATION_BUCKETS;
 use crate::metrics::DEFAULT_OPERATION_BUCKETS;
+use crate::settings;
 
 /// A configuration value that cannot be used.
 ///
@@ -277,31 +282,9 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service:redline";
 /// Upper limit of `REDLINE_MAX_SERIES_PER_METRIC`.
 const MAX_SERIES_LIMIT: usize = 1_000_000;
 
-/// `REDLINE_*` variables that are not settings of [`Config`] but are read
-/// elsewhere, so never reported as unknown.
-const READ_ELSEWHERE: [&str; 7] = [
-    // build.rs (and the Dockerfile, which also sets it at run time): the
-    // revision `build_info` reports.
-    "REDLINE_GIT_REVISION",
-    // Set by build.rs for the compiler (cargo also sets them when it runs
-    // tests and `cargo run`).
-    "REDLINE_BUILD_TIME",
-    "REDLINE_BUILD_REVISION",
-    "REDLINE_BUILD_RUSTC",
-    // The Dockerfile's HEALTHCHECK: the admin port it probes.
-    "REDLINE_HEALTHCHECK_PORT",
-    // deploy/ scripts and the tests: the redline binary to run.
-    "REDLINE_BIN",
-    // .ci/deny.sh: the offline RustSec snapshot (a developer may export it
-    // in the shell that also runs the demo).
-    "REDLINE_ADVISORY_DB",
-];
-
 /// What reading the settings found, beside the configuration.
 struct Read {
     config: Config,
-    /// Every variable name the parsers asked for.
-    asked: BTreeSet<String>,
     /// `REDLINE_UNKNOWN_VARIABLES=warn`.
     warn_unknown: bool,
 }
@@ -345,9 +328,8 @@ impl Config {
 
     /// Like [`Config::from_env`], from a fixed set of variables, without
     /// printing: warnings are in [`Config::warnings`]. Every variable of
-    /// `vars` that starts with `REDLINE_` must be one redline reads (the
-    /// parsers record each name they ask for, so the list cannot drift from
-    /// them; see [`Config::known_variables`]) or be in `own`.
+    /// `vars` that starts with `REDLINE_` must be one redline reads (see
+    /// [`Config::known_variables`]) or be in `own`.
     ///
     /// ```
     /// let config = redline::Config::from_vars([("REDLINE_RATE_LIMIT", "5/s")], &[]).unwrap();
@@ -377,11 +359,10 @@ impl Config {
             .collect();
         let Read {
             mut config,
-            asked,
             warn_unknown,
         } = Self::read(|name| vars.get(name).cloned())?;
-        let mut known: BTreeSet<&str> = asked.iter().map(String::as_str).collect();
-        known.extend(READ_ELSEWHERE);
+        let mut known: BTreeSet<&str> = settings::variables().collect();
+        known.extend(settings::READ_ELSEWHERE);
         known.extend(own);
         let mut unknown: Vec<UnknownVariable> = vars
             .keys()
@@ -406,10 +387,11 @@ impl Config {
         Ok(config)
     }
 
-    /// Every `REDLINE_*` variable redline reads: the settings (as the parsers
-    /// ask for them) and the few read elsewhere (`REDLINE_GIT_REVISION` by
-    /// the build script, `REDLINE_HEALTHCHECK_PORT` by the container's health
-    /// check…). Sorted.
+    /// Every `REDLINE_*` variable redline reads: the settings (each declared
+    /// once, with its file key, default and documentation; a test checks
+    /// that the parsers ask for exactly those) and the few read elsewhere
+    /// (`REDLINE_GIT_REVISION` by the build script,
+    /// `REDLINE_HEALTHCHECK_PORT` by the container's health check…). Sorted.
     ///
     /// ```
     /// let known = redline::Config::known_variables();
@@ -417,13 +399,11 @@ impl Config {
     /// assert!(known.iter().all(|v| v.starts_with("REDLINE_")));
     /// ```
     pub fn known_variables() -> Vec<String> {
-        let asked = Self::read(|_| None).map(|r| r.asked).unwrap_or_default();
-        let mut known: BTreeSet<String> = asked
-            .into_iter()
+        let known: BTreeSet<&str> = settings::variables()
             .filter(|name| name.starts_with(PREFIX))
+            .chain(settings::READ_ELSEWHERE)
             .collect();
-        known.extend(READ_ELSEWHERE.iter().map(|s| s.to_string()));
-        known.into_iter().collect()
+        known.into_iter().map(str::to_owned).collect()
     }
 
     /// Like [`Config::from_env`], with variables from `lookup` (for tests and
@@ -448,27 +428,24 @@ impl Config {
         Self::read(lookup).map(|r| r.config)
     }
 
-    /// Parses every setting, recording each variable name asked for.
+    /// Parses every setting.
     fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Read, ConfigError> {
-        let asked = RefCell::new(BTreeSet::new());
-        let lookup = |name: &str| {
-            asked.borrow_mut().insert(name.to_owned());
-            lookup(name)
-        };
         let file = match lookup("REDLINE_CONFIG_FILE").filter(|p| !p.trim().is_empty()) {
             Some(path) => Some(FileValues::load(Path::new(&path))?),
             None => None,
         };
-        // Environment first, then the file.
-        let get = |env: &str, key: &str| -> Option<(String, String)> {
+        // Environment first, then the file (under the key the setting
+        // declares, after its primary variable only).
+        let get = |env: &str| -> Option<(String, String)> {
             if let Some(v) = lookup(env).filter(|v| !v.trim().is_empty()) {
                 return Some((env.to_owned(), v));
             }
+            let key = settings::file_key(env)?;
             file.as_ref().and_then(|f| f.get(key))
         };
         let mut config = Config::default();
 
-        if let Some((var, value)) = get("OTEL_RESOURCE_ATTRIBUTES", "resource_attributes") {
+        if let Some((var, value)) = get("OTEL_RESOURCE_ATTRIBUTES") {
             config.resource_attributes = parse_resource_attributes(&var, &value)?;
         }
         let from_resource = config
@@ -476,27 +453,24 @@ impl Config {
             .iter()
             .find(|(k, _)| k == "service.name")
             .map(|(_, v)| v.clone());
-        if let Some((_, name)) = get("OTEL_SERVICE_NAME", "service_name") {
+        if let Some((_, name)) = get("OTEL_SERVICE_NAME") {
             config.service_name = name.trim().to_owned();
         } else if let Some(name) = from_resource {
             config.service_name = name;
         }
-        if let Some((var, v)) = get("REDLINE_ADMIN_LISTEN", "admin_listen") {
+        if let Some((var, v)) = get("REDLINE_ADMIN_LISTEN") {
             config.admin_listen = parse_listen(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_HTTP_DURATION_BUCKETS", "http_duration_buckets") {
+        if let Some((var, v)) = get("REDLINE_HTTP_DURATION_BUCKETS") {
             config.http_duration_buckets = parse_buckets(&var, &v)?;
         }
-        if let Some((var, v)) = get(
-            "REDLINE_OPERATION_DURATION_BUCKETS",
-            "operation_duration_buckets",
-        ) {
+        if let Some((var, v)) = get("REDLINE_OPERATION_DURATION_BUCKETS") {
             config.operation_duration_buckets = parse_buckets(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_MAX_SERIES_PER_METRIC", "max_series_per_metric") {
+        if let Some((var, v)) = get("REDLINE_MAX_SERIES_PER_METRIC") {
             config.max_series_per_metric = parse_count(&var, &v, 1, MAX_SERIES_LIMIT)?;
         }
-        if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS", "system_metrics") {
+        if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS") {
             config.system_metrics = parse_bool(&var, &v)?;
             // Asked for explicitly, in a build that cannot: refused, not
             // ignored.
@@ -508,10 +482,10 @@ impl Config {
                 ));
             }
         }
-        if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS_INTERVAL", "system_metrics_interval") {
+        if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS_INTERVAL") {
             config.system_metrics_interval = parse_duration(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_PROCESS_METRICS", "process_metrics") {
+        if let Some((var, v)) = get("REDLINE_PROCESS_METRICS") {
             config.process_metrics = parse_bool(&var, &v)?;
             if config.process_metrics && !cfg!(feature = "system") {
                 return Err(invalid(
@@ -521,14 +495,14 @@ impl Config {
                 ));
             }
         }
-        if let Some((var, v)) = get("REDLINE_URL_SCHEME", "url_scheme") {
+        if let Some((var, v)) = get("REDLINE_URL_SCHEME") {
             config.url_scheme = match v.trim() {
                 "http" => UrlScheme::Http,
                 "https" => UrlScheme::Https,
                 _ => return Err(invalid(&var, &v, "http or https")),
             };
         }
-        if let Some((var, v)) = get("REDLINE_SHUTDOWN_DELAY", "shutdown_delay") {
+        if let Some((var, v)) = get("REDLINE_SHUTDOWN_DELAY") {
             // Zero in any unit (`0`, `0s`, `0ms`) means no delay.
             config.shutdown_delay = if duration_seconds(&v) == Some(0.0) {
                 Duration::ZERO
@@ -536,12 +510,12 @@ impl Config {
                 parse_duration(&var, &v)?
             };
         }
-        if let Some((var, v)) = get("REDLINE_SHUTDOWN_GRACE", "shutdown_grace") {
+        if let Some((var, v)) = get("REDLINE_SHUTDOWN_GRACE") {
             config.shutdown_grace = parse_duration(&var, &v)?;
         }
         // Both asked for, so both are known names even when the first is set.
-        let token_file = get("REDLINE_ADMIN_TOKEN_FILE", "admin_token_file");
-        let token_source = match get("REDLINE_ADMIN_TOKEN", "-") {
+        let token_file = get("REDLINE_ADMIN_TOKEN_FILE");
+        let token_source = match get("REDLINE_ADMIN_TOKEN") {
             Some(found) => Some(found),
             None => match token_file {
                 Some((var, path)) => {
@@ -568,7 +542,7 @@ impl Config {
             }
             config.admin_token = Some(AdminToken(token.to_owned()));
         }
-        if let Some((var, v)) = get("REDLINE_METRICS_AUTH", "metrics_auth") {
+        if let Some((var, v)) = get("REDLINE_METRICS_AUTH") {
             config.metrics_auth = parse_bool(&var, &v)?;
         }
         config.hardening = crate::security::HardeningConfig::from_source(&get)?;
@@ -576,7 +550,7 @@ impl Config {
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         config.redact = crate::redact::RedactConfig::from_source(&get)?;
-        let warn_unknown = match get("REDLINE_UNKNOWN_VARIABLES", "unknown_variables") {
+        let warn_unknown = match get("REDLINE_UNKNOWN_VARIABLES") {
             None => false,
             Some((var, v)) => match v.trim() {
                 "error" => false,
@@ -586,7 +560,6 @@ impl Config {
         };
         Ok(Read {
             config,
-            asked: asked.into_inner(),
             warn_unknown,
         })
     }
@@ -674,25 +647,6 @@ struct FileValues {
     table: toml::Table,
 }
 
-#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
-const FILE_KEYS: [&str; 15] = [
-    "unknown_variables",
-    "admin_token_file",
-    "metrics_auth",
-    "shutdown_delay",
-    "shutdown_grace",
-    "service_name",
-    "resource_attributes",
-    "admin_listen",
-    "http_duration_buckets",
-    "operation_duration_buckets",
-    "max_series_per_metric",
-    "system_metrics",
-    "system_metrics_interval",
-    "process_metrics",
-    "url_scheme",
-];
-
 #[cfg(feature = "config-file")]
 impl FileValues {
     fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -704,22 +658,11 @@ impl FileValues {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-        let modules: [&[&str]; 6] = [
-            &FILE_KEYS,
-            &crate::traces::config::FILE_KEYS,
-            &crate::logs::FILE_KEYS,
-            &crate::security::hardening::FILE_KEYS,
-            &crate::security::rate_limit::FILE_KEYS,
-            &crate::redact::FILE_KEYS,
-        ];
         if let Some(unknown) = table
             .keys()
-            .find(|k| !modules.iter().any(|keys| keys.contains(&k.as_str())))
+            .find(|k| !settings::file_keys().any(|known| known == k.as_str()))
         {
-            let known: Vec<&str> = modules
-                .iter()
-                .flat_map(|keys| keys.iter().copied())
-                .collect();
+            let known: Vec<&str> = settings::file_keys().collect();
             return Err(file_error(format!(
                 "unknown key `{unknown}`; known keys: {}",
                 known.join(", ")
@@ -768,14 +711,12 @@ pub(crate) fn invalid(variable: &str, value: &str, expected: &str) -> ConfigErro
 /// A settings source over fixed `(variable, value)` pairs, for the tests of
 /// each module's `from_source`.
 #[cfg(test)]
-pub(crate) fn test_source(
-    pairs: &[(&str, &str)],
-) -> impl Fn(&str, &str) -> Option<(String, String)> {
+pub(crate) fn test_source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<(String, String)> {
     let pairs: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    move |env: &str, _key: &str| {
+    move |env: &str| {
         pairs
             .iter()
             .find(|(k, _)| k == env)
@@ -901,6 +842,8 @@ pub(crate) fn percent_decode(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -1216,6 +1159,219 @@ mod tests {
                     continue; // `REDLINE_*` in prose
                 }
                 assert!(known.contains(&name), "{file} names {name}, unknown");
+            }
+        }
+    }
+
+    /// Whether this build has `feature` (`a or b`: either).
+    fn feature_enabled(feature: &str) -> bool {
+        feature.split(" or ").any(|f| match f {
+            "config-file" => cfg!(feature = "config-file"),
+            "system" => cfg!(feature = "system"),
+            "rate-limit" => cfg!(feature = "rate-limit"),
+            "otlp-grpc" => cfg!(feature = "otlp-grpc"),
+            "otlp-http" => cfg!(feature = "otlp-http"),
+            other => panic!("src/settings.rs names an unknown cargo feature `{other}`"),
+        })
+    }
+
+    /// Settings whose effect shows only beside another: the other's
+    /// variables and values, set in both runs compared.
+    const NEEDS: [(&str, &[(&str, &str)]); 2] = [
+        // The ratio of the `…traceidratio` samplers only.
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            &[("OTEL_TRACES_SAMPLER", "traceidratio")],
+        ),
+        // Its effect is on unknown variables, which are not in `Config`.
+        (
+            "REDLINE_UNKNOWN_VARIABLES",
+            &[("REDLINE_NOT_A_SETTING", "1")],
+        ),
+    ];
+
+    /// File keys whose value says the opposite of their variable's.
+    #[cfg(feature = "config-file")]
+    const FILE_SAYS_OTHERWISE: [(&str, &str); 1] = [("traces_enabled", "false")];
+
+    /// The settings' examples as values to set: those naming a file name
+    /// one written in a temporary directory.
+    struct Examples {
+        dir: tempfile::TempDir,
+    }
+
+    impl Examples {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let files = [
+                ("redline.toml", "service_name = \"from-file\"\n"),
+                ("token", "0123456789abcdef0123\n"),
+                ("patterns", "\\bemp-\\d+\n"),
+            ];
+            for (name, text) in files {
+                std::fs::write(dir.path().join(name), text).unwrap();
+            }
+            Self { dir }
+        }
+
+        fn value(&self, setting: &settings::Setting) -> String {
+            let file = match setting.variables[0] {
+                "REDLINE_CONFIG_FILE" => "redline.toml",
+                "REDLINE_ADMIN_TOKEN_FILE" => "token",
+                "REDLINE_REDACT_PATTERNS_FILE" => "patterns",
+                _ => return setting.example.to_owned(),
+            };
+            self.dir.path().join(file).to_str().unwrap().to_owned()
+        }
+    }
+
+    fn declared() -> BTreeSet<String> {
+        settings::variables().map(str::to_owned).collect()
+    }
+
+    fn needs(variable: &str) -> Vec<(String, String)> {
+        let primary = settings::SETTINGS
+            .iter()
+            .find(|s| s.variables.contains(&variable))
+            .map_or(variable, |s| s.variables[0]);
+        NEEDS
+            .iter()
+            .filter(|(v, _)| *v == primary)
+            .flat_map(|(_, pairs)| pairs.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Every name the parsers ask for is declared, and every declared
+    /// name is asked for.
+    #[test]
+    fn settings_declared_are_the_variables_the_parsers_read() {
+        let read = |pairs: &[(String, String)]| {
+            let asked = RefCell::new(BTreeSet::new());
+            let result = Config::from_lookup(|name| {
+                asked.borrow_mut().insert(name.to_owned());
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            });
+            (result, asked.into_inner())
+        };
+        let declared = declared();
+        assert_eq!(
+            declared.len(),
+            settings::SETTINGS
+                .iter()
+                .map(|s| s.variables.len())
+                .sum::<usize>(),
+            "a variable is declared twice"
+        );
+        let keys: Vec<&str> = settings::file_keys().collect();
+        let unique: BTreeSet<&str> = keys.iter().copied().collect();
+        assert_eq!(keys.len(), unique.len(), "a file key is declared twice");
+
+        // Nothing set: every setting is asked for, fallbacks included.
+        let (result, asked) = read(&[]);
+        result.unwrap();
+        let undeclared: Vec<&String> = asked.difference(&declared).collect();
+        assert!(
+            undeclared.is_empty(),
+            "{undeclared:?} read by the parsers, not declared in src/settings.rs"
+        );
+        let unread: Vec<&String> = declared.difference(&asked).collect();
+        assert!(
+            unread.is_empty(),
+            "{unread:?} declared in src/settings.rs, not read by the parsers"
+        );
+
+        // A parser may ask for more once a setting is set (a sampler's
+        // argument after the sampler): each setting at its example, then
+        // all at once.
+        let examples = Examples::new();
+        let enabled = || {
+            settings::SETTINGS
+                .iter()
+                .filter(|s| s.feature.is_none_or(feature_enabled))
+        };
+        let mut all = Vec::new();
+        for s in enabled() {
+            let mut pairs = needs(s.variables[0]);
+            pairs.push((s.variables[0].to_owned(), examples.value(s)));
+            let (result, asked) = read(&pairs);
+            result.unwrap_or_else(|e| panic!("{}: {e}", s.variables[0]));
+            let undeclared: Vec<&String> = asked.difference(&declared).collect();
+            assert!(
+                undeclared.is_empty(),
+                "{undeclared:?} read when {} is set, not declared in src/settings.rs",
+                s.variables[0]
+            );
+            all.extend(pairs);
+        }
+        let (result, asked) = read(&all);
+        result.unwrap();
+        let undeclared: Vec<&String> = asked.difference(&declared).collect();
+        assert!(
+            undeclared.is_empty(),
+            "{undeclared:?} read when every setting is set, not declared in src/settings.rs"
+        );
+    }
+
+    /// Each variable of each setting, set alone to its example, changes the
+    /// configuration; so does its file key, to the same configuration. In
+    /// a build without its feature, the setting is refused, naming it.
+    #[test]
+    fn settings_each_have_an_effect() {
+        let examples = Examples::new();
+        let read = |pairs: &[(String, String)]| Config::from_vars(pairs.to_vec(), &[]);
+        for s in settings::SETTINGS {
+            let value = examples.value(s);
+            for variable in s.variables {
+                let base = needs(variable);
+                let mut pairs = base.clone();
+                pairs.push((variable.to_string(), value.clone()));
+                let with = read(&pairs);
+                if let Some(feature) = s.feature.filter(|f| !feature_enabled(f)) {
+                    // An example that turns the feature's work off
+                    // (`REDLINE_SYSTEM_METRICS=false`) is honoured by any
+                    // build; turning it on is what is refused.
+                    let names_feature = |r: &Result<Config, ConfigError>| {
+                        r.as_ref().is_err_and(|e| {
+                            let e = e.to_string();
+                            feature
+                                .split(" or ")
+                                .any(|f| e.contains(&format!("`{f}` feature")))
+                        })
+                    };
+                    let mut on = base.clone();
+                    on.push((variable.to_string(), "true".to_owned()));
+                    assert!(
+                        names_feature(&with) || names_feature(&read(&on)),
+                        "{variable}={value} without the `{feature}` feature: {with:?}"
+                    );
+                    if with.is_err() {
+                        continue;
+                    }
+                }
+                let with = with.unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
+                assert_ne!(
+                    Ok(&with),
+                    read(&base).as_ref(),
+                    "{variable}={value}: no effect"
+                );
+
+                #[cfg(feature = "config-file")]
+                if let Some(key) = s.file_key.filter(|_| *variable == s.variables[0]) {
+                    let value = FILE_SAYS_OTHERWISE
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map_or(value.as_str(), |(_, v)| v);
+                    let path = examples.dir.path().join("file-example.toml");
+                    let text = format!("{key} = {}\n", toml::Value::from(value));
+                    std::fs::write(&path, &text).unwrap();
+                    let mut pairs = base.clone();
+                    pairs.push(("REDLINE_CONFIG_FILE".into(), path.to_str().unwrap().into()));
+                    assert_eq!(read(&pairs), Ok(with.clone()), "{text}");
+                }
             }
         }
     }

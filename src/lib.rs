@@ -66,6 +66,7 @@ pub mod metrics;
 pub mod redact;
 pub mod security;
 pub mod server;
+mod settings;
 mod telemetry;
 mod text;
 mod timefmt;

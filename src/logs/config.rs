@@ -83,28 +83,12 @@ impl Default for LogConfig {
     }
 }
 
-/// Keys of the logging settings in a `REDLINE_CONFIG_FILE`.
-// Read by the configuration file's key check (`config-file` feature).
-#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
-pub(crate) const FILE_KEYS: [&str; 10] = [
-    "log",
-    "log_output",
-    "log_file",
-    "log_max_size",
-    "log_rotate_daily",
-    "log_keep",
-    "log_buffer_lines",
-    "access_log",
-    "access_log_slow",
-    "access_log_sample",
-];
-
-type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+type Get<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
 
 impl LogConfig {
     pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
         let mut c = LogConfig::default();
-        if let Some((var, v)) = get("REDLINE_LOG", "log").or_else(|| get("RUST_LOG", "-")) {
+        if let Some((var, v)) = get("REDLINE_LOG").or_else(|| get("RUST_LOG")) {
             // Checked as it will be installed (with the audit floor).
             super::filter::installable(&v).map_err(|e| {
                 let expected = "tracing filter directives such as info or warn,my_crate=debug";
@@ -115,7 +99,7 @@ impl LogConfig {
             })?;
             c.filter = v.trim().to_owned();
         }
-        let output = get("REDLINE_LOG_OUTPUT", "log_output");
+        let output = get("REDLINE_LOG_OUTPUT");
         if let Some((var, v)) = &output {
             c.output = match v.trim() {
                 "stdout" => LogOutput::Stdout,
@@ -124,26 +108,26 @@ impl LogConfig {
                 _ => return Err(invalid(var, v, "stdout, file or both")),
             };
         }
-        if let Some((_, v)) = get("REDLINE_LOG_FILE", "log_file") {
+        if let Some((_, v)) = get("REDLINE_LOG_FILE") {
             c.file = PathBuf::from(v.trim());
             // A file named without an output: the file is what was meant.
             if output.is_none() {
                 c.output = LogOutput::File;
             }
         }
-        if let Some((var, v)) = get("REDLINE_LOG_MAX_SIZE", "log_max_size") {
+        if let Some((var, v)) = get("REDLINE_LOG_MAX_SIZE") {
             c.rotation.max_bytes = parse_size(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_LOG_ROTATE_DAILY", "log_rotate_daily") {
+        if let Some((var, v)) = get("REDLINE_LOG_ROTATE_DAILY") {
             c.rotation.daily = parse_bool(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_LOG_KEEP", "log_keep") {
+        if let Some((var, v)) = get("REDLINE_LOG_KEEP") {
             c.rotation.keep = parse_count(&var, &v, 0, 1000)?;
         }
-        if let Some((var, v)) = get("REDLINE_LOG_BUFFER_LINES", "log_buffer_lines") {
+        if let Some((var, v)) = get("REDLINE_LOG_BUFFER_LINES") {
             c.buffer_lines = parse_count(&var, &v, 16, 10_000_000)?;
         }
-        if let Some((var, v)) = get("REDLINE_ACCESS_LOG", "access_log") {
+        if let Some((var, v)) = get("REDLINE_ACCESS_LOG") {
             c.access_log = match v.trim().to_ascii_lowercase().as_str() {
                 "off" | "false" | "none" => None,
                 "error" => Some(tracing::Level::ERROR),
@@ -154,10 +138,10 @@ impl LogConfig {
                 _ => return Err(invalid(&var, &v, "off, error, warn, info, debug or trace")),
             };
         }
-        if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SLOW", "access_log_slow") {
+        if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SLOW") {
             c.access_log_slow = crate::config::parse_duration(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SAMPLE", "access_log_sample") {
+        if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SAMPLE") {
             c.access_log_sample = v
                 .trim()
                 .parse::<f64>()

@@ -53,8 +53,6 @@ mod stats;
 
 use std::sync::{Mutex, PoisonError};
 
-#[cfg(feature = "config-file")]
-pub(crate) use config::FILE_KEYS;
 pub use config::{LogConfig, LogOutput};
 pub(crate) use format::push_json_str;
 pub use format::{JsonLines, SpanFields};

@@ -110,16 +110,7 @@ pub struct RedactConfig {
     pub patterns: Vec<String>,
 }
 
-// Read by the configuration file's key check (`config-file` feature).
-#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
-pub(crate) const FILE_KEYS: [&str; 4] = [
-    "redact_keys",
-    "redact_headers",
-    "redact_allow",
-    "redact_patterns_file",
-];
-
-type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+type Get<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
 
 fn list(v: &str) -> Vec<String> {
     v.split(',')
@@ -132,10 +123,10 @@ fn list(v: &str) -> Vec<String> {
 impl RedactConfig {
     pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
         let mut c = RedactConfig::default();
-        if let Some((_, v)) = get("REDLINE_REDACT_KEYS", "redact_keys") {
+        if let Some((_, v)) = get("REDLINE_REDACT_KEYS") {
             c.keys = list(&v);
         }
-        if let Some((var, v)) = get("REDLINE_REDACT_HEADERS", "redact_headers") {
+        if let Some((var, v)) = get("REDLINE_REDACT_HEADERS") {
             c.headers = list(&v);
             if let Some(bad) = c
                 .headers
@@ -145,10 +136,10 @@ impl RedactConfig {
                 return Err(invalid(&var, bad, "comma-separated header names"));
             }
         }
-        if let Some((_, v)) = get("REDLINE_REDACT_ALLOW", "redact_allow") {
+        if let Some((_, v)) = get("REDLINE_REDACT_ALLOW") {
             c.allow = list(&v);
         }
-        if let Some((var, path)) = get("REDLINE_REDACT_PATTERNS_FILE", "redact_patterns_file") {
+        if let Some((var, path)) = get("REDLINE_REDACT_PATTERNS_FILE") {
             let text = std::fs::read_to_string(path.trim()).map_err(|e| {
                 invalid(
                     &var,

@@ -110,24 +110,12 @@ impl Default for HardeningConfig {
     }
 }
 
-// Read by the configuration file's key check (`config-file` feature).
-#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
-pub(crate) const FILE_KEYS: [&str; 7] = [
-    "body_limit",
-    "request_timeout",
-    "cors_origins",
-    "env",
-    "json_max_depth",
-    "header_read_timeout",
-    "max_connections",
-];
-
-type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+type Get<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
 
 impl HardeningConfig {
     pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
         let mut c = Self::default();
-        if let Some((var, v)) = get("REDLINE_BODY_LIMIT", "body_limit") {
+        if let Some((var, v)) = get("REDLINE_BODY_LIMIT") {
             c.body_limit = v
                 .trim()
                 .parse::<usize>()
@@ -135,26 +123,26 @@ impl HardeningConfig {
                 .filter(|n| (1..=1 << 30).contains(n))
                 .ok_or_else(|| invalid(&var, &v, "a number of bytes from 1 to 1073741824"))?;
         }
-        if let Some((var, v)) = get("REDLINE_JSON_MAX_DEPTH", "json_max_depth") {
+        if let Some((var, v)) = get("REDLINE_JSON_MAX_DEPTH") {
             c.json_max_depth = crate::config::parse_count(&var, &v, 1, 128)?;
         }
-        if let Some((var, v)) = get("REDLINE_HEADER_READ_TIMEOUT", "header_read_timeout") {
+        if let Some((var, v)) = get("REDLINE_HEADER_READ_TIMEOUT") {
             c.header_read_timeout = crate::config::parse_duration(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_MAX_CONNECTIONS", "max_connections") {
+        if let Some((var, v)) = get("REDLINE_MAX_CONNECTIONS") {
             c.max_connections = Some(crate::config::parse_count(&var, &v, 1, 1_000_000)?);
         }
-        if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT", "request_timeout") {
+        if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT") {
             c.request_timeout = crate::config::parse_duration(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_ENV", "env") {
+        if let Some((var, v)) = get("REDLINE_ENV") {
             c.development = match v.trim() {
                 "production" => false,
                 "development" => true,
                 _ => return Err(invalid(&var, &v, "production or development")),
             };
         }
-        if let Some((var, v)) = get("REDLINE_CORS_ORIGINS", "cors_origins") {
+        if let Some((var, v)) = get("REDLINE_CORS_ORIGINS") {
             let expected = "comma-separated origins such as https://app.example.com (scheme://host[:port], no path, no wildcard)";
             for origin in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
                 let uri: axum::http::Uri =

@@ -172,32 +172,16 @@ impl Default for TraceConfig {
     }
 }
 
-/// Keys of the trace settings in a `REDLINE_CONFIG_FILE`.
-// Read by the configuration file's key check (`config-file` feature).
-#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
-pub(crate) const FILE_KEYS: [&str; 10] = [
-    "traces_response_header",
-    "traces_enabled",
-    "traces_endpoint",
-    "traces_protocol",
-    "traces_headers",
-    "traces_timeout_ms",
-    "traces_sampler",
-    "traces_sampler_arg",
-    "traces_max_queue_size",
-    "traces_shutdown_timeout",
-];
-
-/// A source of settings: `(env var, file key)` → `(where it came from, value)`.
-pub(crate) type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+/// A source of settings: env var → `(where it came from, value)`; the
+/// source also reads the variable's file key (declared in `crate::settings`).
+pub(crate) type Get<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
 
 impl TraceConfig {
     pub(crate) fn from_source(get: Get<'_>) -> Result<Self, ConfigError> {
         let mut c = TraceConfig::default();
-        let first = |names: &[&str], key: &str| -> Option<(String, String)> {
-            names.iter().find_map(|n| get(n, key))
-        };
-        if let Some((var, v)) = get("OTEL_SDK_DISABLED", "traces_enabled") {
+        let first =
+            |names: &[&str]| -> Option<(String, String)> { names.iter().find_map(|n| get(n)) };
+        if let Some((var, v)) = get("OTEL_SDK_DISABLED") {
             let flag = parse_bool(&var, &v)?;
             // The file key says "enabled", the variable says "disabled".
             c.enabled = if var == "OTEL_SDK_DISABLED" {
@@ -206,30 +190,27 @@ impl TraceConfig {
                 flag
             };
         }
-        if let Some((var, v)) = first(
-            &[
-                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                "OTEL_EXPORTER_OTLP_PROTOCOL",
-            ],
-            "traces_protocol",
-        ) {
+        if let Some((var, v)) = first(&[
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ]) {
             c.protocol = match v.trim() {
                 "grpc" => OtlpProtocol::Grpc,
                 "http/protobuf" => OtlpProtocol::HttpProtobuf,
                 _ => return Err(invalid(&var, &v, "grpc or http/protobuf")),
             };
         }
-        let endpoint_setting = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces_endpoint")
-            .or_else(|| get("OTEL_EXPORTER_OTLP_ENDPOINT", "-"));
+        let endpoint_setting = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .or_else(|| get("OTEL_EXPORTER_OTLP_ENDPOINT"));
         // An endpoint this build cannot export to is refused, not ignored.
         if let Some((var, v)) = &endpoint_setting
             && let Some(reason) = super::missing_feature(c.protocol)
         {
             return Err(invalid(var, v, &format!("no endpoint: {reason}")));
         }
-        if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces_endpoint") {
+        if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             c.endpoint = Some(parse_endpoint(&var, &v)?);
-        } else if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_ENDPOINT", "-") {
+        } else if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
             let base = parse_endpoint(&var, &v)?;
             c.endpoint = Some(match c.protocol {
                 OtlpProtocol::Grpc => base,
@@ -238,46 +219,40 @@ impl TraceConfig {
                 OtlpProtocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
             });
         }
-        if let Some((var, v)) = first(
-            &[
-                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                "OTEL_EXPORTER_OTLP_HEADERS",
-            ],
-            "traces_headers",
-        ) {
+        if let Some((var, v)) = first(&[
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ]) {
             c.headers = parse_headers(&var, &v)?;
         }
-        if let Some((var, v)) = first(
-            &[
-                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            ],
-            "traces_timeout_ms",
-        ) {
+        if let Some((var, v)) = first(&[
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ]) {
             c.timeout = parse_millis(&var, &v)?;
         }
-        let arg = get("OTEL_TRACES_SAMPLER_ARG", "traces_sampler_arg");
-        if let Some((var, v)) = get("OTEL_TRACES_SAMPLER", "traces_sampler") {
+        let arg = get("OTEL_TRACES_SAMPLER_ARG");
+        if let Some((var, v)) = get("OTEL_TRACES_SAMPLER") {
             c.sampler = parse_sampler(&var, &v, arg.as_ref())?;
         }
-        if let Some((var, v)) = get("OTEL_BSP_MAX_QUEUE_SIZE", "traces_max_queue_size") {
+        if let Some((var, v)) = get("OTEL_BSP_MAX_QUEUE_SIZE") {
             c.max_queue_size = parse_count(&var, &v, 1, 1_000_000)?;
         }
-        if let Some((var, v)) = get("OTEL_BSP_SCHEDULE_DELAY", "-") {
+        if let Some((var, v)) = get("OTEL_BSP_SCHEDULE_DELAY") {
             c.schedule_delay = parse_millis(&var, &v)?;
         }
-        if let Some((var, v)) = get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "-") {
+        if let Some((var, v)) = get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
             c.max_export_batch_size = parse_count(&var, &v, 1, 1_000_000)?;
         }
-        if let Some((var, v)) = get("OTEL_BSP_EXPORT_TIMEOUT", "-") {
+        if let Some((var, v)) = get("OTEL_BSP_EXPORT_TIMEOUT") {
             c.export_timeout = parse_millis(&var, &v)?;
         }
         // The spec: a batch size above the queue size is clamped to it.
         c.max_export_batch_size = c.max_export_batch_size.min(c.max_queue_size);
-        if let Some((var, v)) = get("REDLINE_TRACES_SHUTDOWN_TIMEOUT", "traces_shutdown_timeout") {
+        if let Some((var, v)) = get("REDLINE_TRACES_SHUTDOWN_TIMEOUT") {
             c.shutdown_timeout = crate::config::parse_duration(&var, &v)?;
         }
-        if let Some((var, v)) = get("REDLINE_TRACES_RESPONSE_HEADER", "traces_response_header") {
+        if let Some((var, v)) = get("REDLINE_TRACES_RESPONSE_HEADER") {
             c.response_traceparent = match v.trim() {
                 "sampled" => ResponseTraceparent::Sampled,
                 "always" => ResponseTraceparent::Always,

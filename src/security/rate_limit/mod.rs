@@ -91,17 +91,7 @@ pub struct RateLimitConfig {
     pub max_keys: usize,
 }
 
-// Read by the configuration file's key check (`config-file` feature).
-#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
-pub(crate) const FILE_KEYS: [&str; 5] = [
-    "rate_limit",
-    "rate_limit_routes",
-    "rate_limit_key",
-    "trusted_proxies",
-    "rate_limit_max_keys",
-];
-
-type Get<'a> = &'a dyn Fn(&str, &str) -> Option<(String, String)>;
+type Get<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
 
 fn parse_quota(var: &str, v: &str, text: &str) -> Result<RateQuota, ConfigError> {
     let expected = "a rate such as 100/s, 6000/m or 100/s:200 (with a burst of 200)";
@@ -134,13 +124,13 @@ impl RateLimitConfig {
             max_keys: 100_000,
             ..Default::default()
         };
-        if let Some((var, v)) = get("REDLINE_RATE_LIMIT", "rate_limit") {
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT") {
             c.default = match v.trim() {
                 "off" | "none" => None,
                 q => Some(parse_quota(&var, &v, q)?),
             };
         }
-        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_ROUTES", "rate_limit_routes") {
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_ROUTES") {
             for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 let (route, quota) = pair
                     .split_once('=')
@@ -150,7 +140,7 @@ impl RateLimitConfig {
                     .push((route.trim().to_owned(), parse_quota(&var, &v, quota)?));
             }
         }
-        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_KEY", "rate_limit_key") {
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_KEY") {
             c.key = match v.trim().split_once(':') {
                 None if v.trim() == "ip" => RateKey::PeerIp,
                 Some(("header", name)) => RateKey::Header(
@@ -160,7 +150,7 @@ impl RateLimitConfig {
                 _ => return Err(invalid(&var, &v, "ip or header:<name>")),
             };
         }
-        if let Some((var, v)) = get("REDLINE_TRUSTED_PROXIES", "trusted_proxies") {
+        if let Some((var, v)) = get("REDLINE_TRUSTED_PROXIES") {
             for ip in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 c.trusted_proxies.push(
                     ip.parse()
@@ -168,14 +158,14 @@ impl RateLimitConfig {
                 );
             }
         }
-        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_MAX_KEYS", "rate_limit_max_keys") {
+        if let Some((var, v)) = get("REDLINE_RATE_LIMIT_MAX_KEYS") {
             c.max_keys = parse_count(&var, &v, 1, 10_000_000)?;
         }
         // A quota this build cannot enforce is refused, not ignored.
         if !cfg!(feature = "rate-limit") && (c.default.is_some() || !c.routes.is_empty()) {
-            let (var, v) = get("REDLINE_RATE_LIMIT", "rate_limit")
+            let (var, v) = get("REDLINE_RATE_LIMIT")
                 .filter(|_| c.default.is_some())
-                .or_else(|| get("REDLINE_RATE_LIMIT_ROUTES", "rate_limit_routes"))
+                .or_else(|| get("REDLINE_RATE_LIMIT_ROUTES"))
                 .unwrap_or_default();
             return Err(invalid(
                 &var,
@@ -228,7 +218,7 @@ mod tests {
     #[test]
     fn a_quota_without_the_limiter_is_refused() {
         let parse = |pairs: &[(&str, &str)]| {
-            let get = |var: &str, _key: &str| {
+            let get = |var: &str| {
                 pairs
                     .iter()
                     .find(|(n, _)| *n == var)
