@@ -61,8 +61,10 @@ pub mod errors;
 pub(crate) mod headers;
 pub mod health;
 pub mod http;
+mod leak;
 pub mod logs;
 pub mod metrics;
+mod parse;
 pub mod redact;
 pub mod security;
 pub mod server;
@@ -72,7 +74,8 @@ mod text;
 mod timefmt;
 pub mod traces;
 
-pub use config::{Config, ConfigError, UnknownVariable, UrlScheme};
+pub use config::{Config, UrlScheme};
+pub use parse::{ConfigError, UnknownVariable};
 
 /// The README's Rust examples, compiled as doctests so they stay true.
 #[doc = include_str!("../README.md")]

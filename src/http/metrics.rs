@@ -124,7 +124,7 @@ pub(crate) struct HttpMetricsInner {
 /// The HTTP server metrics: shared by every clone of the HTTP layer.
 ///
 /// The storage is allocated once and lives until the process exits (see
-/// `metrics::leak` in the source for why), so the layer, its services and
+/// `leak::leak` in the source for why), so the layer, its services and
 /// every in-flight request refer to it without reference counting.
 ///
 /// ```
@@ -182,7 +182,7 @@ impl HttpMetrics {
             ),
         ];
         Self {
-            inner: crate::metrics::leak(HttpMetricsInner {
+            inner: crate::leak::leak(HttpMetricsInner {
                 duration_buckets: Buckets::new(duration_buckets, 1e-9),
                 size_buckets: Buckets::new(&SIZE_BUCKETS, 1.0),
                 routes,

@@ -51,4 +51,3 @@ pub(crate) use metrics::DURATION;
 pub use metrics::{DEFAULT_DURATION_BUCKETS, HttpMetrics, UNMATCHED_ROUTE};
 pub use route::{AxumMatchedPath, RouteExtractor, RouteFn};
 pub use service::HttpService;
-pub(crate) use span::RequestId;

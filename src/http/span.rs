@@ -25,10 +25,7 @@ const MAX_BAGGAGE_ATTRIBUTES: usize = 8;
 /// ids fully; this bounds what a bare layer stores).
 pub(crate) const MAX_REQUEST_ID: usize = 128;
 
-/// The request's `x-request-id`, kept in its OpenTelemetry context for the
-/// log formatter.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub(crate) std::sync::Arc<str>);
+use crate::headers::RequestId;
 
 /// A request's trace context: the server span inside it.
 pub(crate) struct ServerSpan {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rotation::RotationPolicy;
-use crate::config::{ConfigError, invalid, parse_bool, parse_count};
+use crate::parse::{ConfigError, invalid, parse_bool, parse_count};
 
 /// Where log lines go.
 ///
@@ -139,7 +139,7 @@ impl LogConfig {
             };
         }
         if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SLOW") {
-            c.access_log_slow = crate::config::parse_duration(&var, &v)?;
+            c.access_log_slow = crate::parse::parse_duration(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_ACCESS_LOG_SAMPLE") {
             c.access_log_sample = v
@@ -177,7 +177,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<LogConfig, ConfigError> {
-        LogConfig::from_source(&crate::config::test_source(pairs))
+        LogConfig::from_source(&crate::parse::test_source(pairs))
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl JsonLines {
         let trace_id_seen = visitor.trace_id_seen;
         let request_id_seen = visitor.request_id_seen;
         let cx = opentelemetry::Context::current();
-        if !request_id_seen && let Some(id) = cx.get::<crate::http::RequestId>() {
+        if !request_id_seen && let Some(id) = cx.get::<crate::headers::RequestId>() {
             // Client-chosen: masked like any other field.
             line.push_str(",\"request_id\":");
             push_json_str(line, &self.redactor.mask(&id.0));

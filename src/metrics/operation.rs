@@ -172,7 +172,7 @@ struct Inner {
 /// ```
 #[derive(Clone, Copy)]
 pub struct OperationTimer {
-    // Allocated once, never freed: see `crate::metrics::leak`.
+    // Allocated once, never freed: see `crate::leak::leak`.
     inner: &'static Inner,
 }
 
@@ -192,7 +192,7 @@ impl OperationTimer {
             proto::desc(ACTIVE, "Operations in flight.", &["operation"]),
         ];
         Self {
-            inner: super::leak(Inner {
+            inner: crate::leak::leak(Inner {
                 trace: trace.filter(|t| t.exporting),
                 names: Interner::new(cap, overflow.clone()),
                 buckets: Buckets::new(buckets, 1e-9),

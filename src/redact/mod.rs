@@ -60,7 +60,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
-use crate::config::{ConfigError, invalid};
+use crate::parse::{ConfigError, invalid};
 use scan::{Allow, KeyKind, MAX_KEY_LEN, SENSITIVE_KEYS, Summary, chain, fold_key, key_matches};
 pub use scan::{REDACTED, needs_escape};
 

@@ -206,7 +206,7 @@ fn configuration_errors_name_the_variable() {
     std::fs::write(&path, "# ids\n\\bemp-\\d+\n\n").unwrap();
     let p = path.to_str().unwrap().to_owned();
     let pairs = [("REDLINE_REDACT_PATTERNS_FILE", p.as_str())];
-    let get = crate::config::test_source(&pairs);
+    let get = crate::parse::test_source(&pairs);
     let c = RedactConfig::from_source(&get).unwrap();
     assert_eq!(c.patterns, [r"\bemp-\d+"]);
 
@@ -215,7 +215,7 @@ fn configuration_errors_name_the_variable() {
     assert!(err.contains("REDLINE_REDACT_PATTERNS_FILE"), "{err}");
 
     let pairs = [("REDLINE_REDACT_HEADERS", "x-ok, bad header")];
-    let get = crate::config::test_source(&pairs);
+    let get = crate::parse::test_source(&pairs);
     let err = RedactConfig::from_source(&get).unwrap_err().to_string();
     assert!(
         err.contains("REDLINE_REDACT_HEADERS") && err.contains("bad header"),

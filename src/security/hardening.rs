@@ -39,7 +39,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::{ConfigError, invalid};
+use crate::parse::{ConfigError, invalid};
 
 use crate::headers::{TRACEPARENT, X_REQUEST_ID as REQUEST_ID};
 
@@ -124,16 +124,16 @@ impl HardeningConfig {
                 .ok_or_else(|| invalid(&var, &v, "a number of bytes from 1 to 1073741824"))?;
         }
         if let Some((var, v)) = get("REDLINE_JSON_MAX_DEPTH") {
-            c.json_max_depth = crate::config::parse_count(&var, &v, 1, 128)?;
+            c.json_max_depth = crate::parse::parse_count(&var, &v, 1, 128)?;
         }
         if let Some((var, v)) = get("REDLINE_HEADER_READ_TIMEOUT") {
-            c.header_read_timeout = crate::config::parse_duration(&var, &v)?;
+            c.header_read_timeout = crate::parse::parse_duration(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_MAX_CONNECTIONS") {
-            c.max_connections = Some(crate::config::parse_count(&var, &v, 1, 1_000_000)?);
+            c.max_connections = Some(crate::parse::parse_count(&var, &v, 1, 1_000_000)?);
         }
         if let Some((var, v)) = get("REDLINE_REQUEST_TIMEOUT") {
-            c.request_timeout = crate::config::parse_duration(&var, &v)?;
+            c.request_timeout = crate::parse::parse_duration(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_ENV") {
             c.development = match v.trim() {
@@ -380,10 +380,7 @@ mod tests {
     #[test]
     fn cors_origins_are_validated() {
         let parse = |v: &str| {
-            HardeningConfig::from_source(&crate::config::test_source(&[(
-                "REDLINE_CORS_ORIGINS",
-                v,
-            )]))
+            HardeningConfig::from_source(&crate::parse::test_source(&[("REDLINE_CORS_ORIGINS", v)]))
         };
         assert_eq!(
             parse("https://a.example, http://localhost:3000")

@@ -111,7 +111,15 @@ impl TelemetryBuilder {
             UrlScheme::Https => 1,
         };
         let redactor = crate::redact::Redactor::new(&config.redact)?;
-        let tracing = Tracing::new(&config, &registry, redactor.clone())?;
+        let tracing = Tracing::new(
+            &config.traces,
+            crate::traces::ResourceIdentity {
+                service_name: &config.service_name,
+                attributes: &config.resource_attributes,
+            },
+            &registry,
+            redactor.clone(),
+        )?;
         let http = HttpMetrics::new(
             &config.http_duration_buckets,
             cap,
@@ -146,7 +154,7 @@ impl TelemetryBuilder {
         )?;
         let health = crate::health::HealthRegistry::new();
         registry.register(Box::new(health.clone()))?;
-        let access_log = crate::http::AccessLog::new(&config.logs).map(crate::metrics::leak);
+        let access_log = crate::http::AccessLog::new(&config.logs).map(crate::leak::leak);
         let security = crate::logs::SecurityEvents::register(&registry)?;
         #[cfg(feature = "rate-limit")]
         let rate_limiter = crate::security::rate_limit::RateLimiter::new(
@@ -161,7 +169,7 @@ impl TelemetryBuilder {
         errors.register(&registry)?;
         // 'static like the other hot-path handles: the layer captures 5xx
         // responses and panics without reference counting.
-        let errors: &'static crate::errors::ErrorTracker = crate::metrics::leak(errors);
+        let errors: &'static crate::errors::ErrorTracker = crate::leak::leak(errors);
         let log_stats = crate::logs::LogStats::new();
         registry.register(Box::new(log_stats.clone()))?;
         let server = crate::server::ServerMetrics::register(&registry)?;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use crate::config::ConfigError;
+use crate::parse::ConfigError;
 
 /// Why redline could not start.
 ///

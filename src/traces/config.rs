@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{ConfigError, invalid, parse_bool, parse_count, percent_decode};
+use crate::parse::{ConfigError, invalid, parse_bool, parse_count, percent_decode};
 
 /// Where and how spans are exported, and which are sampled.
 ///
@@ -250,7 +250,7 @@ impl TraceConfig {
         // The spec: a batch size above the queue size is clamped to it.
         c.max_export_batch_size = c.max_export_batch_size.min(c.max_queue_size);
         if let Some((var, v)) = get("REDLINE_TRACES_SHUTDOWN_TIMEOUT") {
-            c.shutdown_timeout = crate::config::parse_duration(&var, &v)?;
+            c.shutdown_timeout = crate::parse::parse_duration(&var, &v)?;
         }
         if let Some((var, v)) = get("REDLINE_TRACES_RESPONSE_HEADER") {
             c.response_traceparent = match v.trim() {
@@ -347,7 +347,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TraceConfig, ConfigError> {
-        TraceConfig::from_source(&crate::config::test_source(pairs))
+        TraceConfig::from_source(&crate::parse::test_source(pairs))
     }
 
     fn variable(err: ConfigError) -> String {

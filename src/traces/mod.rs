@@ -35,7 +35,6 @@ use prometheus::Registry;
 pub use config::{OtlpHeaders, OtlpProtocol, ResponseTraceparent, SamplerConfig, TraceConfig};
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
 
-use crate::Config;
 use pipeline::{CountingExporter, GatedProcessor, MetricsHandle, PipelineMetrics};
 
 /// Why the trace pipeline could not start.
@@ -60,6 +59,18 @@ pub enum TraceError {
     /// The exporter's background runtime could not start.
     #[error("cannot start the OTLP exporter runtime: {0}")]
     Runtime(std::io::Error),
+    /// The pipeline's own metric families could not be registered (a
+    /// collector of the same names is already in the registry).
+    #[error("cannot register the trace pipeline's metrics: {0}")]
+    Metrics(String),
+}
+
+/// Who the spans are from: the OpenTelemetry resource's service name and
+/// attributes (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResourceIdentity<'a> {
+    pub(crate) service_name: &'a str,
+    pub(crate) attributes: &'a [(String, String)],
 }
 
 /// What [`Tracing::shutdown`] achieved.
@@ -82,7 +93,7 @@ pub enum ShutdownOutcome {
 }
 
 /// The hot-path part, shared by the HTTP layer and the operation timer
-/// without reference counting (see [`crate::metrics::leak`]).
+/// without reference counting (see [`crate::leak::leak`]).
 pub(crate) struct TraceHot {
     pub(crate) tracer: SdkTracer,
     /// Spans are recorded and exported (an endpoint is configured).
@@ -137,12 +148,13 @@ pub struct Tracing {
 
 impl Tracing {
     pub(crate) fn new(
-        config: &Config,
+        tc: &TraceConfig,
+        identity: ResourceIdentity<'_>,
         registry: &Registry,
         redactor: crate::redact::Redactor,
-    ) -> Result<Self, crate::Error> {
-        let metrics = PipelineMetrics::register(registry)?;
-        let tc = &config.traces;
+    ) -> Result<Self, TraceError> {
+        let metrics =
+            PipelineMetrics::register(registry).map_err(|e| TraceError::Metrics(e.to_string()))?;
         let mut inner = Inner {
             hot: None,
             provider: None,
@@ -156,7 +168,7 @@ impl Tracing {
                 inner: Arc::new(inner),
             });
         }
-        let mut builder = SdkTracerProvider::builder().with_resource(resource(config));
+        let mut builder = SdkTracerProvider::builder().with_resource(resource(identity));
         let exporting = tc.endpoint.is_some();
         if let Some(endpoint) = &tc.endpoint {
             metrics.capacity.set(tc.max_queue_size as i64);
@@ -200,7 +212,7 @@ impl Tracing {
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         let tracer = provider.tracer_with_scope(scope);
-        inner.hot = Some(crate::metrics::leak(TraceHot {
+        inner.hot = Some(crate::leak::leak(TraceHot {
             tracer,
             exporting,
             response_traceparent: tc.response_traceparent,
@@ -359,9 +371,9 @@ impl Tracing {
     }
 }
 
-fn resource(config: &Config) -> Resource {
-    let mut attributes: Vec<KeyValue> = config
-        .resource_attributes
+fn resource(identity: ResourceIdentity<'_>) -> Resource {
+    let mut attributes: Vec<KeyValue> = identity
+        .attributes
         .iter()
         .filter(|(k, _)| k != "service.name")
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
@@ -377,7 +389,7 @@ fn resource(config: &Config) -> Resource {
     // Not `Resource::builder()`: its detectors read the process environment
     // behind our configuration's back.
     Resource::builder_empty()
-        .with_service_name(config.service_name.clone())
+        .with_service_name(identity.service_name.to_owned())
         .with_attributes(attributes)
         .build()
 }

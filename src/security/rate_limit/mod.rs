@@ -27,7 +27,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderName;
 
-use crate::config::{ConfigError, invalid, parse_count};
+use crate::parse::{ConfigError, invalid, parse_count};
 
 #[cfg(feature = "rate-limit")]
 mod limiter;
