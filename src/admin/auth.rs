@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use crate::Telemetry;
+use super::state::AdminState;
 use crate::logs::SecurityEvent;
 
 /// What a request's credentials amount to.
@@ -30,8 +30,8 @@ pub(super) enum Verdict {
     Wrong,
 }
 
-pub(super) fn verdict(telemetry: &Telemetry, headers: &HeaderMap) -> Verdict {
-    let Some(token) = telemetry.config().admin_token.as_ref() else {
+pub(super) fn verdict(state: &AdminState, headers: &HeaderMap) -> Verdict {
+    let Some(token) = state.admin_token.as_ref() else {
         return Verdict::NotConfigured;
     };
     let Some(sent) = headers
@@ -66,16 +66,11 @@ pub(super) fn source(request_extensions: &axum::http::Extensions) -> String {
 }
 
 /// Records a refused credential and builds the answer.
-pub(super) fn refuse(
-    telemetry: &Telemetry,
-    verdict: Verdict,
-    source: &str,
-    what: &str,
-) -> Response {
+pub(super) fn refuse(state: &AdminState, verdict: Verdict, source: &str, what: &str) -> Response {
     match verdict {
         Verdict::NotConfigured => {
-            telemetry
-                .security()
+            state
+                .security
                 .record(SecurityEvent::AuthzFail, source, what);
             (
                 StatusCode::FORBIDDEN,
@@ -84,8 +79,8 @@ pub(super) fn refuse(
                 .into_response()
         }
         _ => {
-            telemetry
-                .security()
+            state
+                .security
                 .record(SecurityEvent::AuthnLoginFail, source, what);
             (
                 StatusCode::UNAUTHORIZED,
@@ -99,15 +94,15 @@ pub(super) fn refuse(
 
 /// Middleware: lets the request through only with the admin token.
 pub(super) async fn require_token(
-    State(telemetry): State<Telemetry>,
+    State(state): State<AdminState>,
     request: Request,
     next: Next,
 ) -> Response {
-    match verdict(&telemetry, request.headers()) {
+    match verdict(&state, request.headers()) {
         Verdict::Granted => next.run(request).await,
         v => {
             let what = format!("{} {}", request.method(), request.uri().path());
-            refuse(&telemetry, v, &source(request.extensions()), &what)
+            refuse(&state, v, &source(request.extensions()), &what)
         }
     }
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::Telemetry;
+use super::state::AdminState;
 use crate::health::{HEALTH_JSON_CONTENT_TYPE, Status};
 
 fn code(status: Status) -> StatusCode {
@@ -22,23 +22,23 @@ fn no_store() -> (header::HeaderName, HeaderValue) {
 /// Without the admin token, only the overall status (the checks' outputs
 /// can name internal hosts and errors); with it, the whole document.
 pub(super) async fn health(
-    State(t): State<Telemetry>,
+    State(t): State<AdminState>,
     request: axum::extract::Request,
 ) -> Response {
     let verdict = super::auth::verdict(&t, request.headers());
     if verdict == super::auth::Verdict::Wrong {
         // Public endpoint, but a wrong credential is still an event.
-        t.security().record(
+        t.security.record(
             crate::logs::SecurityEvent::AuthnLoginFail,
             &super::auth::source(request.extensions()),
             "GET /health",
         );
     }
-    let mut report = t.health().health().await;
+    let mut report = t.health.health().await;
     if verdict != super::auth::Verdict::Granted {
         report.checks.clear();
     }
-    let body = crate::health::render(&report, &t.config().service_name, &t.build_info().version);
+    let body = crate::health::render(&report, &t.service_name, &t.build_info.version);
     (
         code(report.status),
         [
@@ -53,8 +53,8 @@ pub(super) async fn health(
         .into_response()
 }
 
-pub(super) async fn ready(State(t): State<Telemetry>) -> Response {
-    let report = t.health().readiness().await;
+pub(super) async fn ready(State(t): State<AdminState>) -> Response {
+    let report = t.health.readiness().await;
     let body = match (report.status, report.lifecycle) {
         (Status::Fail, Some(state)) => format!("not ready: {state}\n"),
         (Status::Fail, None) => "not ready\n".to_owned(),
@@ -63,8 +63,8 @@ pub(super) async fn ready(State(t): State<Telemetry>) -> Response {
     (code(report.status), [no_store()], body).into_response()
 }
 
-pub(super) async fn alive(State(t): State<Telemetry>) -> Response {
-    let report = t.health().liveness().await;
+pub(super) async fn alive(State(t): State<AdminState>) -> Response {
+    let report = t.health.liveness().await;
     let body = if report.status == Status::Fail {
         "not alive\n"
     } else {

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::Telemetry;
+use super::state::AdminState;
 use crate::timefmt::rfc3339_millis;
 
 #[derive(Serialize)]
@@ -26,7 +26,7 @@ pub(super) struct Info {
     traces: &'static str,
 }
 
-pub(super) async fn info(State(t): State<Telemetry>) -> Json<Info> {
+pub(super) async fn info(State(t): State<AdminState>) -> Json<Info> {
     // Without the `system` feature there is no reading: null in the JSON.
     #[cfg(feature = "system")]
     let (rss, limit) = tokio::task::spawn_blocking(crate::health::checks::memory_now)
@@ -34,10 +34,10 @@ pub(super) async fn info(State(t): State<Telemetry>) -> Json<Info> {
         .unwrap_or((None, None));
     #[cfg(not(feature = "system"))]
     let (rss, limit): (Option<u64>, Option<u64>) = (None, None);
-    let build = t.build_info();
-    let tracing = t.tracing();
+    let build = &t.build_info;
+    let tracing = &t.tracing;
     Json(Info {
-        service_name: t.config().service_name.clone(),
+        service_name: t.service_name.clone(),
         version: build.version.clone(),
         revision: build.revision.clone(),
         build_time: rfc3339_millis(
@@ -45,20 +45,16 @@ pub(super) async fn info(State(t): State<Telemetry>) -> Json<Info> {
         ),
         rustc: build.rustc.clone(),
         redline_version: crate::REDLINE_VERSION,
-        start_time: rfc3339_millis(t.started()),
-        uptime_seconds: t
-            .started()
-            .elapsed()
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0),
+        start_time: rfc3339_millis(t.started),
+        uptime_seconds: t.started.elapsed().map(|d| d.as_secs_f64()).unwrap_or(0.0),
         pid: std::process::id(),
         memory_rss_bytes: rss,
         memory_limit_bytes: limit,
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
-        ready: t.health().is_started() && !t.health().is_draining(),
-        draining: t.health().is_draining(),
+        ready: t.health.is_started() && !t.health.is_draining(),
+        draining: t.health.is_draining(),
         traces: if tracing.is_exporting() {
             "exporting"
         } else if tracing.is_enabled() {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::Telemetry;
+use super::state::AdminState;
 use crate::logs::LogSnapshot;
 
 #[derive(Serialize)]
@@ -26,8 +26,8 @@ pub(super) struct LogInfo {
     stats: LogSnapshot,
 }
 
-pub(super) async fn info(State(t): State<Telemetry>) -> Json<LogInfo> {
-    let c = &t.config().logs;
+pub(super) async fn info(State(t): State<AdminState>) -> Json<LogInfo> {
+    let c = &t.logs;
     let output = match c.output {
         crate::logs::LogOutput::Stdout => "stdout",
         crate::logs::LogOutput::File => "file",
@@ -41,14 +41,14 @@ pub(super) async fn info(State(t): State<Telemetry>) -> Json<LogInfo> {
         rotate_daily: c.rotation.daily,
         keep: c.rotation.keep,
         buffer_lines: c.buffer_lines,
-        stats: t.log_stats().snapshot(),
+        stats: t.log_stats.snapshot(),
     })
 }
 
 /// The body is the new filter (`debug`, `info,redline=trace`), at most
 /// 1 KiB.
 pub(super) async fn set_level(
-    State(t): State<Telemetry>,
+    State(t): State<AdminState>,
     request: axum::extract::Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -76,7 +76,7 @@ pub(super) async fn set_level(
     match t.set_log_filter(directives) {
         Ok(()) => {
             let installed = t.log_filter().unwrap_or_default();
-            t.security().record(
+            t.security.record(
                 crate::logs::SecurityEvent::AuthzAdmin,
                 &source,
                 &format!("log filter changed to {installed}"),

@@ -32,12 +32,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, put};
 
-use crate::Telemetry;
-
 mod auth;
 mod health;
 mod info;
 mod logs;
+mod state;
+
+pub(crate) use state::{AdminParts, AdminState};
 
 /// Who may call an admin endpoint.
 ///
@@ -122,7 +123,7 @@ pub const ROUTES: [AdminRoute; 8] = [
 ];
 
 /// The handler of a route in [`ROUTES`].
-fn handler(route: &AdminRoute) -> MethodRouter<Telemetry> {
+fn handler(route: &AdminRoute) -> MethodRouter<AdminState> {
     match (route.method, route.path) {
         ("GET", "/metrics") => get(metrics),
         ("GET", "/health") => get(health::health),
@@ -138,59 +139,52 @@ fn handler(route: &AdminRoute) -> MethodRouter<Telemetry> {
     }
 }
 
-/// Builds the admin router over `telemetry`.
-///
-/// ```
-/// let telemetry = redline::Telemetry::builder().build().unwrap();
-/// let app: axum::Router = axum::Router::new().merge(redline::admin::router(&telemetry));
-/// # let _ = app;
-/// ```
-pub fn router(telemetry: &Telemetry) -> Router {
+/// Builds the admin router over `state` (what `Telemetry::admin_router`
+/// returns).
+pub(crate) fn router(state: &AdminState) -> Router {
     let mut router = Router::new();
     for route in &ROUTES {
         let mut h = handler(route);
         let protected = match route.access {
             Access::Token => true,
-            Access::Metrics => telemetry.config().metrics_auth,
+            Access::Metrics => state.metrics_auth,
             Access::Public | Access::PublicSummary => false,
         };
         if protected {
             h = h.route_layer(axum::middleware::from_fn_with_state(
-                telemetry.clone(),
+                state.clone(),
                 auth::require_token,
             ));
         }
         router = router.route(route.path, h);
     }
-    crate::security::hardening::harden_admin(router.with_state(telemetry.clone()))
+    crate::security::hardening::harden_admin(router.with_state(state.clone()))
 }
 
 /// `extra` with every route behind the admin token (for routes merged into
 /// the admin listener).
-pub(crate) fn protect(telemetry: &Telemetry, extra: Router) -> Router {
+pub(crate) fn protect(state: &AdminState, extra: Router) -> Router {
     if !extra.has_routes() {
         return extra;
     }
     extra.route_layer(axum::middleware::from_fn_with_state(
-        telemetry.clone(),
+        state.clone(),
         auth::require_token,
     ))
 }
 
-async fn errors_report(
-    State(telemetry): State<Telemetry>,
-) -> axum::Json<crate::errors::ErrorReport> {
-    axum::Json(telemetry.errors().report())
+async fn errors_report(State(state): State<AdminState>) -> axum::Json<crate::errors::ErrorReport> {
+    axum::Json(state.errors.report())
 }
 
-async fn metrics(State(telemetry): State<Telemetry>, headers: HeaderMap) -> Response {
+async fn metrics(State(state): State<AdminState>, headers: HeaderMap) -> Response {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     // Rendering walks every series: keep it off the async workers.
     let rendered =
-        tokio::task::spawn_blocking(move || telemetry.render_for(accept.as_deref())).await;
+        tokio::task::spawn_blocking(move || (state.render_metrics)(accept.as_deref())).await;
     match rendered {
         Ok((text, content_type)) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],

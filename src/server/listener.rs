@@ -190,14 +190,14 @@ pub(crate) struct ServerSettings {
 }
 
 impl ServerSettings {
-    /// The settings of `listener` from `telemetry`'s configuration, with
+    /// The settings of `listener` from the hardening configuration, with
     /// its metrics.
     pub(crate) fn new(
-        telemetry: &crate::Telemetry,
+        hardening: &crate::security::HardeningConfig,
+        metrics: &ServerMetrics,
         listener: Listener,
         what: &'static str,
     ) -> Self {
-        let hardening = &telemetry.config().hardening;
         let (service, admin) = connection_caps(open_file_limit(), hardening.max_connections);
         Self {
             what,
@@ -206,7 +206,7 @@ impl ServerSettings {
                 Listener::Admin => admin,
                 Listener::Api => service,
             },
-            metrics: telemetry.server_metrics().listener(listener),
+            metrics: metrics.listener(listener),
         }
     }
 }

@@ -54,28 +54,33 @@ pub struct Server {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
-    telemetry: crate::Telemetry,
+    shutdown: Shutdown,
+}
+
+/// What a server's shutdown needs: the readiness to fail, and how long to
+/// wait before and after it stops accepting (`REDLINE_SHUTDOWN_*`).
+#[derive(Debug, Clone)]
+pub(crate) struct Shutdown {
+    pub(crate) health: crate::health::HealthRegistry,
+    pub(crate) delay: std::time::Duration,
+    pub(crate) grace: std::time::Duration,
 }
 
 impl Server {
     pub(crate) fn start(
-        telemetry: &crate::Telemetry,
+        settings: ServerSettings,
+        shutdown: Shutdown,
         listener: tokio::net::TcpListener,
         router: axum::Router,
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let task = serve_until(
-            listener,
-            router,
-            stopped,
-            ServerSettings::new(telemetry, Listener::Api, "service listener"),
-        );
+        let task = serve_until(listener, router, stopped, settings);
         Ok(Self {
             addr,
             stop,
             task: Some(task),
-            telemetry: telemetry.clone(),
+            shutdown,
         })
     }
 
@@ -110,9 +115,8 @@ impl Server {
     /// # });
     /// ```
     pub async fn shutdown(mut self) {
-        let config = self.telemetry.config();
-        let (delay, grace) = (config.shutdown_delay, config.shutdown_grace);
-        self.telemetry.health().begin_drain();
+        let (delay, grace) = (self.shutdown.delay, self.shutdown.grace);
+        self.shutdown.health.begin_drain();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }

@@ -201,7 +201,7 @@ impl TelemetryBuilder {
                 tracing,
                 health,
                 log_stats,
-                log_control: crate::logs::LogControl::default(),
+                log_control: std::sync::Arc::default(),
                 access_log,
                 security,
                 errors,

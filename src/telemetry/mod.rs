@@ -33,7 +33,7 @@ pub(super) struct Inner {
     pub(super) tracing: Tracing,
     pub(super) health: crate::health::HealthRegistry,
     pub(super) log_stats: crate::logs::LogStats,
-    pub(super) log_control: crate::logs::LogControl,
+    pub(super) log_control: std::sync::Arc<crate::logs::LogControl>,
     pub(super) access_log: Option<&'static crate::http::AccessLog>,
     pub(super) security: crate::logs::SecurityEvents,
     pub(super) errors: &'static crate::errors::ErrorTracker,
@@ -183,11 +183,6 @@ impl Telemetry {
     /// ```
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
-    }
-
-    /// The metrics of the servers redline runs (admin listener, demo API).
-    pub(crate) fn server_metrics(&self) -> &crate::server::ServerMetrics {
-        &self.inner.server
     }
 
     /// The health checks and lifecycle behind `/health`, `/ready` and
@@ -455,7 +450,28 @@ impl Telemetry {
     /// # let _ = app;
     /// ```
     pub fn admin_router(&self) -> axum::Router {
-        crate::admin::router(self)
+        crate::admin::router(&self.admin_state())
+    }
+
+    /// What the admin endpoints need of this `Telemetry`, and no more.
+    fn admin_state(&self) -> crate::admin::AdminState {
+        let inner = &self.inner;
+        let telemetry = self.clone();
+        crate::admin::AdminState::new(crate::admin::AdminParts {
+            admin_token: inner.config.admin_token.clone(),
+            metrics_auth: inner.config.metrics_auth,
+            service_name: inner.config.service_name.clone(),
+            logs: inner.config.logs.clone(),
+            build_info: inner.build_info.clone(),
+            started: inner.started,
+            health: inner.health.clone(),
+            security: inner.security.clone(),
+            errors: inner.errors,
+            log_stats: inner.log_stats.clone(),
+            log_control: inner.log_control.clone(),
+            tracing: inner.tracing.clone(),
+            render_metrics: Box::new(move |accept| telemetry.render_for(accept)),
+        })
     }
 
     /// Serves `router` on `listener` with redline's server, as the admin
@@ -481,8 +497,20 @@ impl Telemetry {
         listener: tokio::net::TcpListener,
         router: axum::Router,
     ) -> std::io::Result<crate::Server> {
+        let config = &self.inner.config;
+        let settings = crate::server::ServerSettings::new(
+            &config.hardening,
+            &self.inner.server,
+            crate::server::Listener::Api,
+            "service listener",
+        );
+        let shutdown = crate::server::Shutdown {
+            health: self.inner.health.clone(),
+            delay: config.shutdown_delay,
+            grace: config.shutdown_grace,
+        };
         // Fails only if the listener's address cannot be read.
-        crate::Server::start(self, listener, router)
+        crate::Server::start(settings, shutdown, listener, router)
     }
 
     /// Starts the admin listener on `admin_listen` (if configured) and returns
@@ -537,12 +565,13 @@ impl Telemetry {
             // The body limit and request timeout of the API apply here too.
             crate::security::limit(
                 self.admin_router()
-                    .merge(crate::admin::protect(self, extra)),
+                    .merge(crate::admin::protect(&self.admin_state(), extra)),
                 &self.inner.config.hardening,
             ),
             stopped,
             crate::server::ServerSettings::new(
-                self,
+                &self.inner.config.hardening,
+                &self.inner.server,
                 crate::server::Listener::Admin,
                 "admin listener",
             ),
