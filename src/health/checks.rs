@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "system")]
-use super::registry::{CheckFuture, Status};
-use super::registry::{CheckResult, HealthCheck};
+use super::check::{CheckFuture, Status};
+use super::check::{CheckResult, HealthCheck};
 
 /// Why a built-in check could not be created.
 ///

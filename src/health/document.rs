@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::registry::{HealthReport, Status};
+use super::check::Status;
+use super::registry::HealthReport;
 use crate::timefmt::rfc3339_millis;
 
 /// `Content-Type` of the health document.

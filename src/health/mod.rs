@@ -25,13 +25,12 @@
 //! # });
 //! ```
 
+mod check;
 pub mod checks;
 mod document;
 mod registry;
 
+pub use check::{CheckFuture, CheckOptions, CheckOutcome, CheckResult, HealthCheck, Probe, Status};
 pub use document::HEALTH_JSON_CONTENT_TYPE;
 pub(crate) use document::render;
-pub use registry::{
-    CheckFuture, CheckOptions, CheckOutcome, CheckResult, HealthCheck, HealthRegistry,
-    HealthReport, Probe, StartupGuard, Status,
-};
+pub use registry::{HealthRegistry, HealthReport, StartupGuard};

@@ -26,13 +26,15 @@
 //! [`Telemetry::serve`]: crate::Telemetry::serve
 
 mod listener;
+mod settings;
 
 use std::net::SocketAddr;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub(crate) use listener::{Listener, ServerMetrics, ServerSettings, serve_until};
+pub(crate) use listener::serve_until;
+pub(crate) use settings::{Listener, ServerMetrics, ServerSettings};
 
 /// A service listener run by redline, from [`crate::Telemetry::serve`].
 /// Dropping it stops the listener at once; [`Server::shutdown`] drains.
