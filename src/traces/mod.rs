@@ -15,6 +15,7 @@
 //! - **disabled** (`OTEL_SDK_DISABLED=true`): no trace work at all.
 
 pub(crate) mod config;
+mod exporter;
 pub(crate) mod pipeline;
 pub(crate) mod propagation;
 pub(crate) mod sampling;
@@ -33,6 +34,7 @@ use opentelemetry_sdk::trace::{
 use prometheus::Registry;
 
 pub use config::{OtlpHeaders, OtlpProtocol, ResponseTraceparent, SamplerConfig, TraceConfig};
+pub use exporter::missing_feature;
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
 
 use pipeline::{CountingExporter, GatedProcessor, MetricsHandle, PipelineMetrics};
@@ -180,7 +182,7 @@ impl Tracing {
                 .map_err(TraceError::Runtime)?;
             let exporter = {
                 let _entered = runtime.enter();
-                build_exporter(tc, endpoint)?
+                exporter::build_exporter(tc, endpoint)?
             };
             *inner.runtime.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(runtime);
             let exporter = CountingExporter::new(
@@ -405,111 +407,6 @@ fn sampler(config: SamplerConfig) -> Sampler {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
         }
     }
-}
-
-/// The span exporter this build has: OTLP's, when a transport feature is on.
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-type OtlpExporter = opentelemetry_otlp::SpanExporter;
-
-/// A build without a transport has no exporter: [`build_exporter`] can
-/// only refuse, so this type is never made; it keeps the pipeline's code
-/// the same in every build.
-#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
-#[derive(Debug)]
-#[allow(dead_code)]
-struct OtlpExporter;
-
-#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
-impl opentelemetry_sdk::trace::SpanExporter for OtlpExporter {
-    async fn export(
-        &self,
-        _batch: Vec<opentelemetry_sdk::trace::SpanData>,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
-        Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
-            "no OTLP transport in this build".into(),
-        ))
-    }
-}
-
-/// Why a protocol cannot export in this build, if it cannot.
-///
-/// ```
-/// use redline::traces::{missing_feature, OtlpProtocol};
-/// assert_eq!(missing_feature(OtlpProtocol::Grpc).is_some(), !cfg!(feature = "otlp-grpc"));
-/// ```
-pub fn missing_feature(protocol: OtlpProtocol) -> Option<&'static str> {
-    match protocol {
-        OtlpProtocol::Grpc if !cfg!(feature = "otlp-grpc") => Some(
-            "this build of redline has no `otlp-grpc` feature (enable it, or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf with `otlp-http`)",
-        ),
-        OtlpProtocol::HttpProtobuf if !cfg!(feature = "otlp-http") => Some(
-            "this build of redline has no `otlp-http` feature (enable it, or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc with `otlp-grpc`)",
-        ),
-        _ => None,
-    }
-}
-
-fn build_exporter(tc: &TraceConfig, endpoint: &str) -> Result<OtlpExporter, TraceError> {
-    let error = |e: &dyn std::fmt::Display| TraceError::Exporter {
-        endpoint: endpoint.to_owned(),
-        reason: e.to_string(),
-    };
-    // Header names and values are checked whatever the transport.
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in &tc.headers.0 {
-        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| error(&e))?;
-        let value = http::HeaderValue::from_str(value).map_err(|e| error(&e))?;
-        headers.insert(name, value);
-    }
-    match tc.protocol {
-        OtlpProtocol::Grpc => grpc_exporter(tc, endpoint, headers),
-        OtlpProtocol::HttpProtobuf => http_exporter(tc, endpoint),
-    }
-    .map_err(|reason| error(&reason))
-}
-
-#[cfg(feature = "otlp-grpc")]
-fn grpc_exporter(
-    tc: &TraceConfig,
-    endpoint: &str,
-    headers: http::HeaderMap,
-) -> Result<OtlpExporter, String> {
-    use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
-    let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
-    opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .with_timeout(tc.timeout)
-        .with_metadata(metadata)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "otlp-grpc"))]
-fn grpc_exporter(_: &TraceConfig, _: &str, _: http::HeaderMap) -> Result<OtlpExporter, String> {
-    Err(missing_feature(OtlpProtocol::Grpc)
-        .unwrap_or_default()
-        .to_owned())
-}
-
-#[cfg(feature = "otlp-http")]
-fn http_exporter(tc: &TraceConfig, endpoint: &str) -> Result<OtlpExporter, String> {
-    use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-    opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_endpoint(endpoint)
-        .with_timeout(tc.timeout)
-        .with_headers(tc.headers.0.iter().cloned().collect())
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "otlp-http"))]
-fn http_exporter(_: &TraceConfig, _: &str) -> Result<OtlpExporter, String> {
-    Err(missing_feature(OtlpProtocol::HttpProtobuf)
-        .unwrap_or_default()
-        .to_owned())
 }
 
 impl std::fmt::Debug for Tracing {
