@@ -31,6 +31,12 @@ use crate::parse::{
 };
 use crate::settings;
 
+mod file;
+mod unknown;
+
+use file::FileValues;
+use unknown::{PREFIX, closest};
+
 /// Everything redline's entry point needs. Build it with
 /// [`Config::from_env`], or start from [`Config::default`] and change fields.
 ///
@@ -506,125 +512,6 @@ impl Config {
     }
 }
 
-/// The prefix of redline's own variables.
-const PREFIX: &str = "REDLINE_";
-
-/// The known variable closest to `name` (compared without the prefix and
-/// ignoring case), if it is at most a third of the name away (1 to 3
-/// edits).
-fn closest<'a>(name: &str, known: &BTreeSet<&'a str>) -> Option<&'a str> {
-    let wanted = name
-        .strip_prefix(PREFIX)
-        .unwrap_or(name)
-        .to_ascii_uppercase();
-    let limit = (wanted.chars().count() / 3).clamp(1, 3);
-    known
-        .iter()
-        .filter_map(|k| {
-            let suffix = k.strip_prefix(PREFIX)?;
-            Some((edit_distance(&wanted, suffix), *k))
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Levenshtein distance: insertions, deletions and substitutions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
-/// Without the `config-file` feature: `REDLINE_CONFIG_FILE` is refused
-/// with a message saying so, rather than ignored.
-#[cfg(not(feature = "config-file"))]
-struct FileValues;
-
-#[cfg(not(feature = "config-file"))]
-impl FileValues {
-    fn load(path: &Path) -> Result<Self, ConfigError> {
-        Err(ConfigError::File {
-            path: path.to_owned(),
-            reason: "REDLINE_CONFIG_FILE is set, but this build of redline has no `config-file` feature: enable it, or unset the variable".into(),
-        })
-    }
-
-    fn get(&self, _key: &str) -> Option<(String, String)> {
-        None
-    }
-}
-
-/// The scalar values of a TOML configuration file, as strings, so the same
-/// parsers (and error messages) serve both sources.
-#[cfg(feature = "config-file")]
-struct FileValues {
-    path: std::path::PathBuf,
-    table: toml::Table,
-}
-
-#[cfg(feature = "config-file")]
-impl FileValues {
-    fn load(path: &Path) -> Result<Self, ConfigError> {
-        let file_error = |reason: String| ConfigError::File {
-            path: path.to_owned(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-        if let Some(unknown) = table
-            .keys()
-            .find(|k| !settings::file_keys().any(|known| known == k.as_str()))
-        {
-            let known: Vec<&str> = settings::file_keys().collect();
-            return Err(file_error(format!(
-                "unknown key `{unknown}`; known keys: {}",
-                known.join(", ")
-            )));
-        }
-        Ok(Self {
-            path: path.to_owned(),
-            table,
-        })
-    }
-
-    fn get(&self, key: &str) -> Option<(String, String)> {
-        let value = self.table.get(key)?;
-        let text = match value {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Array(items) => items
-                .iter()
-                .map(|v| match v {
-                    toml::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-            toml::Value::Table(t) => t
-                .iter()
-                .map(|(k, v)| match v {
-                    toml::Value::String(s) => format!("{k}={s}"),
-                    other => format!("{k}={other}"),
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-            other => other.to_string(),
-        };
-        Some((format!("{}: {key}", self.path.display()), text))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -922,17 +809,20 @@ mod tests {
     fn variables_named_by_the_build_and_the_container_are_known() {
         let known = Config::known_variables();
         let sources = [
-            ("build.rs", include_str!("../build.rs")),
-            ("Dockerfile", include_str!("../Dockerfile")),
-            ("docker-compose.yml", include_str!("../docker-compose.yml")),
+            ("build.rs", include_str!("../../build.rs")),
+            ("Dockerfile", include_str!("../../Dockerfile")),
+            (
+                "docker-compose.yml",
+                include_str!("../../docker-compose.yml"),
+            ),
             // Scripts whose variables a developer may export in the shell
             // that also runs the service.
-            (".ci/deny.sh", include_str!("../.ci/deny.sh")),
+            (".ci/deny.sh", include_str!("../../.ci/deny.sh")),
             (
                 "deploy/local-stack.sh",
-                include_str!("../deploy/local-stack.sh"),
+                include_str!("../../deploy/local-stack.sh"),
             ),
-            ("deploy/check.sh", include_str!("../deploy/check.sh")),
+            ("deploy/check.sh", include_str!("../../deploy/check.sh")),
         ];
         for (file, text) in sources {
             for (at, _) in text.match_indices(PREFIX) {
@@ -1163,6 +1053,7 @@ mod tests {
 
     #[test]
     fn edit_distances() {
+        use super::unknown::edit_distance;
         assert_eq!(edit_distance("RATE_LIMT", "RATE_LIMIT"), 1);
         assert_eq!(edit_distance("", "ABC"), 3);
         assert_eq!(edit_distance("KITTEN", "SITTING"), 3);
