@@ -54,15 +54,18 @@
 //! assert_eq!(r.redact("/users/jane%40example.com"), "/users/j***@example.com");
 //! ```
 
+mod personal;
 pub(crate) mod scan;
+mod secrets;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use crate::parse::{ConfigError, invalid};
-use scan::{Allow, KeyKind, MAX_KEY_LEN, SENSITIVE_KEYS, Summary, chain, fold_key, key_matches};
+use scan::{Allow, MAX_KEY_LEN, SENSITIVE_KEYS, Summary, chain, fold_key, key_matches};
 pub use scan::{REDACTED, needs_escape};
+use secrets::KeyKind;
 
 /// Headers whose values are never logged nor recorded on spans.
 pub const SENSITIVE_HEADERS: [&str; 5] = [
@@ -350,25 +353,25 @@ impl Redactor {
         let allow = Allow(&self.inner.allow);
         let mut out = Cow::Borrowed(text);
         if s.separator || s.b {
-            out = chain(out, |t| scan::secrets(t, allow, &|k| self.key_kind(k)));
+            out = chain(out, |t| secrets::secrets(t, allow, &|k| self.key_kind(k)));
         }
         if s.upper && (summary.is_none() || text.contains("eyJ")) {
-            out = chain(out, |t| scan::jwts(t, allow));
+            out = chain(out, |t| secrets::jwts(t, allow));
         }
         if s.at {
-            out = chain(out, |t| scan::emails(t, allow));
+            out = chain(out, |t| personal::emails(t, allow));
         }
         if s.iban_start {
-            out = chain(out, |t| scan::ibans(t, allow));
+            out = chain(out, |t| personal::ibans(t, allow));
         }
         if s.digits >= 13 && (s.long_run || s.card_group) {
-            out = chain(out, |t| scan::cards(t, allow));
+            out = chain(out, |t| personal::cards(t, allow));
         }
         if s.digits >= 9 && s.ssn_group {
-            out = chain(out, |t| scan::ssns(t, allow));
+            out = chain(out, |t| personal::ssns(t, allow));
         }
         if s.digits >= 8 && s.phone_group {
-            out = chain(out, |t| scan::phones(t, allow));
+            out = chain(out, |t| personal::phones(t, allow));
         }
         for pattern in &self.inner.patterns {
             out = chain(out, |t| {
