@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod bounded;
 pub(crate) mod fingerprint;
 mod report;
 mod tracker;

@@ -15,10 +15,13 @@ use foldhash::fast::RandomState;
 use prometheus::core::Collector;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
+use super::bounded::{
+    BoundedWriter, bound_input, drop_partial_token, escaped_bounded, redacted_bounded,
+    truncate_chars,
+};
 use super::fingerprint::{fingerprint, sanitize_kind};
 use super::report::{ErrorReport, GroupReport, Sample};
 use super::{ErrorCategory, ErrorContext, ErrorTrackerConfig};
-use crate::redact::scan::escape_controls;
 use crate::redact::{REDACTED, Redactor};
 use crate::timefmt::rfc3339_millis;
 
@@ -43,8 +46,6 @@ const MAX_KEY_CHARS: usize = 64;
 /// the sample keeps, so that redaction sees whole values, yet a bound on
 /// the work of a capture whatever the error's `Display` writes.
 const MAX_MESSAGE_INPUT: usize = 64 * 1024;
-/// The same for routes, field values and ids.
-const MAX_SMALL_INPUT: usize = 4 * 1024;
 /// Longest rate window, in minutes (a day of buckets is 23 KiB).
 const MAX_WINDOW_MINUTES: u64 = 24 * 60;
 
@@ -541,92 +542,6 @@ impl Inner {
 /// Minutes since the Unix epoch (0 before it).
 fn minute_of(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 60)
-}
-
-/// Collects formatted text up to `limit` bytes, then fails the formatting
-/// so that an enormous `Display` stops early.
-struct BoundedWriter {
-    text: String,
-    limit: usize,
-    cut: bool,
-}
-
-impl BoundedWriter {
-    fn new(limit: usize) -> Self {
-        Self {
-            text: String::new(),
-            limit,
-            cut: false,
-        }
-    }
-}
-
-impl fmt::Write for BoundedWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.limit - self.text.len();
-        if s.len() <= room {
-            self.text.push_str(s);
-            return Ok(());
-        }
-        let mut end = room;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.text.push_str(&s[..end]);
-        self.cut = true;
-        Err(fmt::Error)
-    }
-}
-
-/// `text` cut to at most `max_bytes` (see [`drop_partial_token`]).
-fn bound_input(text: &str, max_bytes: usize) -> &str {
-    if text.len() <= max_bytes {
-        return text;
-    }
-    drop_partial_token(&text[..floor_char_boundary(text, max_bytes)])
-}
-
-/// Drops the word a cut went through (back to the last whitespace, if
-/// any), so that no half secret, too short to be recognized, gets past
-/// the redactor.
-fn drop_partial_token(text: &str) -> &str {
-    match text.rfind(char::is_whitespace) {
-        Some(i) => &text[..i],
-        None => text,
-    }
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// Cuts `text` to `max` characters, the last one `…`, if it is longer.
-fn truncate_chars(text: &mut String, max: usize) {
-    if let Some((cut, _)) = text.char_indices().nth(max) {
-        let cut = text[..cut].char_indices().next_back().map_or(0, |(i, _)| i);
-        text.truncate(cut);
-        text.push('…');
-    }
-}
-
-/// Redacted and cut to `max` characters.
-fn redacted_bounded(text: &str, redactor: &Redactor, max: usize) -> String {
-    let mut out = redactor
-        .redact(bound_input(text, MAX_SMALL_INPUT))
-        .into_owned();
-    truncate_chars(&mut out, max);
-    out
-}
-
-/// Control characters escaped, cut to `max` characters.
-fn escaped_bounded(text: &str, max: usize) -> String {
-    let text = &text[..floor_char_boundary(text, text.len().min(MAX_SMALL_INPUT))];
-    let mut out = escape_controls(text).into_owned();
-    truncate_chars(&mut out, max);
-    out
 }
 
 #[cfg(test)]
