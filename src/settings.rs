@@ -14,6 +14,9 @@
 //!
 //! A leaf module: it imports nothing from the rest of the crate, so any
 //! module may read it.
+//!
+//! Kept whole (over 500 lines): it is one table, one entry per setting,
+//! read top to bottom like the README table rendered from it.
 
 /// One setting.
 #[derive(Debug)]

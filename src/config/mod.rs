@@ -16,6 +16,10 @@
 //! is declared once, in `src/settings.rs`: the parsers below ask for
 //! settings by variable name, and a test checks that they ask for exactly
 //! the declared ones and that each has an effect.
+//!
+//! Kept whole (just over 500 lines): `Config`, its defaults and the one
+//! reader that applies every source in order; the file and the
+//! unknown-variable check are in `file.rs` and `unknown.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;

@@ -5,6 +5,10 @@
 //! covers only counter updates and map operations (O(log n) in the number
 //! of groups). The report copies what it needs under the lock (samples are
 //! shared `Arc`s) and formats after releasing it.
+//!
+//! One concern kept whole (just over 500 lines): capture, grouping,
+//! eviction and reporting share the one lock and the group map; bounded
+//! text is in `bounded.rs`, fingerprints in `fingerprint.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};

@@ -1,5 +1,9 @@
 //! The registry of named async checks, their cached results, and the
 //! service's lifecycle (starting, ready, draining).
+//!
+//! One concern kept whole (just over 500 lines): running checks with their
+//! cache, timeouts and probe storms, and the lifecycle they answer with;
+//! what a check is lives in `check.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};

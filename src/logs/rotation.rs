@@ -33,6 +33,10 @@
 //! when the channel is full. Note that `WorkerGuard`'s drop waits for the
 //! worker at most ~1.1 s (tracing-appender 0.2.5), so a small
 //! `buffered_lines_limit` bounds what can be left unwritten at exit.
+//!
+//! One concern kept whole (over 500 lines): the rotating file writer; the
+//! size and daily triggers, the renaming of old files and the recovery from
+//! a file moved or a directory removed share one lock and one state.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};

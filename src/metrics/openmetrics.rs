@@ -21,6 +21,10 @@
 //!
 //! Sample names are the same as in the classic format, so queries and
 //! dashboards keep working whichever format a scraper negotiates.
+//!
+//! One concern kept whole (over 500 lines): the OpenMetrics encoder and its
+//! content negotiation; its parts (escaping, exemplars, `_created`, the
+//! `# EOF` trailer) only make sense read together against the spec.
 
 use std::collections::HashSet;
 

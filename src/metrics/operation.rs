@@ -4,6 +4,10 @@
 //!
 //! Families: `redline_operation_duration_seconds{operation,outcome}` and
 //! `redline_operations_active{operation}`, both capped like every family.
+//!
+//! One concern kept whole (just over 500 lines): the operation timer, its
+//! hot-path storage and its optional child span, which share one `'static`
+//! store per `Telemetry`.
 
 use std::future::Future;
 use std::pin::Pin;

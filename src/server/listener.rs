@@ -40,6 +40,10 @@
 //! `redline_server_connections_closed_total{reason}` (`idle_timeout`,
 //! `evicted`, `refused_over_cap`), `redline_server_accept_errors_total`.
 //!
+//! One concern kept whole (just over 500 lines): the accept loop and the
+//! connection table it evicts from; per-listener settings and metrics are
+//! in `settings.rs`.
+//!
 //! [`HardeningConfig::header_read_timeout`]: crate::security::HardeningConfig::header_read_timeout
 //! [`HardeningConfig::max_connections`]: crate::security::HardeningConfig::max_connections
 
