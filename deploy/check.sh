@@ -6,9 +6,10 @@
 #
 # Needs: Debian's docker-compose (1.29) or Docker Compose v2, promtool
 # (package prometheus); uses, when present: amtool (prometheus-alertmanager),
-# python3 with PyYAML, shellcheck, and a redline binary (REDLINE_BIN or
-# target/release/redline). A check whose tool or input is missing is skipped
-# with a message; every other problem fails. Exit status 1 when one failed.
+# python3 with PyYAML, kubernetes-validate (PyPI), kubectl, shellcheck, and a
+# redline binary (REDLINE_BIN or target/release/redline). A check whose tool
+# or input is missing is skipped with a message; every other problem fails.
+# Exit status 1 when one failed.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -207,9 +208,9 @@ EOF
 
 check_scripts() {
   local f bad=0
-  for f in deploy/*.sh; do bash -n "$f" || bad=1; done
+  for f in deploy/*.sh deploy/kubernetes/*.sh; do bash -n "$f" || bad=1; done
   if command -v shellcheck >/dev/null; then
-    shellcheck deploy/*.sh || bad=1
+    shellcheck deploy/*.sh deploy/kubernetes/*.sh || bad=1
   else
     echo "note: shellcheck not installed: syntax only"
   fi
@@ -260,6 +261,17 @@ check_cmd_flags() {
   done
 }
 
+# deploy/kubernetes/: kubernetes-validate --strict on the core kinds, the
+# generated PrometheusRule, promtool, kustomization and consistency checks
+# (its own check.sh, which lists them). kubernetes-validate comes from PyPI
+# (.ci/test installs it; deploy/kubernetes/check.sh alone installs it too).
+check_kubernetes() {
+  command -v python3 >/dev/null || { skip "python3 not installed"; return; }
+  python3 -c 'import kubernetes_validate' 2>/dev/null \
+    || { skip "kubernetes-validate not installed (python3 -m pip install kubernetes-validate)"; return; }
+  bash deploy/kubernetes/check.sh
+}
+
 run "docker-compose config" check_compose_config
 run "images pinned to exact versions" check_images_pinned
 run "compose and prometheus.yml agree" check_compose_consistency
@@ -270,6 +282,7 @@ run "amtool check-config (alerts/alertmanager.yml)" check_alertmanager_config
 run "collector configuration" check_collector_config
 run "Dockerfile" check_dockerfile
 run "Dockerfile CMD flags exist" check_cmd_flags
+run "Kubernetes manifests (deploy/kubernetes/check.sh)" check_kubernetes
 run "deploy scripts (bash -n, shellcheck)" check_scripts
 
 echo "deploy-check: $passed passed, $failed failed, $skipped skipped"

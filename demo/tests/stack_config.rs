@@ -64,6 +64,7 @@ fn compose_file_and_deploy_configs_validate() {
         "ok    promtool check config (deploy/prometheus.yml)",
         "ok    amtool check-config (alerts/alertmanager.yml)",
         "ok    Dockerfile CMD flags exist",
+        "ok    Kubernetes manifests (deploy/kubernetes/check.sh)",
         " 0 failed",
     ] {
         assert!(out.contains(expected), "{expected} missing:\n{out}");
