@@ -2,11 +2,15 @@
 //! timer, process/system/build collectors, and the Prometheus exposition.
 
 pub(crate) mod build_info;
+#[cfg(feature = "system")]
+mod cgroup;
 pub(crate) mod exemplar;
 pub(crate) mod exposition;
 pub(crate) mod family;
 pub(crate) mod openmetrics;
 pub(crate) mod operation;
+#[cfg(all(feature = "system", target_os = "linux"))]
+pub(crate) mod process;
 pub(crate) mod proto;
 pub(crate) mod sharded;
 #[cfg(feature = "system")]

@@ -1,5 +1,5 @@
 //! System metrics from `sysinfo`: CPU utilization, memory, the cgroup memory
-//! limit, load average. Refreshed at most once per interval, on scrape (no
+//! and CPU limits (the CPU one from `cgroup.rs`), load average. Refreshed at most once per interval, on scrape (no
 //! background task): scrapes in between get the cached values.
 
 use std::sync::{Mutex, PoisonError};
@@ -11,7 +11,7 @@ use sysinfo::System;
 
 use super::proto;
 
-const FAMILIES: [(&str, &str); 7] = [
+const FAMILIES: [(&str, &str); 8] = [
     (
         "redline_system_cpu_utilization_ratio",
         "Whole-system CPU utilization between the last two refreshes, 0 to 1.",
@@ -30,6 +30,10 @@ const FAMILIES: [(&str, &str); 7] = [
     (
         "redline_system_load_average",
         "System load average over the period.",
+    ),
+    (
+        "redline_system_cpu_limit_cores",
+        "CPU limit of the cgroup the process runs in, in cores (absent when none is set).",
     ),
 ];
 
@@ -99,6 +103,9 @@ impl SystemCollector {
         ];
         if let Some(limits) = system.cgroup_limits() {
             out.push(gauge(5, limits.total_memory as f64));
+        }
+        if let Some(cores) = super::cgroup::cpu_limit_cores() {
+            out.push(gauge(7, cores));
         }
         if let Ok(load) = System::load_average() {
             let (name, help) = FAMILIES[6];

@@ -134,11 +134,9 @@ impl TelemetryBuilder {
             tracing.hot(),
         );
         registry.register(Box::new(operations))?;
-        #[cfg(feature = "system")]
-        if config.process_metrics && cfg!(target_os = "linux") {
-            registry.register(Box::new(
-                prometheus::process_collector::ProcessCollector::for_self(),
-            ))?;
+        #[cfg(all(feature = "system", target_os = "linux"))]
+        if config.process_metrics {
+            registry.register(Box::new(crate::metrics::process::ProcessCollector::new()))?;
         }
         #[cfg(feature = "system")]
         if config.system_metrics {
