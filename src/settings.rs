@@ -115,7 +115,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
         file_key: Some("system_metrics_interval"),
         default: "`5s`",
         example: "250ms",
-        feature: None,
+        feature: Some("system"),
         doc: "Minimum time between system refreshes (scrapes in between get cached values); `10ms` to `24h`.",
     },
     Setting {
@@ -323,7 +323,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
         file_key: Some("rate_limit_key"),
         default: "`ip`",
         example: "header:x-api-key",
-        feature: None,
+        feature: Some("rate-limit"),
         doc: "The rate limit's client key: `ip` or `header:x-api-key`.",
     },
     Setting {
@@ -331,7 +331,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
         file_key: Some("trusted_proxies"),
         default: "none",
         example: "10.0.0.1,10.0.0.2",
-        feature: None,
+        feature: Some("rate-limit"),
         doc: "Proxies whose `X-Forwarded-For` the rate limit believes (IP addresses, comma separated).",
     },
     Setting {
@@ -339,7 +339,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
         file_key: Some("rate_limit_max_keys"),
         default: "`100000`",
         example: "5000",
-        feature: None,
+        feature: Some("rate-limit"),
         doc: "Clients the rate limit tracks at most.",
     },
     Setting {

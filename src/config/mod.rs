@@ -419,6 +419,13 @@ impl Config {
         }
         if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS_INTERVAL") {
             config.system_metrics_interval = parse_duration(&var, &v)?;
+            if !cfg!(feature = "system") {
+                return Err(invalid(
+                    &var,
+                    &v,
+                    "unset: this build of redline has no `system` feature (enable it for redline_system_* metrics)",
+                ));
+            }
         }
         if let Some((var, v)) = get("REDLINE_PROCESS_METRICS") {
             config.process_metrics = parse_bool(&var, &v)?;
@@ -552,7 +559,15 @@ mod tests {
             ("REDLINE_OPERATION_DURATION_BUCKETS", "1,2"),
             ("REDLINE_MAX_SERIES_PER_METRIC", "10"),
             ("REDLINE_SYSTEM_METRICS", "false"),
-            ("REDLINE_SYSTEM_METRICS_INTERVAL", "250ms"),
+            // Refused without the `system` feature (features_left_out_…).
+            (
+                "REDLINE_SYSTEM_METRICS_INTERVAL",
+                if cfg!(feature = "system") {
+                    "250ms"
+                } else {
+                    ""
+                },
+            ),
             ("REDLINE_PROCESS_METRICS", "off"),
             ("REDLINE_URL_SCHEME", "https"),
         ]))
@@ -567,7 +582,9 @@ mod tests {
         assert_eq!(c.operation_duration_buckets, vec![1.0, 2.0]);
         assert_eq!(c.max_series_per_metric, 10);
         assert!(!c.system_metrics && !c.process_metrics);
-        assert_eq!(c.system_metrics_interval, Duration::from_millis(250));
+        if cfg!(feature = "system") {
+            assert_eq!(c.system_metrics_interval, Duration::from_millis(250));
+        }
         assert_eq!(c.url_scheme, UrlScheme::Https);
     }
 
@@ -796,7 +813,13 @@ mod tests {
             ("REDLINE_BUILD_REVISION", "abc"),
             ("REDLINE_HEALTHCHECK_PORT", "9464"),
         ];
-        let c = Config::from_vars(vars, &[]).unwrap();
+        // Variables of features this build lacks are known, but refused.
+        let built = |var: &str| match var {
+            "REDLINE_SYSTEM_METRICS_INTERVAL" => cfg!(feature = "system"),
+            "REDLINE_RATE_LIMIT_KEY" => cfg!(feature = "rate-limit"),
+            _ => true,
+        };
+        let c = Config::from_vars(vars.iter().filter(|(var, _)| built(var)).copied(), &[]).unwrap();
         assert!(c.warnings.is_empty());
         assert!(Config::from_vars([("REDLINE_LISTEN", "x")], &[]).is_err());
         assert!(Config::from_vars([("REDLINE_LISTEN", "x")], &["REDLINE_LISTEN"]).is_ok());

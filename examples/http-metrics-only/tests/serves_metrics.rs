@@ -80,6 +80,8 @@ fn settings_of_left_out_features_are_refused() {
             "otlp-grpc",
         ),
         ("REDLINE_RATE_LIMIT", "10/s", "rate-limit"),
+        ("REDLINE_RATE_LIMIT_KEY", "ip", "rate-limit"),
+        ("REDLINE_SYSTEM_METRICS_INTERVAL", "1s", "system"),
         ("REDLINE_SYSTEM_METRICS", "true", "system"),
         ("REDLINE_PROCESS_METRICS", "true", "system"),
         ("REDLINE_CONFIG_FILE", "/etc/redline.toml", "config-file"),

@@ -161,6 +161,23 @@ impl RateLimitConfig {
         if let Some((var, v)) = get("REDLINE_RATE_LIMIT_MAX_KEYS") {
             c.max_keys = parse_count(&var, &v, 1, 10_000_000)?;
         }
+        // Settings of a limiter this build does not have are refused, not
+        // ignored: the quota, and the key, proxies and key cap beside it.
+        if !cfg!(feature = "rate-limit") {
+            for var in [
+                "REDLINE_RATE_LIMIT_KEY",
+                "REDLINE_TRUSTED_PROXIES",
+                "REDLINE_RATE_LIMIT_MAX_KEYS",
+            ] {
+                if let Some((var, v)) = get(var) {
+                    return Err(invalid(
+                        &var,
+                        &v,
+                        "unset: this build of redline has no `rate-limit` feature (enable it to limit request rates)",
+                    ));
+                }
+            }
+        }
         // A quota this build cannot enforce is refused, not ignored.
         if !cfg!(feature = "rate-limit") && (c.default.is_some() || !c.routes.is_empty()) {
             let (var, v) = get("REDLINE_RATE_LIMIT")
