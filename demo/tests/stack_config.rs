@@ -341,23 +341,123 @@ fn the_catalogue_check_catches_an_unknown_name() {
     );
 }
 
+/// GET (or POST `body` as JSON) with curl, redirects not followed: the status.
+fn http_status(url: &str, body: Option<&str>) -> String {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "--max-time",
+        "5",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+    ]);
+    if let Some(body) = body {
+        cmd.args(["-H", "Content-Type: application/json", "--data", body]);
+    }
+    let out = cmd.arg(url).output().expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn the_stack_runs_without_docker_and_stops_cleanly() {
-    let ports: Vec<String> = (0..4).map(|_| common::free_port().to_string()).collect();
-    let out = Command::new("bash")
+    use std::io::{BufRead, Read};
+    common::tool("prometheus");
+    let ports: Vec<String> = (0..5).map(|_| common::free_port().to_string()).collect();
+    let (prom, am, receiver) = (&ports[2], &ports[3], &ports[4]);
+    // Bounded: stops by itself 8 s after it is ready (time for the checks
+    // below while it runs), then stops every process.
+    let mut child = Command::new("bash")
         .arg(repo().join("deploy/local-stack.sh"))
-        .args(["--duration", "3"])
+        .args(["--duration", "8"])
         .current_dir(repo())
         .env("REDLINE_BIN", env!("CARGO_BIN_EXE_redline"))
+        .env_remove("REDLINE_ADMIN_TOKEN")
+        .env_remove("REDLINE_ADMIN_TOKEN_FILE")
         .env("STACK_APP_PORT", &ports[0])
         .env("STACK_ADMIN_PORT", &ports[1])
-        .env("STACK_PROMETHEUS_PORT", &ports[2])
-        .env("STACK_ALERTMANAGER_PORT", &ports[3])
+        .env("STACK_PROMETHEUS_PORT", prom)
+        .env("STACK_ALERTMANAGER_PORT", am)
+        .env("STACK_RECEIVER_PORT", receiver)
         .env("STACK_LOAD", "5")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run deploy/local-stack.sh");
-    let text = stack::output_text(&out);
-    assert!(out.status.success(), "local-stack.sh failed:\n{text}");
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).ok();
+        text
+    });
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // The banner, up to the line saying when it stops.
+    let mut banner = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Stops by itself") {
+            break;
+        }
+    }
+    // While it runs: every URL it prints answers 200 (the fault command
+    // aside: a PUT), the exported token works with the printed command, and
+    // the receiver prints what it is sent.
+    let mut failures = Vec::new();
+    let banner_ok = banner.contains("Stops by itself");
+    let url = regex::Regex::new(r"http://127\.0\.0\.1:[0-9]+[^\s)'\x22]*").unwrap();
+    for line in banner
+        .lines()
+        .filter(|l| !l.contains("curl ") && !l.contains("/faults"))
+    {
+        for u in url.find_iter(line) {
+            let status = http_status(u.as_str(), None);
+            if status != "200" {
+                failures.push(format!("{} answers {status}", u.as_str()));
+            }
+        }
+    }
+    let export = banner
+        .lines()
+        .find(|l| l.trim_start().starts_with("export REDLINE_ADMIN_TOKEN="))
+        .map(str::trim)
+        .unwrap_or_default();
+    let fault_command: Vec<&str> = banner
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("curl -X PUT"))
+        .take(2)
+        .collect();
+    let script = format!(
+        "{export}\n{} -s -o /dev/null -w '%{{http_code}}'",
+        fault_command.join("\n")
+    );
+    let fault = Command::new("bash")
+        .args(["-c", &script])
+        .env_remove("REDLINE_ADMIN_TOKEN")
+        .output()
+        .expect("bash runs the fault command");
+    let fault = String::from_utf8_lossy(&fault.stdout).into_owned();
+    if fault != "200" {
+        failures.push(format!(
+            "the printed fault command answers {fault:?}:\n{script}"
+        ));
+    }
+    let notification = r#"{"version":"4","status":"firing","receiver":"pager","alerts":[{"status":"firing","labels":{"alertname":"RedlineStackTest","severity":"critical","job":"redline","instance":"127.0.0.1:1","namespace":"local"},"annotations":{"summary":"A test notification."}}]}"#;
+    let posted = http_status(
+        &format!("http://127.0.0.1:{receiver}/pager"),
+        Some(notification),
+    );
+    if posted != "200" {
+        failures.push(format!("the receiver answers {posted} to a notification"));
+    }
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().expect("wait for local-stack.sh");
+    let text = format!("{banner}{}\n{}", rest.join("\n"), errors.join().unwrap());
+    assert!(status.success(), "local-stack.sh failed:\n{text}");
+    assert!(banner_ok, "no banner:\n{text}");
+    assert!(failures.is_empty(), "{failures:#?}\n{text}");
     for port in &ports {
         assert!(
             text.contains(&format!("127.0.0.1:{port}")),
@@ -368,5 +468,28 @@ fn the_stack_runs_without_docker_and_stops_cleanly() {
             std::net::TcpListener::bind(format!("127.0.0.1:{port}")).is_ok(),
             "port {port} still taken after the stack stopped"
         );
+    }
+    for expected in [
+        format!("targets  http://127.0.0.1:{prom}/"),
+        format!("alerts   http://127.0.0.1:{prom}/"),
+        format!("alerts   http://127.0.0.1:{am}/api/v2/alerts"),
+        format!("receiver       http://127.0.0.1:{receiver}  (Alertmanager's webhooks: /pager /ticket)"),
+        "notifications.jsonl".to_owned(),
+        format!(r#"--data '{{"error_rate":0.5}}' http://127.0.0.1:{}/faults"#, ports[1]),
+        // The receiver's line: time, route, status, name, key labels, summary.
+        "/pager FIRING RedlineStackTest severity=critical job=redline instance=127.0.0.1:1 namespace=local -- A test notification.".to_owned(),
+        "the receiver got 1 notification(s)".to_owned(),
+        "First page".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} not printed:\n{text}");
+    }
+    // The estimate is derived from the rules when PyYAML is there.
+    let pyyaml = Command::new("python3").args(["-c", "import yaml"]).status();
+    if pyyaml.is_ok_and(|s| s.success()) {
+        let estimate = regex::Regex::new(
+            r"with --error-rate 0\.5, RedlineHighErrorRate \(critical: .*\) should reach the receiver at /pager after about [0-9.]+ minutes",
+        )
+        .unwrap();
+        assert!(estimate.is_match(&text), "no first-page estimate:\n{text}");
     }
 }
