@@ -25,24 +25,8 @@ COLLECTOR_CONFIG=deploy/otel-collector.yml
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/redline-check.XXXXXX")"
 trap 'rm -rf -- "$TMP"' EXIT
 
-passed=0 failed=0 skipped=0
-SKIP_REASON=""
-# In a check: `... || { skip "why"; return; }` (set -e is off inside checks,
-# which run on the left of ||, so every failure must be returned explicitly).
-skip() { SKIP_REASON="$*"; return 3; }
-
-# run NAME FUNCTION: runs a check, shows its output when it fails.
-run() {
-  local name=$1 status=0
-  shift
-  SKIP_REASON=""
-  "$@" > "$TMP/out" 2>&1 || status=$?
-  case $status in
-    0) passed=$((passed + 1)); printf 'ok    %s\n' "$name" ;;
-    3) skipped=$((skipped + 1)); printf 'skip  %s: %s\n' "$name" "$SKIP_REASON" ;;
-    *) failed=$((failed + 1)); printf 'FAIL  %s\n' "$name"; sed 's/^/      /' "$TMP/out" ;;
-  esac
-}
+# shellcheck source=deploy/checks-lib.sh
+source "$REPO/deploy/checks-lib.sh"
 
 compose() {
   if command -v docker-compose >/dev/null; then

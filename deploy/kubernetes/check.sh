@@ -38,22 +38,8 @@ CONSISTENCY=(python3 "$DIR/consistency.py")
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/redline-k8s-check.XXXXXX")"
 trap 'rm -rf -- "$TMP"' EXIT
 
-passed=0 failed=0 skipped=0
-SKIP_REASON=""
-skip() { SKIP_REASON="$*"; return 3; }
-
-# run NAME FUNCTION: runs a check, shows its output when it fails.
-run() {
-  local name=$1 status=0
-  shift
-  SKIP_REASON=""
-  "$@" > "$TMP/out" 2>&1 || status=$?
-  case $status in
-    0) passed=$((passed + 1)); printf 'ok    %s\n' "$name" ;;
-    3) skipped=$((skipped + 1)); printf 'skip  %s: %s\n' "$name" "$SKIP_REASON" ;;
-    *) failed=$((failed + 1)); printf 'FAIL  %s\n' "$name"; sed 's/^/      /' "$TMP/out" ;;
-  esac
-}
+# shellcheck source=deploy/checks-lib.sh
+source "$DIR/../checks-lib.sh"
 
 # kubernetes-validate, run as a module (a pip --user install may leave its
 # script outside PATH). Debian's own python3 refuses pip installs outside a
