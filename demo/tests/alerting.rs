@@ -219,10 +219,12 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     // A failing disk check also raises the generic check alert (seen on a CI
     // machine whose memory file system reported no room): both are about
     // the machine too.
+    // The Watchdog always fires, by design (checked at the end).
     let about_the_load = |n: &Notified| {
-        !(disk_low
-            && (n.label("alertname") == "RedlineDiskSpaceLow"
-                || n.label("check").starts_with("disk")))
+        n.label("alertname") != "RedlineWatchdog"
+            && !(disk_low
+                && (n.label("alertname") == "RedlineDiskSpaceLow"
+                    || n.label("check").starts_with("disk")))
     };
     let early: Vec<Notified> = webhook
         .received()
@@ -442,6 +444,25 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         "dashboards: {}",
         text.lines().last().unwrap_or_default()
     ));
+
+    // The alerting path's heartbeat reached its own receiver, and nothing
+    // else did.
+    let watchdog = webhook
+        .wait_for(limit, |n: &Notified| {
+            n.label("alertname") == "RedlineWatchdog"
+        })
+        .await
+        .unwrap_or_else(|| panic!("no RedlineWatchdog notification: {:#?}", webhook.received()));
+    assert_eq!(watchdog.receiver, "/deadman", "{watchdog:?}");
+    assert!(
+        webhook
+            .received()
+            .iter()
+            .all(|n| (n.receiver == "/deadman") == (n.label("alertname") == "RedlineWatchdog")),
+        "only the Watchdog goes to /deadman: {:#?}",
+        webhook.received()
+    );
+    report.push("watchdog: RedlineWatchdog (severity none) at /deadman".to_owned());
 
     println!("detection times (windows, for and waits divided by {FACTOR}):");
     for line in &report {

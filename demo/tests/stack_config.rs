@@ -473,7 +473,7 @@ fn the_stack_runs_without_docker_and_stops_cleanly() {
         format!("targets  http://127.0.0.1:{prom}/"),
         format!("alerts   http://127.0.0.1:{prom}/"),
         format!("alerts   http://127.0.0.1:{am}/api/v2/alerts"),
-        format!("receiver       http://127.0.0.1:{receiver}  (Alertmanager's webhooks: /pager /ticket)"),
+        format!("receiver       http://127.0.0.1:{receiver}  (Alertmanager's webhooks: /deadman /pager /ticket)"),
         "notifications.jsonl".to_owned(),
         format!(r#"--data '{{"error_rate":0.5}}' http://127.0.0.1:{}/faults"#, ports[1]),
         // The receiver's line: time, route, status, name, key labels, summary.
