@@ -605,12 +605,15 @@ def resources() -> dict:
              f"{sel('redline_system_memory_total_bytes')}")
     panels = [
         timeseries(lay, "CPU utilization",
-                   "Process CPU (rate of process_cpu_seconds_total divided by "
-                   "redline_system_logical_cpus) and whole-system CPU "
+                   "Process CPU (rate of process_cpu_seconds_total) as a share of what it may use, "
+                   "as RedlineCpuSaturation counts it: its container's CPU limit "
+                   "(redline_system_cpu_limit_cores) when one is set, else all logical CPUs "
+                   "(redline_system_logical_cpus); and whole-system CPU "
                    "(redline_system_cpu_utilization_ratio), as a share of all logical CPUs.",
                    "percentunit", [
                        target(f"{rate('process_cpu_seconds_total')}\n/ on (job, instance)\n"
-                              f"{sel('redline_system_logical_cpus')}", "process {{instance}}"),
+                              f"(\n  {sel('redline_system_cpu_limit_cores')}\n  or on (job, instance)\n"
+                              f"  {sel('redline_system_logical_cpus')}\n)", "process {{instance}}"),
                        target(sel("redline_system_cpu_utilization_ratio"), "system {{instance}}"),
                    ], min_=0, max_=1),
         timeseries(lay, "Memory against limit",
