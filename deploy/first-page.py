@@ -169,8 +169,12 @@ def main():
                 continue
             if any(r <= t for _, _, t in conds):
                 continue
-            if guard is not None and args.load is not None and "alert_min_request_rate" in expr and args.load < guard:
-                continue
+            if guard is not None and args.load is not None and "alert_min_request_rate" in expr:
+                # `< … alert_min_request_rate`: an alert for quiet services
+                # only; otherwise the guard silences the alert below it.
+                quiet_only = re.search(r"<\s*on\s*\(\s*\)\s*group_left\s*\(\s*\)\s*redline:alert_min_request_rate", expr)
+                if (args.load >= guard) if quiet_only else (args.load < guard):
+                    continue
             hold = seconds(rule["for"]) if "for" in rule else 0
             rec = max(recorded.get(name, 0) for name, _, _ in conds)
             receiver, wait = route_for(am.get("route") or {}, {**labels, "alertname": rule["alert"], "job": args.job})
