@@ -200,23 +200,24 @@ impl TraceConfig {
                 _ => return Err(invalid(&var, &v, "grpc or http/protobuf")),
             };
         }
-        let endpoint_setting = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .or_else(|| get("OTEL_EXPORTER_OTLP_ENDPOINT"));
-        // An endpoint this build cannot export to is refused, not ignored.
-        if let Some((var, v)) = &endpoint_setting
-            && let Some(reason) = super::missing_feature(c.protocol)
-        {
-            return Err(invalid(var, v, &format!("no endpoint: {reason}")));
-        }
-        if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-            c.endpoint = Some(parse_endpoint(&var, &v)?);
-        } else if let Some((var, v)) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            let base = parse_endpoint(&var, &v)?;
+        // The signal's own endpoint is used as given; the generic one is a
+        // base URL to which each signal appends its own path (spec:
+        // "Endpoint URLs for OTLP/HTTP").
+        let endpoint = match get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            Some(setting) => Some((setting, true)),
+            None => get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|setting| (setting, false)),
+        };
+        if let Some(((var, v), as_given)) = endpoint {
+            // An endpoint this build cannot export to is refused, not ignored.
+            if let Some(reason) = super::missing_feature(c.protocol) {
+                return Err(invalid(&var, &v, &format!("no endpoint: {reason}")));
+            }
+            let url = parse_endpoint(&var, &v)?;
             c.endpoint = Some(match c.protocol {
-                OtlpProtocol::Grpc => base,
-                // The generic endpoint is a base URL: each signal appends
-                // its own path (spec: "Endpoint URLs for OTLP/HTTP").
-                OtlpProtocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
+                OtlpProtocol::HttpProtobuf if !as_given => {
+                    format!("{}/v1/traces", url.trim_end_matches('/'))
+                }
+                _ => url,
             });
         }
         if let Some((var, v)) = first(&[
