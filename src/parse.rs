@@ -97,6 +97,24 @@ pub(crate) fn invalid(variable: &str, value: &str, expected: &str) -> ConfigErro
     }
 }
 
+/// A setting of a feature this build was compiled without: refused at
+/// start, naming the feature, so that it never silently does nothing.
+/// `accepted` is what the variable may still say (`false`, `off`, `unset`),
+/// `purpose` what enabling the feature gives.
+pub(crate) fn without_feature(
+    variable: &str,
+    value: &str,
+    accepted: &str,
+    feature: &str,
+    purpose: &str,
+) -> ConfigError {
+    invalid(
+        variable,
+        value,
+        &format!("{accepted}: this build of redline has no `{feature}` feature ({purpose})"),
+    )
+}
+
 /// A settings source over fixed `(variable, value)` pairs, for the tests of
 /// each module's `from_source`.
 #[cfg(test)]

@@ -31,7 +31,7 @@ use crate::metrics::DEFAULT_OPERATION_BUCKETS;
 pub use crate::parse::{ConfigError, UnknownVariable};
 use crate::parse::{
     duration_seconds, invalid, parse_bool, parse_buckets, parse_count, parse_duration,
-    parse_listen, parse_resource_attributes,
+    parse_listen, parse_resource_attributes, without_feature,
 };
 use crate::settings;
 
@@ -410,30 +410,36 @@ impl Config {
             // Asked for explicitly, in a build that cannot: refused, not
             // ignored.
             if config.system_metrics && !cfg!(feature = "system") {
-                return Err(invalid(
+                return Err(without_feature(
                     &var,
                     &v,
-                    "false: this build of redline has no `system` feature (enable it for redline_system_* metrics)",
+                    "false",
+                    "system",
+                    "enable it for redline_system_* metrics",
                 ));
             }
         }
         if let Some((var, v)) = get("REDLINE_SYSTEM_METRICS_INTERVAL") {
             config.system_metrics_interval = parse_duration(&var, &v)?;
             if !cfg!(feature = "system") {
-                return Err(invalid(
+                return Err(without_feature(
                     &var,
                     &v,
-                    "unset: this build of redline has no `system` feature (enable it for redline_system_* metrics)",
+                    "unset",
+                    "system",
+                    "enable it for redline_system_* metrics",
                 ));
             }
         }
         if let Some((var, v)) = get("REDLINE_PROCESS_METRICS") {
             config.process_metrics = parse_bool(&var, &v)?;
             if config.process_metrics && !cfg!(feature = "system") {
-                return Err(invalid(
+                return Err(without_feature(
                     &var,
                     &v,
-                    "false: this build of redline has no `system` feature (enable it for process_* metrics)",
+                    "false",
+                    "system",
+                    "enable it for process_* metrics",
                 ));
             }
         }

@@ -27,7 +27,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderName;
 
-use crate::parse::{ConfigError, invalid, parse_count};
+use crate::parse::{ConfigError, invalid, parse_count, without_feature};
 
 #[cfg(feature = "rate-limit")]
 mod limiter;
@@ -163,6 +163,7 @@ impl RateLimitConfig {
         }
         // Settings of a limiter this build does not have are refused, not
         // ignored: the quota, and the key, proxies and key cap beside it.
+        const PURPOSE: &str = "enable it to limit request rates";
         if !cfg!(feature = "rate-limit") {
             for var in [
                 "REDLINE_RATE_LIMIT_KEY",
@@ -170,11 +171,7 @@ impl RateLimitConfig {
                 "REDLINE_RATE_LIMIT_MAX_KEYS",
             ] {
                 if let Some((var, v)) = get(var) {
-                    return Err(invalid(
-                        &var,
-                        &v,
-                        "unset: this build of redline has no `rate-limit` feature (enable it to limit request rates)",
-                    ));
+                    return Err(without_feature(&var, &v, "unset", "rate-limit", PURPOSE));
                 }
             }
         }
@@ -184,11 +181,7 @@ impl RateLimitConfig {
                 .filter(|_| c.default.is_some())
                 .or_else(|| get("REDLINE_RATE_LIMIT_ROUTES"))
                 .unwrap_or_default();
-            return Err(invalid(
-                &var,
-                &v,
-                "off: this build of redline has no `rate-limit` feature (enable it to limit request rates)",
-            ));
+            return Err(without_feature(&var, &v, "off", "rate-limit", PURPOSE));
         }
         Ok(c)
     }
