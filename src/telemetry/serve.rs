@@ -125,12 +125,12 @@ impl Telemetry {
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let (stop, stopped) = watch::channel(false);
+        let state = self.admin_state();
         let task = crate::server::serve_until(
             listener,
             // The body limit and request timeout of the API apply here too.
             crate::security::limit(
-                self.admin_router()
-                    .merge(crate::admin::protect(&self.admin_state(), extra)),
+                crate::admin::router(&state).merge(crate::admin::protect(&state, extra)),
                 &self.inner.config.hardening,
             ),
             stopped,
