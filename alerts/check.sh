@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Checks the alerting configuration with the real tools:
+#   the generated rule and fleet test files equal their generators' output,
 #   promtool check rules, promtool test rules, a runbook section for every
 #   runbook_url, amtool check-config, and the routing cases of
 #   alertmanager.routes.test.
@@ -8,6 +9,10 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
+
+echo "== generated files are up to date (generate.py, fleet_tests.py)"
+python3 generate.py --check
+python3 fleet_tests.py --check
 
 echo "== promtool check rules redline.rules.yml"
 promtool check rules redline.rules.yml

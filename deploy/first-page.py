@@ -58,11 +58,14 @@ def load(path):
 
 
 def constants(rules):
-    """Recorded constants: `record: name` with `expr: vector(number)`."""
+    """Recorded constants: `record: name` with `expr: vector(number)`, and
+    per-service objectives (`0 * group by (…) (…) + number`)."""
     out = {}
     for group in rules.get("groups") or []:
         for rule in group.get("rules") or []:
-            m = re.fullmatch(r"\s*vector\(\s*([0-9.eE+-]+)\s*\)\s*", str(rule.get("expr", "")))
+            expr = str(rule.get("expr", ""))
+            m = re.fullmatch(r"\s*vector\(\s*([0-9.eE+-]+)\s*\)\s*", expr) or \
+                re.search(r"(?:^|\bor on \([^)]*\)\s*\()\s*0 \*[^\n]*\+\s*([0-9.eE+-]+)\)?\s*$", expr)
             if "record" in rule and m:
                 out[rule["record"]] = float(m.group(1))
     return out
@@ -70,7 +73,7 @@ def constants(rules):
 
 def threshold(text, consts):
     """`0.2`, `on () group_left () (14.4 * (1 - name))` or `name`; None if neither."""
-    text = re.sub(r"^(on|ignoring)\s*\([^)]*\)\s*(group_left|group_right)?\s*(\([^)]*\))?", "", text).strip()
+    text = re.sub(r"^(on|ignoring)\s*\([^)]*\)\s*(?:(group_left|group_right)\s*(\([^)]*\))?)?", "", text).strip()
     while text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
     try:

@@ -6,16 +6,19 @@
 //! receiver in the test.
 //!
 //! One demo per scenario, each scraped as its own job (`redline-<case>`;
-//! the copy selects `job=~"redline-.+"` where the shipped rules say
-//! `job="redline"`):
-//! - down: the demo is killed → `RedlineTargetDown` reaches the pager;
+//! the rules select no job name, so they serve these as they are):
 //! - errors: half the requests fail → `RedlineHighErrorRate`;
 //! - latency: 800 ms added → a latency alert;
 //! - security: a burst of bad admin tokens → `RedlineAuthFailureSpike`;
 //! - healthy: load for the whole test → nothing reaches the webhook;
-//! - inhibit: one of two instances killed, then errors on the other: the
-//!   error alert fires in Prometheus, Alertmanager inhibits it, and only
-//!   `RedlineTargetDown` reaches the webhook.
+//! - fleet, four replicas of one job: one killed → `RedlineTargetDown`
+//!   naming it reaches the ticket receiver and nothing pages; errors
+//!   injected into another → `RedlineInstanceErrorsOutlier` naming that
+//!   one; all killed → `RedlineReplicasUnavailable` pages;
+//! - inhibit: one of two replicas killed (half the service: a page), then
+//!   errors on the other: the error alert fires in Prometheus,
+//!   Alertmanager inhibits it, and only `RedlineReplicasUnavailable` reaches
+//!   the webhook.
 //!
 //! Then every query of every dashboard panel returns data for the healthy
 //! and errors jobs (`dashboards/check_queries.py`, exemplars included).
@@ -57,6 +60,11 @@ impl Demo {
         env.extend_from_slice(extra_env);
         let (child, _api, admin) = start_binary_in(Some(dir), &env, &["--load", "20"]);
         Self { child, admin }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     fn target(&self) -> String {
@@ -114,9 +122,12 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
 
     // Test copies of the shipped configuration.
     let rules = std::fs::read_to_string(repo.join("alerts/redline.rules.yml")).unwrap();
-    let rules = scale_durations(&rules, FACTOR).replace(r#"job="redline""#, r#"job=~"redline-.+""#);
+    let rules = scale_durations(&rules, FACTOR);
     assert!(
-        rules.contains("[5000ms]") && rules.contains("for: 2000ms"),
+        rules.contains("[5000ms]")
+            && rules.contains("for: 2000ms")
+            && rules.contains("interval: 5000ms")
+            && rules.contains("time() - 60"),
         "scaled"
     );
     let webhook = Webhook::start().await;
@@ -138,15 +149,15 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
             ("OTEL_BSP_SCHEDULE_DELAY", "200"),
         ],
     );
-    let mut down = Demo::start(work.path(), &[]);
     let errors = Demo::start(work.path(), &[]);
     let latency = Demo::start(work.path(), &[]);
     let security = Demo::start(work.path(), &[]);
     let mut inhibit_a = Demo::start(work.path(), &[]);
     let inhibit_b = Demo::start(work.path(), &[]);
+    let mut fleet: Vec<Demo> = (0..4).map(|_| Demo::start(work.path(), &[])).collect();
     let jobs = [
         ("redline-healthy", vec![healthy.target()]),
-        ("redline-down", vec![down.target()]),
+        ("redline-fleet", fleet.iter().map(Demo::target).collect()),
         ("redline-errors", vec![errors.target()]),
         ("redline-latency", vec![latency.target()]),
         ("redline-security", vec![security.target()]),
@@ -157,8 +168,7 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     ];
     // The rules are loaded once every target is scraped, as in production
     // where a service is scraped long before the rules change: Prometheus
-    // applies static targets only after its 5 s discovery delay, which the
-    // scaled `for` of RedlineTargetMissing (5 s) would otherwise catch.
+    // applies static targets only after its 5 s discovery delay.
     let prometheus = prometheus(
         &prometheus_config(&jobs, am.port),
         &[("rules.yml", "groups: []\n")],
@@ -175,7 +185,7 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     let started = Instant::now();
     loop {
         let up = query(&c, &prometheus, r#"sum(up{job=~"redline-.+"})"#).await;
-        if up.first().and_then(|s| s["value"][1].as_str()) == Some("7") {
+        if up.first().and_then(|s| s["value"][1].as_str()) == Some("10") {
             break;
         }
         assert!(
@@ -199,10 +209,13 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         .await
         .1;
     assert!(
-        rule_groups.contains("RedlineTargetDown"),
+        rule_groups.contains("RedlineReplicasUnavailable"),
         "rules loaded: {rule_groups}"
     );
-    for demo in [&healthy, &errors, &latency, &security, &inhibit_b] {
+    for demo in [&healthy, &errors, &latency, &security, &inhibit_b]
+        .into_iter()
+        .chain(&fleet)
+    {
         assert_eq!(get(&c, &format!("{}/health", demo.admin)).await.0, 200);
     }
     tokio::time::sleep(Duration::from_secs(8)).await;
@@ -250,11 +263,9 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         assert_eq!(c.request(request).await.unwrap().status(), 401);
     }
     let t_down = Instant::now();
-    let _ = down.child.kill();
-    let _ = down.child.wait();
+    fleet[0].stop();
     let t_inhibit = Instant::now();
-    let _ = inhibit_a.child.kill();
-    let _ = inhibit_a.child.wait();
+    inhibit_a.stop();
 
     let limit = Duration::from_secs(90);
     let of = |job: &'static str, names: &'static [&'static str]| {
@@ -299,15 +310,16 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         }
         n
     };
+    // Fleet: one replica of four down is a ticket naming it, not a page.
     let n = expect(
-        "service down",
+        "fleet: 1 of 4 replicas down",
         t_down,
-        "redline-down",
+        "redline-fleet",
         &["RedlineTargetDown"],
-        "/pager",
+        "/ticket",
     )
     .await;
-    assert_eq!(n.label("instance"), down.target());
+    assert_eq!(n.label("instance"), fleet[0].target());
     expect(
         "error rate",
         t_errors,
@@ -337,14 +349,14 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     )
     .await;
     let n = expect(
-        "inhibition: service down",
+        "inhibition: 1 of 2 replicas down",
         t_inhibit,
         "redline-inhibit",
-        &["RedlineTargetDown"],
+        &["RedlineReplicasUnavailable"],
         "/pager",
     )
     .await;
-    assert_eq!(n.label("instance"), inhibit_a.target());
+    assert_eq!(n.label("instance"), "", "a page about the service: {n:?}");
     let inhibiting_since = n.at;
 
     // Inhibition: errors on the instance still up. The error alert fires in
@@ -378,7 +390,7 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         .into_iter()
         .filter(|n| {
             n.label("job") == "redline-inhibit"
-                && n.label("alertname") != "RedlineTargetDown"
+                && n.label("alertname") != "RedlineReplicasUnavailable"
                 && n.at > inhibiting_since
                 && about_the_load(n)
         })
@@ -387,10 +399,52 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         leaked.is_empty(),
         "inhibited alerts reached the webhook: {leaked:#?}"
     );
-    report.push(format!(
+    // (`expect` holds `report` until its last use: lines between go here.)
+    let mut between = Vec::new();
+    between.push(format!(
         "inhibition: RedlineHighErrorRate of redline-inhibit held as inhibited for {:.1} s, never notified",
         12.0
     ));
+
+    // Fleet: still no page for the three replicas left; then errors on one
+    // of them name it; then all down pages.
+    let fleet_pages: Vec<Notified> = webhook
+        .received()
+        .into_iter()
+        .filter(|n| n.label("job") == "redline-fleet" && n.receiver == "/pager")
+        .collect();
+    assert!(
+        fleet_pages.is_empty(),
+        "one replica of four down must not page: {fleet_pages:#?}"
+    );
+    between.push(format!(
+        "fleet: no page in the {:.0} s since 1 of 4 replicas went down",
+        t_down.elapsed().as_secs_f64()
+    ));
+    let t_outlier = Instant::now();
+    fleet[2].faults(&c, r#"{"error_rate": 1.0}"#).await;
+    let n = expect(
+        "fleet: 1 replica failing every request",
+        t_outlier,
+        "redline-fleet",
+        &["RedlineInstanceErrorsOutlier"],
+        "/ticket",
+    )
+    .await;
+    assert_eq!(n.label("instance"), fleet[2].target());
+    let t_all_down = Instant::now();
+    for replica in &mut fleet {
+        replica.stop();
+    }
+    expect(
+        "fleet: all 4 replicas down",
+        t_all_down,
+        "redline-fleet",
+        &["RedlineReplicasUnavailable"],
+        "/pager",
+    )
+    .await;
+    report.extend(between);
 
     // Healthy load for the whole test: nothing of that job was notified.
     let healthy_notified: Vec<Notified> = webhook

@@ -33,8 +33,10 @@ fn millis(value: u64, unit: &str) -> u64 {
 }
 
 /// `text` (a rules or Alertmanager file) with every duration divided by
-/// `factor`: range windows (`[5m]`), `for:`, the Alertmanager waits and
-/// intervals, and the `predict_linear` horizon (seconds). Nothing else
+/// `factor`: range windows (`[5m]`), `for:`, `keep_firing_for:`, rule
+/// group `interval:`, the Alertmanager waits and intervals, and the
+/// durations written as seconds (the `predict_linear` horizon, `time() -
+/// 3600`). Nothing else
 /// changes, so the copy tests the shipped expressions, labels and routing.
 pub fn scale_durations(text: &str, factor: u64) -> String {
     let scale = |v: u64, unit: &str| format!("{}ms", (millis(v, unit) / factor).max(1));
@@ -43,17 +45,19 @@ pub fn scale_durations(text: &str, factor: u64) -> String {
         format!("[{}]", scale(c[1].parse().unwrap(), &c[2]))
     });
     let key = regex::Regex::new(
-        r"(?m)^(\s*(?:for|keep_firing_for|group_wait|group_interval|repeat_interval|resolve_timeout):\s*)(\d+)(ms|s|m|h|d|w)\s*$",
+        r"(?m)^(\s*(?:for|keep_firing_for|interval|group_wait|group_interval|repeat_interval|resolve_timeout):\s*)(\d+)(ms|s|m|h|d|w)\s*$",
     )
     .unwrap();
     let text = key.replace_all(&text, |c: &regex::Captures| {
         format!("{}{}", &c[1], scale(c[2].parse().unwrap(), &c[3]))
     });
-    let horizon = regex::Regex::new(r"(predict_linear\([^\n]*\], )(\d+)\)").unwrap();
-    horizon
+    // The durations written as seconds (marked SCALE in the rules): the
+    // predict_linear horizon and the restart window's `time() - 3600`.
+    let seconds = regex::Regex::new(r"(predict_linear\([^\n]*\], |time\(\) - )(\d+)").unwrap();
+    seconds
         .replace_all(&text, |c: &regex::Captures| {
             let seconds: u64 = c[2].parse().unwrap();
-            format!("{}{})", &c[1], (seconds / factor).max(1))
+            format!("{}{}", &c[1], (seconds / factor).max(1))
         })
         .into_owned()
 }
