@@ -1,18 +1,28 @@
 #!/usr/bin/env python3
 """Run every dashboard query against a live Prometheus and report what comes back.
 
-Loads dashboards/*.json, substitutes the template variables ($job,
-$instance, $__rate_interval, $__range, $__interval), sends each target's
-expression to Prometheus' /api/v1/query (instant, now) and prints the
-dashboard, panel title, refId and the number of series returned. Targets
-with `"exemplar": true` also get their exemplar count from
-/api/v1/query_exemplars (over the last --range), printed for information
-(required with --require-exemplars).
+Loads dashboards/*.json, substitutes the template variables ($cluster,
+$namespace, $job, $instance, $__rate_interval, $__range, $__interval),
+sends each target's expression to Prometheus' /api/v1/query (instant, now)
+and prints the dashboard, panel title, refId and the number of series
+returned. Targets with `"exemplar": true` also get their exemplar count
+from /api/v1/query_exemplars (over the last --range), printed for
+information (required with --require-exemplars).
+
+The annotation queries (deploy markers) run too: they must be valid
+PromQL, but may return nothing (no deploy in the last $__rate_interval).
+The query variables' `label_values(selector, label)` run as
+`count by (label) (selector)`: `job` and `instance` must list a value;
+`cluster` and `namespace` may list none (series without those labels,
+matched by the All value `.*`).
 
 Exits 1 when any target returns no series (or an error), 0 otherwise.
 
     python3 dashboards/check_queries.py --prometheus http://127.0.0.1:19090 \\
         --job redline --instance '.*' --rate-interval 1m
+
+--cluster and --namespace default to `.*` (Grafana's All for them), which
+also matches series without those labels.
 
 Python 3.11 standard library only.
 """
@@ -92,9 +102,31 @@ def count(result: dict) -> tuple[int, int]:
     return len(data), nan
 
 
+LABEL_VALUES = re.compile(r"^\s*label_values\((.*),\s*(\w+)\s*\)\s*$", re.S)
+# Variables that must list at least one value; the others may list none.
+REQUIRED_VARIABLES = ("job", "instance")
+
+
+def annotation_expr(annotation: dict) -> str:
+    """A Prometheus annotation's expression: in its target (Grafana 10 and
+    later) or, in the older form, at the top level."""
+    return (annotation.get("target") or {}).get("expr") or annotation.get("expr") or ""
+
+
+def run(prometheus: str, expr: str, values: dict[str, str], now: float,
+        timeout: float) -> tuple[dict, str]:
+    """(Prometheus' answer, the query sent); raises KeyError for an unknown variable."""
+    query = substitute(expr, values)
+    return api(prometheus, "/api/v1/query", {"query": query, "time": f"{now:.3f}"}, timeout), query
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus base URL")
+    ap.add_argument("--cluster", default=".*",
+                    help="value for $cluster (a regex; .* also matches series without the label)")
+    ap.add_argument("--namespace", default=".*",
+                    help="value for $namespace (a regex; .* also matches series without the label)")
     ap.add_argument("--job", default="redline", help="value for $job (a regex, as Grafana sends it)")
     ap.add_argument("--instance", default=".*", help="value for $instance (a regex)")
     ap.add_argument("--rate-interval", type=duration, default="1m", help="value for $__rate_interval")
@@ -108,6 +140,8 @@ def main() -> int:
 
     range_s = seconds(args.range_)
     values = {
+        "cluster": args.cluster,
+        "namespace": args.namespace,
         "job": args.job,
         "instance": args.instance,
         "__rate_interval": args.rate_interval,
@@ -126,9 +160,64 @@ def main() -> int:
     failures = []
     total = 0
     now = time.time()
+    seen_variables = set()
     for path in files:
         dash = json.loads(path.read_text(encoding="utf-8"))
         print(f"== {path.name}: {dash.get('title', '?')}")
+        # The query variables (the same in every dashboard: run once each).
+        for var in dash.get("templating", {}).get("list", []):
+            if var.get("type") != "query":
+                continue
+            definition = var.get("query")
+            if isinstance(definition, dict):
+                definition = definition.get("query", "")
+            m = LABEL_VALUES.match(definition or "")
+            name = var.get("name", "?")
+            if (name, definition) in seen_variables:
+                continue
+            seen_variables.add((name, definition))
+            label = f"{path.name} / variable ${name}"
+            if not m:
+                print(f"  FAIL variable ${name}: not label_values(selector, label): {definition!r}")
+                failures.append(label)
+                continue
+            try:
+                res, _ = run(args.prometheus, f"count by ({m.group(2)}) ({m.group(1)})", values, now,
+                             args.timeout)
+            except KeyError as err:
+                print(f"  FAIL variable ${name}: {err}")
+                failures.append(label)
+                continue
+            if res["status"] != "success":
+                print(f"  FAIL variable ${name}: {res['error']}")
+                failures.append(label)
+                continue
+            found = sorted({s["metric"].get(m.group(2), "") for s in res["data"]["result"]} - {""})
+            if found or name not in REQUIRED_VARIABLES:
+                shown = ", ".join(found) if found else "none (All: .*)"
+                print(f"  ok   variable ${name}: {shown}")
+            else:
+                print(f"  FAIL variable ${name}: no value")
+                failures.append(label)
+        # The annotation queries: valid, possibly empty.
+        for anno in dash.get("annotations", {}).get("list", []):
+            expr = annotation_expr(anno)
+            if not expr:
+                continue
+            total += 1
+            label = f"{path.name} / annotation {anno.get('name', '?')}"
+            try:
+                res, _ = run(args.prometheus, expr, values, now, args.timeout)
+            except KeyError as err:
+                print(f"  FAIL annotation {anno.get('name')}: {err}")
+                failures.append(label)
+                continue
+            if res["status"] != "success":
+                print(f"  FAIL annotation {anno.get('name')}: {res['error']}")
+                failures.append(label)
+                continue
+            n, _ = count(res)
+            print(f"  ok   annotation {anno.get('name')}: {n} series (may be 0: none without a deploy)")
         for panel in panels(dash):
             for t in panel.get("targets", []):
                 expr = t.get("expr")

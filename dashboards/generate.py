@@ -7,42 +7,77 @@ The JSON files are committed; this script is their source. Edit it, then run
     python3 dashboards/generate.py --check  # exit 1 if a committed file differs
 
 Python 3.11 standard library only. Conventions (enforced later by a test):
-Grafana 12 schema (schemaVersion 41, the Grafana pinned in docker-compose.yml), `datasource`, `job` and `instance`
-variables, every panel on `${datasource}`, every metric selector scoped with
-`job=~"$job", instance=~"$instance"`, every rate/increase over
-`$__rate_interval` (the SLO budget panel alone uses `$__range`, the dashboard
-range, on purpose), a unit and a description on every panel. Metric names
-come only from docs/METRICS.md, plus Prometheus' own `up` and
-`scrape_duration_seconds`.
+Grafana 12 schema (schemaVersion 41, the Grafana pinned in docker-compose.yml);
+a `datasource` variable and the chained `cluster`, `namespace`, `job` and
+`instance` variables, all read from `redline_ready` (which every redline
+service exports), so `job` lists only redline services; every panel on
+`${datasource}`; every metric selector scoped with all four
+(`cluster=~"$cluster", namespace=~"$namespace", job=~"$job",
+instance=~"$instance"`), except the per-service recording rules (`job:…`),
+which have no `instance` and carry the other three; every rate over
+`$__rate_interval`; a unit and a description on every panel; stat panels
+with a sparkline on range queries. A failed request is counted as the alert
+rules count it (FAILED below, the same matchers as alerts/generate.py), and
+the SLO error budget comes from the rules' 30-day recording rules and the
+service's own objective. Metric names come only from docs/METRICS.md, plus
+Prometheus' own `up` and `scrape_duration_seconds`, and recording rules
+defined in alerts/redline.rules.yml.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+RULES = HERE.parent / "alerts" / "redline.rules.yml"
 
 SCHEMA_VERSION = 41
 DS = {"type": "prometheus", "uid": "${datasource}"}
+# The variables that scope every selector, in the order they chain.
+SCOPE_VARS = ("cluster", "namespace", "job", "instance")
 # Every metric selector carries this scope.
-SCOPE = 'job=~"$job", instance=~"$instance"'
+SCOPE = ", ".join(f'{v}=~"${v}"' for v in SCOPE_VARS)
+# A per-service recording rule (`job:…`) has no `instance`: its scope.
+SERVICE_SCOPE = ", ".join(f'{v}=~"${v}"' for v in SCOPE_VARS[:3])
+# The labels of a service and of one replica, for `by` and `on`.
+SERVICE = "cluster, namespace, job"
+REPLICA = "cluster, namespace, job, instance"
 RI = "[$__rate_interval]"
-# Availability objective of the SLO budget panel.
-SLO_OBJECTIVE = 0.999
 
 # Request duration histogram and its series.
 DUR = "http_server_request_duration_seconds"
-# A failed request carries `error_type` (5xx, handler error, panic, client
-# disconnected, body error); 4xx responses carry none.
-FAILED = 'error_type!=""'
+# A failed request, exactly as the alert rules count it (alerts/generate.py
+# FAILED): one with `error_type` (5xx, handler error, panic, body error),
+# except a client that went away (`client_disconnected`). 4xx responses
+# carry no `error_type`. main() checks the rules still say the same.
+FAILED = 'error_type!="", error_type!="client_disconnected"'
+
+
+def recorded() -> set[str]:
+    """The recording rules alerts/redline.rules.yml defines."""
+    return set(re.findall(r"(?m)^\s*- record: (\S+)\s*$", RULES.read_text(encoding="utf-8")))
+
+
+RECORDED = recorded()
 
 
 def sel(metric: str, extra: str = "") -> str:
-    """`metric{job=~"$job", instance=~"$instance"[, extra]}`."""
+    """`metric{cluster=~"$cluster", …, instance=~"$instance"[, extra]}`."""
     return f"{metric}{{{SCOPE}{', ' + extra if extra else ''}}}"
+
+
+def rule(name: str) -> str:
+    """A recording rule of alerts/redline.rules.yml, scoped: per service
+    (`job:…`, no instance label) by cluster, namespace and job; per replica
+    (`instance:…`) by all four."""
+    if name not in RECORDED:
+        raise SystemExit(f"{name} is not a recording rule of {RULES}")
+    scope = SERVICE_SCOPE if name.split(":")[0].startswith("job") else SCOPE
+    return f"{name}{{{scope}}}"
 
 
 def rate(metric: str, extra: str = "") -> str:
@@ -85,10 +120,12 @@ class Layout:
 
 
 def target(expr: str, legend: str = "", ref: str = "A", **extra) -> dict:
+    """A range query: what time series panels and stat sparklines need."""
     t = {
         "datasource": DS,
         "editorMode": "code",
         "expr": expr,
+        "instant": False,
         "legendFormat": legend or "__auto",
         "range": True,
         "refId": ref,
@@ -97,11 +134,17 @@ def target(expr: str, legend: str = "", ref: str = "A", **extra) -> dict:
     return t
 
 
-def instant(expr: str, legend: str = "", ref: str = "A") -> dict:
-    t = target(expr, legend, ref)
+def instant(expr: str, legend: str = "", ref: str = "A", **extra) -> dict:
+    """An instant query (the value now): stats without a sparkline, tables."""
+    t = target(expr, legend, ref, **extra)
     t["range"] = False
     t["instant"] = True
     return t
+
+
+def table_query(expr: str) -> dict:
+    """An instant query in table format: one row per series, a column per label."""
+    return instant(expr, format="table")
 
 
 def with_refs(targets: list[dict]) -> list[dict]:
@@ -161,6 +204,10 @@ def steps(*pairs) -> dict:
 
 def stat(lay, title, desc, unit, targets, w=4, h=5, *, thresholds=None,
          mappings=None, decimals=None, color_mode="value", graph=True) -> dict:
+    """A stat panel. With `graph` (a sparkline) its targets must be range
+    queries: an instant query has one point, and the sparkline stays empty."""
+    if graph and any(t.get("instant") or not t.get("range") for t in targets):
+        raise ValueError(f"stat {title!r}: a sparkline needs range queries (target(), not instant())")
     defaults = {
         "unit": unit,
         "color": {"mode": "thresholds"},
@@ -297,10 +344,94 @@ def heatmap(lay, title, desc, targets, w=24, h=9) -> dict:
     }
 
 
+def table(lay, title, desc, unit, targets, columns, w=8, h=8, *, sort_by=None,
+          thresholds=None, overrides=None, merge=False, gauges=None, descending=True) -> dict:
+    """A table of instant queries (`table_query`), one row per series and a
+    column per label. `columns` renames the value columns ("Value" for one
+    query, "Value #A", "Value #B"… for several, joined row by row on their
+    labels with `merge`); the time and metric name columns are hidden, and
+    the value columns (or those named in `gauges`) drawn as gauges."""
+    transformations = []
+    if merge:
+        transformations.append({"id": "merge", "options": {}})
+    transformations.append({
+        "id": "organize",
+        "options": {
+            "excludeByName": {"Time": True, "__name__": True},
+            "indexByName": {},
+            "renameByName": columns,
+        },
+    })
+    gauge = [{
+        "matcher": {"id": "byName", "options": name},
+        "properties": [{"id": "custom.cellOptions",
+                        "value": {"type": "gauge", "mode": "basic", "valueDisplayMode": "text"}}],
+    } for name in (gauges or columns.values())]
+    return {
+        "id": lay.new_id(),
+        "type": "table",
+        "title": title,
+        "description": desc,
+        "datasource": DS,
+        "gridPos": lay.place(w, h),
+        "fieldConfig": {
+            "defaults": {
+                "unit": unit,
+                "min": 0,
+                "color": {"mode": "thresholds"},
+                "thresholds": thresholds or steps(("green", None)),
+                "custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False},
+            },
+            "overrides": gauge + (overrides or []),
+        },
+        "options": {
+            "cellHeight": "sm",
+            "showHeader": True,
+            "footer": {"show": False, "countRows": False, "fields": "", "reducer": ["sum"]},
+            "sortBy": [{"displayName": sort_by or next(iter(columns.values())), "desc": descending}],
+        },
+        "transformations": transformations,
+        "targets": with_refs(targets),
+    }
+
+
 # ---------------------------------------------------------------- dashboard
 
 
+def query_variable(name: str, label: str, query: str, all_value: str | None) -> dict:
+    """A multi-value query variable with All, selected by default."""
+    v = {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DS,
+        "definition": query,
+        "query": query,
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "hide": 0,
+        "includeAll": True,
+        "multi": True,
+        "options": [],
+        "refresh": 2,
+        "regex": "",
+        "skipUrlSync": False,
+        "sort": 1,
+    }
+    if all_value is not None:
+        v["allValue"] = all_value
+    return v
+
+
 def variables() -> dict:
+    # Chained: each lists the values of redline_ready (exported by every
+    # redline service) within the variables before it. `cluster` and
+    # `namespace` exist only where relabelling adds them: their All is `.*`,
+    # which also matches a series without the label (and with no values the
+    # variable is All). `job` has no custom All: All is the list of redline
+    # jobs it found, so Prometheus', Alertmanager's or a collector's own
+    # process_* and up series never join the panels. `instance` may be `.*`:
+    # the job already narrows every selector.
+    ready = "redline_ready"
     return {
         "list": [
             {
@@ -317,49 +448,48 @@ def variables() -> dict:
                 "regex": "",
                 "skipUrlSync": False,
             },
-            {
-                "name": "job",
-                "label": "Job",
-                "type": "query",
-                "datasource": DS,
-                "definition": "label_values(up, job)",
-                "query": "label_values(up, job)",
-                "current": {},
-                "hide": 0,
-                "includeAll": True,
-                "allValue": ".*",
-                "multi": True,
-                "options": [],
-                "refresh": 2,
-                "regex": "",
-                "skipUrlSync": False,
-                "sort": 1,
-            },
-            {
-                "name": "instance",
-                "label": "Instance",
-                "type": "query",
-                "datasource": DS,
-                "definition": 'label_values(up{job=~"$job"}, instance)',
-                "query": 'label_values(up{job=~"$job"}, instance)',
-                "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-                "hide": 0,
-                "includeAll": True,
-                "allValue": ".*",
-                "multi": True,
-                "options": [],
-                "refresh": 2,
-                "regex": "",
-                "skipUrlSync": False,
-                "sort": 1,
-            },
+            query_variable("cluster", "Cluster", f"label_values({ready}, cluster)", ".*"),
+            query_variable("namespace", "Namespace",
+                           f'label_values({ready}{{cluster=~"$cluster"}}, namespace)', ".*"),
+            query_variable("job", "Job",
+                           f'label_values({ready}{{cluster=~"$cluster", namespace=~"$namespace"}}, job)',
+                           None),
+            query_variable("instance", "Instance",
+                           f'label_values({ready}{{cluster=~"$cluster", namespace=~"$namespace", '
+                           f'job=~"$job"}}, instance)', ".*"),
         ]
     }
 
 
-def dashboard(slug: str, title: str, description: str, panels: list[dict]) -> dict:
+# Deploy markers: a service's version (build_info's `version` and `revision`)
+# that was not there $__rate_interval earlier, once per service and version
+# (the first replica to run it). build_info is 1 and a new version is a new
+# series, so changes() over build_info would never see a deploy; a restart
+# of the same version is not one.
+DEPLOY_BY = f"{SERVICE}, version, revision"
+DEPLOYS = {
+    "name": "Deploys",
+    "datasource": DS,
+    "enable": True,
+    "hide": False,
+    "iconColor": "purple",
+    "target": {
+        "expr": (f"group by ({DEPLOY_BY}) ({sel('build_info')})\nunless\n"
+                 f"group by ({DEPLOY_BY}) ({sel('build_info')} offset $__rate_interval)"),
+        "interval": "",
+        "refId": "Anno",
+    },
+    "titleFormat": "Deploy: {{job}} {{version}}",
+    "textFormat": "{{job}} runs version {{version}} (revision {{revision}})",
+    "tagKeys": "cluster,namespace,job,version",
+    "useValueForTime": False,
+}
+
+
+def dashboard(slug: str, title: str, description: str, panels: list[dict],
+              deploys: bool = False) -> dict:
     return {
-        "annotations": {"list": []},
+        "annotations": {"list": [DEPLOYS] if deploys else []},
         "description": description,
         "editable": True,
         "fiscalYearStartMonth": 0,
@@ -405,10 +535,26 @@ def failed_rps(by: str = "") -> str:
     return sum_rate(DUR + "_count", FAILED, by=by)
 
 
-# With traffic and no failed request there is no `error_type` series at all:
-# the ratio is then honestly 0, so the numerator falls back to 0 (the
-# denominator still needs traffic, so an idle service shows no data).
-ERROR_RATIO = f"({failed_rps()} or vector(0))\n/\n{total_rps()}"
+def error_ratio(by: str = "") -> str:
+    """Failed requests (FAILED) over all requests. With traffic and no
+    failed request there is no failed series at all: the ratio is then
+    honestly 0, so the numerator falls back to 0 times the traffic (an idle
+    service shows no data), as the rules' job:redline_http_errors:ratio_*."""
+    return f"(\n  {failed_rps(by)}\n  or 0 * {total_rps(by)}\n)\n/\n{total_rps(by)}"
+
+
+ERROR_RATIO = error_ratio()
+# What the availability SLO allows to fail, per service: 1 - its objective
+# (redline_slo_availability_objective, or the rules' default).
+ALLOWED = f"1 - {rule('job:redline_slo_availability_objective:max')}"
+ALLOWED_OVERRIDE = {
+    "matcher": {"id": "byRegexp", "options": "allowed .*"},
+    "properties": [
+        {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}},
+        {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+        {"id": "custom.fillOpacity", "value": 0},
+    ],
+}
 
 
 def quantile(q: float, by: str = "le") -> str:
@@ -422,52 +568,64 @@ def quantile(q: float, by: str = "le") -> str:
 
 def overview() -> dict:
     lay = Layout()
-    budget = (
-        f"1 - (\n"
-        f"  (sum(increase({sel(DUR + '_count', FAILED)}[$__range])) or vector(0))\n"
-        f"  /\n"
-        f"  sum(increase({sel(DUR + '_count')}[$__range]))\n"
-        f") / (1 - {SLO_OBJECTIVE})"
-    )
+    budget = rule("job:redline_http_error_budget:remaining_ratio30d")
+    replica_errors = rule("instance:redline_http_errors:ratio_rate5m")
+    replica_slow = rule("instance:redline_http_slow_requests:ratio_rate5m")
+    replica_p95 = f"topk(10, {quantile(0.95, REPLICA + ', le')})"
+    # One row per service: the series' names dropped, so the merge can join
+    # the three on their labels.
+    slo = [table_query(f"max by ({SERVICE}) ({rule(name)})") for name in (
+        "job:redline_slo_availability_objective:max",
+        "job:redline_http_errors:ratio_rate30d",
+        "job:redline_http_error_budget:remaining_ratio30d",
+    )]
     panels = [
         stat(lay, "Request rate",
-             "Requests per second over all routes: the rate of "
+             "Requests per second over all routes of the selected services: the rate of "
              "http_server_request_duration_seconds_count (there is no separate request counter).",
-             "reqps", [instant(total_rps(), "requests/s")], decimals=1),
+             "reqps", [target(total_rps(), "requests/s")], decimals=1),
         stat(lay, "Error ratio",
-             "Share of requests that failed (series with an error_type: 5xx, handler errors, panics, "
-             "client disconnects, body errors; 4xx are not failures). 0 when there is traffic and no failure.",
-             "percentunit", [instant(ERROR_RATIO, "error ratio")], decimals=2,
+             "Share of requests that failed, as the alert rules count them: series with an error_type "
+             "(5xx, handler errors, panics, body errors) except client_disconnected (the client went "
+             "away); 4xx are not failures. 0 when there is traffic and no failure.",
+             "percentunit", [target(ERROR_RATIO, "error ratio")], decimals=2,
              thresholds=steps(("green", None), ("orange", 0.001), ("red", 0.05))),
         stat(lay, "p99 latency",
              "99th percentile of http_server_request_duration_seconds over all routes "
              "(interpolated within the histogram bucket).",
-             "s", [instant(quantile(0.99), "p99")],
+             "s", [target(quantile(0.99), "p99")],
              thresholds=steps(("green", None), ("orange", 0.5), ("red", 1))),
         stat(lay, "In flight",
              "Requests being served right now (http_server_active_requests, all methods).",
-             "short", [instant(f"sum({sel('http_server_active_requests')})", "in flight")]),
+             "short", [target(f"sum({sel('http_server_active_requests')})", "in flight")]),
         stat(lay, "Ready",
-             "redline_ready per instance: 1 when /ready would pass (lifecycle and last readiness results).",
+             "redline_ready of the selected instances: ready when every one would pass /ready "
+             "(lifecycle and last readiness results), not ready when any would not.",
              "none", [instant(f"min({sel('redline_ready')})", "ready")],
              mappings=READY_MAPPINGS, thresholds=steps(("red", None), ("green", 1)), graph=False,
              color_mode="background"),
         stat(lay, "SLO error budget left",
-             f"Availability SLO, objective {SLO_OBJECTIVE * 100:.1f}% of requests without failure, "
-             "over the dashboard's time range: 1 - (failed / total requests) / (1 - 0.999), computed "
-             "directly from http_server_request_duration_seconds_count (no recording rules). 100% = "
-             "untouched, 0% = spent, negative = overspent.",
-             "percentunit", [instant(budget, "budget left")], decimals=1,
-             thresholds=steps(("red", None), ("orange", 0), ("green", 0.25)), graph=False,
+             "Availability SLO over its 30-day window, from the recording rule "
+             "job:redline_http_error_budget:remaining_ratio30d (alerts/redline.rules.yml): "
+             "1 - error ratio over 30 days / (1 - objective), with each service's own objective "
+             "(redline_slo_availability_objective, else the rules' default). The lowest of the "
+             "selected services; per service in the SLO table below. 100% = untouched, 0% = spent, "
+             "negative = overspent. A service, not an instance, has a budget: the instance "
+             "variable does not narrow it.",
+             "percentunit", [target(f"min({budget})", "budget left")], decimals=1,
+             thresholds=steps(("red", None), ("orange", 0), ("green", 0.25)),
              color_mode="background"),
         timeseries(lay, "Request rate by route",
                    "Requests per second by route template (http_route; `unmatched` is the 404 fallback).",
                    "reqps", [target(total_rps("http_route"), "{{http_route}}")], stack=True),
         timeseries(lay, "Error ratio",
-                   "Share of failed requests (error_type set) over all requests. 4xx answers are "
-                   "client errors, not failures.",
-                   "percentunit", [target(ERROR_RATIO, "error ratio")], min_=0,
-                   thresholds=steps(("green", None), ("red", 1 - SLO_OBJECTIVE))),
+                   "Share of failed requests (error_type set, client_disconnected excepted, as the "
+                   "alert rules count them) over all requests, against what each service's "
+                   "availability objective allows to fail (dashed: 1 - "
+                   "job:redline_slo_availability_objective:max). 4xx answers are client errors, "
+                   "not failures.",
+                   "percentunit", [target(ERROR_RATIO, "error ratio"), target(ALLOWED, "allowed {{job}}")],
+                   min_=0, overrides=[ALLOWED_OVERRIDE]),
         timeseries(lay, "Latency p50 / p95 / p99",
                    "Percentiles of http_server_request_duration_seconds over all routes, from the "
                    "histogram buckets (a percentile inside a bucket is interpolated).",
@@ -478,6 +636,45 @@ def overview() -> dict:
                    "body has not ended yet.",
                    "short", [target(f"sum by (http_request_method) ({sel('http_server_active_requests')})",
                                     "{{http_request_method}}")], stack=True),
+        table(lay, "Replicas by error ratio",
+              "The 10 replicas (instances) with the highest error ratio over 5 minutes, from the "
+              "recording rule instance:redline_http_errors:ratio_rate5m: failed requests (as the "
+              "rules count them) over all requests of that replica, the figure "
+              "RedlineInstanceErrorsOutlier compares with the other replicas. Empty for a replica "
+              "without traffic.",
+              "percentunit", [table_query(f"topk(10, {replica_errors})")], {"Value": "error ratio"},
+              thresholds=steps(("green", None), ("orange", 0.001), ("red", 0.05))),
+        table(lay, "Replicas by slow-request ratio",
+              "The 10 replicas with the highest share of requests slower than the latency "
+              "objective's threshold bucket over 5 minutes (recording rule "
+              "instance:redline_http_slow_requests:ratio_rate5m).",
+              "percentunit", [table_query(f"topk(10, {replica_slow})")], {"Value": "slow ratio"},
+              thresholds=steps(("green", None), ("orange", 0.01), ("red", 0.05))),
+        table(lay, "Replicas by p95 latency",
+              "The 10 replicas with the highest 95th percentile of http_server_request_duration_seconds "
+              "(all routes, over the rate interval).",
+              "s", [table_query(replica_p95)], {"Value": "p95"},
+              thresholds=steps(("green", None), ("orange", 0.5), ("red", 1))),
+        timeseries(lay, "Error budget left (30 days)",
+                   "job:redline_http_error_budget:remaining_ratio30d per service: the share of the "
+                   "30-day availability error budget left (1 = untouched, 0 = spent, below 0 = "
+                   "overspent). Recorded every 5 minutes by alerts/redline.rules.yml.",
+                   "percentunit", [target(budget, "{{job}}")],
+                   thresholds=steps(("red", None), ("orange", 0), ("green", 0.25))),
+        table(lay, "SLO per service",
+              "Availability SLO per service (cluster, namespace, job) from the recording rules: the "
+              "objective (job:redline_slo_availability_objective:max: redline_slo_availability_objective "
+              "or the rules' default), the error ratio over 30 days (job:redline_http_errors:ratio_rate30d) "
+              "and the error budget left (job:redline_http_error_budget:remaining_ratio30d).",
+              "percentunit", slo,
+              {"Value #A": "objective", "Value #B": "error ratio (30 d)", "Value #C": "budget left"},
+              w=12, sort_by="budget left", descending=False, merge=True,
+              gauges=["budget left"],
+              overrides=[{
+                  "matcher": {"id": "byName", "options": "budget left"},
+                  "properties": [{"id": "thresholds",
+                                  "value": steps(("red", None), ("orange", 0), ("green", 0.25))}],
+              }]),
         timeseries(lay, "Health status per check",
                    "redline_health_check_status: the last result of each health check "
                    "(1 pass, 0.5 warn, 0 fail; present once a probe of /health, /ready or /alive ran it). "
@@ -492,8 +689,8 @@ def overview() -> dict:
                                     "{{operation}}")]),
     ]
     return dashboard("overview", "Overview",
-                     "The service at a glance: traffic, failures, latency, saturation, health and the "
-                     "availability error budget.", panels)
+                     "The services at a glance: traffic, failures, latency, the replicas that stand out, "
+                     "the availability error budget, health; deploys marked.", panels, deploys=True)
 
 
 def latency() -> dict:
@@ -554,26 +751,37 @@ def latency() -> dict:
     ]
     return dashboard("latency", "Latency",
                      "Request latency per route: percentiles, the bucket heatmap and exemplars that "
-                     "link to traces.", panels)
+                     "link to traces.", panels, deploys=True)
 
 
 def errors() -> dict:
     lay = Layout()
-    by_route_ratio = f"{failed_rps('http_route')}\n/\n{total_rps('http_route')}"
+    # Without any failure there is no failed series at all: one line "none"
+    # at 0 (while there is traffic) instead of no data.
+    by_type = failed_rps("error_type")
+    failures_by_type = (
+        f"{by_type}\nor\n(\n  label_replace(0 * {total_rps()}, \"error_type\", \"none\", \"\", \"\")\n"
+        f"  unless on () {by_type}\n)"
+    )
     panels = [
         timeseries(lay, "Error ratio",
-                   "Share of failed requests (error_type set: 5xx, handler error, panic, client "
-                   "disconnected, body error) over all requests. 0 when there is traffic and no failure.",
-                   "percentunit", [target(ERROR_RATIO, "all routes")], min_=0,
-                   thresholds=steps(("green", None), ("red", 1 - SLO_OBJECTIVE))),
+                   "Share of failed requests over all requests, as the alert rules count them "
+                   "(error_type set: 5xx, handler error, panic, body error; client_disconnected is "
+                   "not a failure of the service). 0 when there is traffic and no failure. Dashed: "
+                   "what each service's availability objective allows (1 - "
+                   "job:redline_slo_availability_objective:max).",
+                   "percentunit", [target(ERROR_RATIO, "all routes"), target(ALLOWED, "allowed {{job}}")],
+                   min_=0, overrides=[ALLOWED_OVERRIDE]),
         timeseries(lay, "Error ratio by route",
-                   "Share of failed requests per route template (only routes with failures in the window "
-                   "appear).",
-                   "percentunit", [target(by_route_ratio, "{{http_route}}")], min_=0),
+                   "Share of failed requests (as the alert rules count them) per route template; 0 for "
+                   "a route with traffic and no failure.",
+                   "percentunit", [target(error_ratio("http_route"), "{{http_route}}")], min_=0),
         timeseries(lay, "Failed requests by error type",
                    "Failed requests per second by error_type: the status for 5xx, handler_error, panic, "
-                   "client_disconnected, body_error.",
-                   "reqps", [target(failed_rps("error_type"), "{{error_type}}")], stack=True),
+                   "body_error. Requests whose client went away (error_type client_disconnected) are not "
+                   "failures of the service and are not counted here, nor in any error ratio or the alerts. "
+                   "Without any failure, one line `none` at 0.",
+                   "reqps", [target(failures_by_type, "{{error_type}}")], stack=True),
         timeseries(lay, "Errors by category",
                    "redline_errors_total: errors captured by the error tracker per second, by category "
                    "(http_5xx, panic, handler, dependency, timeout, validation, internal, other).",
@@ -596,7 +804,7 @@ def errors() -> dict:
     ]
     return dashboard("errors", "Errors",
                      "Failures: error ratio, errors by type and category, error logs and error groups.",
-                     panels)
+                     panels, deploys=True)
 
 
 def resources() -> dict:
@@ -611,8 +819,8 @@ def resources() -> dict:
                    "(redline_system_logical_cpus); and whole-system CPU "
                    "(redline_system_cpu_utilization_ratio), as a share of all logical CPUs.",
                    "percentunit", [
-                       target(f"{rate('process_cpu_seconds_total')}\n/ on (job, instance)\n"
-                              f"(\n  {sel('redline_system_cpu_limit_cores')}\n  or on (job, instance)\n"
+                       target(f"{rate('process_cpu_seconds_total')}\n/ on ({REPLICA})\n"
+                              f"(\n  {sel('redline_system_cpu_limit_cores')}\n  or on ({REPLICA})\n"
                               f"  {sel('redline_system_logical_cpus')}\n)", "process {{instance}}"),
                        target(sel("redline_system_cpu_utilization_ratio"), "system {{instance}}"),
                    ], min_=0, max_=1),
@@ -628,7 +836,7 @@ def resources() -> dict:
                    "process_resident_memory_bytes as a share of the cgroup memory limit, or of total "
                    "system memory when no limit is set. The memory health check warns at 85% and fails at 95%.",
                    "percentunit", [target(
-                       f"{sel('process_resident_memory_bytes')}\n/ on (job, instance)\n({limit})",
+                       f"{sel('process_resident_memory_bytes')}\n/ on ({REPLICA})\n({limit})",
                        "{{instance}}")], min_=0, max_=1,
                    thresholds=steps(("green", None), ("orange", 0.85), ("red", 0.95))),
         timeseries(lay, "System memory",
@@ -660,7 +868,7 @@ def resources() -> dict:
     ]
     return dashboard("resources", "Resources",
                      "Saturation: CPU, memory against the limit, file descriptors, threads and system load.",
-                     panels)
+                     panels, deploys=True)
 
 
 def health() -> dict:
@@ -830,6 +1038,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="compare instead of writing; exit 1 if a file differs")
     args = parser.parse_args()
+    # The dashboards count failures as the alert rules do: the rules still
+    # carry the same matchers.
+    if FAILED not in RULES.read_text(encoding="utf-8"):
+        print(f"{RULES} no longer selects failed requests with {FAILED}: update FAILED here",
+              file=sys.stderr)
+        return 1
     stale = []
     for name, build in DASHBOARDS.items():
         path = HERE / name

@@ -7,7 +7,8 @@
 //! - `deploy/` and `docker-compose.yml`: `docker-compose config`, pinned
 //!   images, `promtool check config` (`deploy/check.sh`);
 //! - `dashboards/`: the rules every dashboard follows (variables, units,
-//!   descriptions, `$__rate_interval`, job and instance on every selector),
+//!   descriptions, `$__rate_interval`, cluster, namespace, job and
+//!   instance on every selector, failures counted as the rules count them),
 //!   and the JSON is what `dashboards/generate.py` generates;
 //! - every metric named in a rule or a panel is in `docs/METRICS.md`.
 
@@ -143,6 +144,101 @@ fn catalogued(catalogue: &BTreeSet<String>, name: &str) -> bool {
         })
 }
 
+/// The scope of every series a panel selects: the dashboard variables
+/// `cluster`, `namespace`, `job` and `instance`.
+const SCOPE: [&str; 4] = [
+    r#"cluster=~"$cluster""#,
+    r#"namespace=~"$namespace""#,
+    r#"job=~"$job""#,
+    r#"instance=~"$instance""#,
+];
+
+/// The recording rules `alerts/redline.rules.yml` defines.
+fn recording_rules() -> BTreeSet<String> {
+    let rules = std::fs::read_to_string(repo().join("alerts/redline.rules.yml")).unwrap();
+    let re = regex::Regex::new(r"(?m)^\s*- record: (\S+)\s*$").unwrap();
+    re.captures_iter(&rules).map(|c| c[1].to_owned()).collect()
+}
+
+/// Every series an expression selects, with the matchers of its selector
+/// (None when it has no `{…}`): the families `metric_names` knows, and any
+/// name with a `:` (a recording rule). Quoted strings are skipped.
+fn selectors(expr: &str) -> Vec<(String, Option<Vec<String>>)> {
+    let strings = regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).unwrap();
+    // Same length, so positions in `blanked` are positions in `expr`.
+    let blanked = strings.replace_all(expr, |c: &regex::Captures| " ".repeat(c[0].len()));
+    let token = regex::Regex::new(r"[A-Za-z_:][A-Za-z0-9_:]*").unwrap();
+    let mut out = Vec::new();
+    for m in token.find_iter(&blanked) {
+        let name = m.as_str();
+        let after_word = blanked[..m.start()]
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        if after_word || !(name.contains(':') || metric_names(name).contains(name)) {
+            continue;
+        }
+        let matchers = expr[m.end()..]
+            .strip_prefix('{')
+            .and_then(|r| r.split_once('}'))
+            .map(|(inside, _)| inside.split(',').map(|s| s.trim().to_owned()).collect());
+        out.push((name.to_owned(), matchers));
+    }
+    out
+}
+
+/// Checks an expression of a panel or an annotation: windows and offsets on
+/// `$__rate_interval`; every metric selector carries all four scope
+/// matchers; a recording rule is one of `alerts/redline.rules.yml`, scoped
+/// by all four, except a per-service rule (`job:…`, `job_route:…`), which
+/// has no instance label and carries the other three (and not `instance`);
+/// a failed request is selected as the rules select it.
+fn check_expr(at: &str, expr: &str, rules: &BTreeSet<String>) {
+    let window = regex::Regex::new(r"\[([^\]]*)\]").unwrap();
+    for w in window.captures_iter(expr) {
+        assert!(
+            &w[1] == "$__rate_interval",
+            "{at}: window [{}] (use $__rate_interval): {expr}",
+            &w[1]
+        );
+    }
+    let offset = regex::Regex::new(r"\boffset\s+([^\s)]+)").unwrap();
+    for o in offset.captures_iter(expr) {
+        assert_eq!(&o[1], "$__rate_interval", "{at}: offset: {expr}");
+    }
+    let found = selectors(expr);
+    assert!(!found.is_empty(), "{at}: no series selected: {expr}");
+    for (name, matchers) in found {
+        let matchers =
+            matchers.unwrap_or_else(|| panic!("{at}: {name} without a selector: {expr}"));
+        let has = |m: &str| matchers.iter().any(|x| x == m);
+        let per_service = name.contains(':') && name.split(':').next().unwrap().starts_with("job");
+        if name.contains(':') {
+            assert!(
+                rules.contains(&name),
+                "{at}: {name} is not a recording rule of alerts/redline.rules.yml"
+            );
+        }
+        let required = if per_service { &SCOPE[..3] } else { &SCOPE[..] };
+        for &m in required {
+            assert!(has(m), "{at}: {name}{{{}}} lacks {m}", matchers.join(", "));
+        }
+        if per_service {
+            assert!(
+                !matchers.iter().any(|m| m.starts_with("instance")),
+                "{at}: {name} has no instance label: {expr}"
+            );
+        }
+        if has(r#"error_type!="""#) {
+            assert!(
+                has(r#"error_type!="client_disconnected""#),
+                "{at}: a failed request is counted as the rules count it \
+                 (error_type!=\"\", error_type!=\"client_disconnected\"): {expr}"
+            );
+        }
+    }
+}
+
 #[test]
 fn dashboards_follow_the_rules() {
     let all = dashboards();
@@ -159,8 +255,18 @@ fn dashboards_follow_the_rules() {
             "security.json"
         ]
     );
+    let rules = recording_rules();
+    assert!(
+        rules.contains("job:redline_http_error_budget:remaining_ratio30d"),
+        "recording rules parsed: {rules:?}"
+    );
+    // The dashboards count failures as the rules do.
+    let rules_text = std::fs::read_to_string(repo().join("alerts/redline.rules.yml")).unwrap();
+    assert!(
+        rules_text.contains(r#"error_type!="", error_type!="client_disconnected""#),
+        "the rules' definition of a failed request changed: update the dashboards"
+    );
     let mut uids = BTreeSet::new();
-    let window = regex::Regex::new(r"\[([^\]]*)\]").unwrap();
     for (file, d) in &all {
         assert!(
             d["schemaVersion"].as_u64().unwrap() >= 41,
@@ -178,9 +284,47 @@ fn dashboards_follow_the_rules() {
         };
         assert_eq!(var("datasource")["type"], "datasource", "{file}");
         assert_eq!(var("datasource")["query"], "prometheus", "{file}");
-        for v in ["job", "instance"] {
-            assert_eq!(var(v)["type"], "query", "{file}: ${v}");
-            assert_eq!(var(v)["datasource"]["uid"], "${datasource}", "{file}: ${v}");
+        // cluster, namespace, job, instance: multi-value with All, from
+        // redline_ready (only redline services), each within the ones before.
+        for (i, v) in ["cluster", "namespace", "job", "instance"]
+            .into_iter()
+            .enumerate()
+        {
+            let x = var(v);
+            assert_eq!(x["type"], "query", "{file}: ${v}");
+            assert_eq!(x["datasource"]["uid"], "${datasource}", "{file}: ${v}");
+            assert_eq!(x["multi"], true, "{file}: ${v} multi-value");
+            assert_eq!(x["includeAll"], true, "{file}: ${v} with All");
+            let query = x["query"].as_str().unwrap_or_default();
+            assert!(
+                query.starts_with("label_values(redline_ready")
+                    && query.ends_with(&format!(", {v})")),
+                "{file}: ${v} lists {v} of redline_ready: {query}"
+            );
+            for m in &SCOPE[..i] {
+                assert!(query.contains(m), "{file}: ${v} within {m}: {query}");
+            }
+        }
+        // Where cluster and namespace are absent, All (`.*`) still matches.
+        for v in ["cluster", "namespace", "instance"] {
+            assert_eq!(var(v)["allValue"], ".*", "{file}: ${v} All");
+        }
+        // All jobs is the list of redline jobs, not `.*` (every job, with
+        // Prometheus' own process_* and up series).
+        assert!(
+            var("job")["allValue"].as_str().is_none_or(str::is_empty),
+            "{file}: $job All must not be a regex for every job"
+        );
+        // Annotations (deploy markers): on ${datasource}, scoped like panels.
+        for a in d["annotations"]["list"].as_array().unwrap() {
+            let name = a["name"].as_str().unwrap_or("?");
+            let at = format!("{file}: annotation {name:?}");
+            assert_eq!(a["datasource"]["uid"], "${datasource}", "{at}: datasource");
+            let expr = a["target"]["expr"]
+                .as_str()
+                .or(a["expr"].as_str())
+                .unwrap_or_else(|| panic!("{at}: no expr"));
+            check_expr(&at, expr, &rules);
         }
         let mut ids = BTreeSet::new();
         for p in panels(d) {
@@ -201,50 +345,65 @@ fn dashboards_follow_the_rules() {
             );
             let targets = p["targets"].as_array().cloned().unwrap_or_default();
             assert!(!targets.is_empty(), "{at}: no query");
+            // A sparkline needs a range query: an instant one is one point.
+            let sparkline = p["type"] == "stat" && p["options"]["graphMode"] != "none";
             for t in targets {
                 let expr = t["expr"].as_str().unwrap();
                 assert_eq!(
                     t["datasource"]["uid"], "${datasource}",
                     "{at}: target datasource"
                 );
-                for w in window.captures_iter(expr) {
+                if sparkline {
                     assert!(
-                        &w[1] == "$__rate_interval" || &w[1] == "$__range",
-                        "{at}: window [{}] (use $__rate_interval): {expr}",
-                        &w[1]
+                        t["range"] == true && t["instant"] != true,
+                        "{at}: a stat with a sparkline needs a range query: {t}"
                     );
                 }
-                // Every metric selector is scoped to $job and $instance.
-                for name in metric_names(expr) {
-                    for (i, _) in expr.match_indices(name.as_str()) {
-                        let rest = &expr[i + name.len()..];
-                        let boundary = rest
-                            .chars()
-                            .next()
-                            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-                        let before = expr[..i]
-                            .chars()
-                            .last()
-                            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-                        if !(boundary && before) {
-                            continue;
-                        }
-                        let selector = rest
-                            .strip_prefix('{')
-                            .and_then(|r| r.split_once('}'))
-                            .map(|s| s.0);
-                        let selector = selector
-                            .unwrap_or_else(|| panic!("{at}: {name} without a selector: {expr}"));
-                        assert!(
-                            selector.contains(r#"job=~"$job""#)
-                                && selector.contains(r#"instance=~"$instance""#),
-                            "{at}: {name}{{{selector}}} is not scoped to $job and $instance"
-                        );
-                    }
-                }
+                check_expr(&at, expr, &rules);
             }
         }
     }
+    let overview = &all.iter().find(|(n, _)| n == "overview.json").unwrap().1;
+    let exprs: Vec<String> = panels(overview)
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    // The error budget over the SLO window, from the recording rules, with
+    // the service's own objective.
+    for rule in [
+        "job:redline_http_error_budget:remaining_ratio30d",
+        "job:redline_http_errors:ratio_rate30d",
+        "job:redline_slo_availability_objective:max",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(rule)),
+            "overview: {rule} not used"
+        );
+    }
+    // A per-replica breakdown: the top instances.
+    assert!(
+        exprs
+            .iter()
+            .any(|e| e.starts_with("topk(") && e.contains("instance")),
+        "overview: no per-instance breakdown"
+    );
+    // Deploy markers from build_info, titled with the version.
+    assert!(
+        overview["annotations"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| {
+                let text = format!("{}{}", a["titleFormat"], a["textFormat"]);
+                a["target"]["expr"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("build_info"))
+                    && text.contains("{{version}}")
+                    && text.contains("{{revision}}")
+            }),
+        "overview: no deploy markers"
+    );
     // The latency dashboard: a heatmap, and exemplars linking to traces.
     let latency = &all.iter().find(|(n, _)| n == "latency.json").unwrap().1;
     let ps = panels(latency);
