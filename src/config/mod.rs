@@ -68,6 +68,9 @@ pub struct Config {
     pub http_duration_buckets: Vec<f64>,
     /// `REDLINE_OPERATION_DURATION_BUCKETS`: seconds, comma separated.
     pub operation_duration_buckets: Vec<f64>,
+    /// The service's objectives (`REDLINE_SLO_*`), exported as gauges the
+    /// alert rules join on (see [`crate::metrics::SloConfig`]).
+    pub slo: crate::metrics::SloConfig,
     /// `REDLINE_MAX_SERIES_PER_METRIC`: label sets per metric family before
     /// new ones fold into the overflow series.
     pub max_series_per_metric: usize,
@@ -200,6 +203,7 @@ impl Default for Config {
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
             redact: crate::redact::RedactConfig::default(),
+            slo: crate::metrics::SloConfig::default(),
             warnings: Vec::new(),
         }
     }
@@ -498,6 +502,7 @@ impl Config {
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
         config.redact = crate::redact::RedactConfig::from_source(&get)?;
+        config.slo = crate::metrics::SloConfig::from_source(&get, &config.http_duration_buckets)?;
         let warn_unknown = match get("REDLINE_UNKNOWN_VARIABLES") {
             None => false,
             Some((var, v)) => match v.trim() {

@@ -13,6 +13,7 @@ pub(crate) mod operation;
 pub(crate) mod process;
 pub(crate) mod proto;
 pub(crate) mod sharded;
+pub(crate) mod slo;
 #[cfg(feature = "system")]
 pub(crate) mod system;
 // Lock-free insert-only map: the invariants that make its `unsafe` sound are
@@ -28,6 +29,7 @@ pub use operation::{
     DEFAULT_OPERATION_BUCKETS, IntoOutcome, Operation, OperationGuard, OperationTimer, Outcome,
     Timed,
 };
+pub use slo::{DEFAULT_LATENCY_TARGET, DEFAULT_LATENCY_THRESHOLD_SECONDS, SloConfig};
 
 /// Name of the counter of observations folded into overflow series.
 ///

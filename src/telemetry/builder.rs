@@ -144,6 +144,7 @@ impl TelemetryBuilder {
                 config.system_metrics_interval,
             )))?;
         }
+        config.slo.register(&registry)?;
         build_info::register(
             &registry,
             &build,
