@@ -128,7 +128,7 @@ SCENARIOS = [
         "series": fleet("checkout", 20, slow={3}),
         "checks": [
             (12, "RedlineInstanceLatencyOutlier", [{"job": "checkout", "instance": replica(3), "severity": "warning",
-                                                   "description": f"100% of the requests to {replica(3)} of job checkout took longer than 500ms over the last 5 minutes, more than 3 times the share of the service's other replicas: look at this replica first."}]),
+                                                   "description": f"100% of the requests to {replica(3)} of job checkout took longer than the service's latency threshold (500ms unless it announces its own) over the last 5 minutes, more than 3 times the share of the service's other replicas: look at this replica first."}]),
             (12, "RedlineInstanceErrorsOutlier", []),
         ],
     },

@@ -21,8 +21,9 @@ write your own copy with options instead of editing the YAML:
 more matchers; `--by` sets the labels a service is identified by (a job is
 always one of them); `--runbook-url` is the page whose `#alertname`
 sections the alerts link to. The objectives (`--availability-objective`,
-`--latency-objective`, `--latency-threshold`) are recorded per service, and
-the burn-rate alerts join on them by service.
+`--latency-objective`, `--latency-threshold`) are the defaults for services
+that do not announce their own (REDLINE_SLO_* settings, exported as the
+`redline_slo_*` gauges).
 
 Python 3.11 standard library only.
 """
@@ -141,23 +142,26 @@ def config_group(o: Options) -> Group:
     ready = o.sel("redline_ready")
     return Group("redline.config", """\
 Configuration: which jobs are redline services, their SLO objectives and
-the low-traffic guard. The objectives are recorded per service (the
-generator's --availability-objective, --latency-objective), so the burn
-rates join on them by service.""", [
+the low-traffic guard. A service announces its objectives with the
+redline_slo_* gauges (REDLINE_SLO_* settings); one that does not gets the
+defaults (alerts/generate.py --availability-objective, --latency-objective,
+--latency-threshold). The burn rates join on them per service.""", [
         record("job:redline_ready:present", f"group by ({by}) ({ready})",
                "One series per service (cluster, namespace, job) that exports redline's\n"
                "metrics now. Alerts about targets read it over a day\n"
                "(max_over_time), so a service whose every target is down, or gone from\n"
                "service discovery, is still known for a day."),
-        record("job:redline_slo_availability_objective:max", f"""\
-0 * group by ({by}) ({o.sel(DUR + "_count")}) + {o.availability}""",
+        record("job:redline_slo_availability_objective:max",
+               objective(o, AVAILABILITY_GAUGE, o.availability),
                "Availability objective per service: the fraction of requests that must\n"
-               "not fail (5xx, handler error, panic, body error) over 30 days."),
-        record("job:redline_slo_latency_objective:max", f"""\
-0 * group by ({by}) ({o.sel(DUR + "_count")}) + {o.latency_objective}""",
+               "not fail (5xx, handler error, panic, body error) over 30 days; the\n"
+               "service's own (REDLINE_SLO_AVAILABILITY), else the default."),
+        record("job:redline_slo_latency_objective:max",
+               objective(o, LATENCY_GAUGE, o.latency_objective),
                f"Latency objective per service: the fraction of requests that must\n"
-               f"finish within the threshold bucket (le=\"{o.threshold}\", "
-               f"--latency-threshold)."),
+               f"finish within its threshold bucket; the service's own\n"
+               f"(REDLINE_SLO_LATENCY_TARGET, _THRESHOLD), else the default\n"
+               f"(le=\"{o.threshold}\")."),
         record("redline:alert_min_request_rate", "vector(0.5)",
                "Low-traffic guard, in requests per second over the alert's short\n"
                "window: ratio-based alerts (error ratio, burn rates, per-route\n"
@@ -181,11 +185,44 @@ def http_errors_ratio(o: Options, window: str, by: str) -> str:
 / {total}"""
 
 
+LATENCY_GAUGE = "redline_slo_latency_objective"
+AVAILABILITY_GAUGE = "redline_slo_availability_objective"
+
+
+def within_threshold(o: Options, window: str, by: str) -> str:
+    """Requests per second within the latency threshold: the bucket a
+    service announces (redline_slo_latency_objective{le}, matched in both
+    spellings of a whole number, `1` and `1.0`), else the default bucket."""
+    gauge = o.sel(LATENCY_GAUGE)
+    return f"""\
+(
+  sum by ({by}) (
+    rate({o.sel(DUR + '_bucket')}[{window}])
+    and on ({o.by}, instance, le)
+    ({gauge} or label_replace({gauge}, "le", "$1.0", "le", "([0-9]+)"))
+  )
+  or on ({by})
+  (
+    sum by ({by}) (rate({o.sel(DUR + '_bucket', o.le())}[{window}]))
+    unless on ({o.by})
+    group by ({o.by}) ({gauge})
+  )
+)"""
+
+
+def objective(o: Options, gauge: str, default: str) -> str:
+    """A service's objective: the gauge it exports, else the default."""
+    return f"""\
+max by ({o.by}) ({o.sel(gauge)})
+or on ({o.by})
+(0 * group by ({o.by}) ({o.sel(DUR + "_count")}) + {default})"""
+
+
 def http_slow_ratio(o: Options, window: str, by: str) -> str:
-    within = f"sum by ({by}) (rate({o.sel(DUR + '_bucket', o.le())}[{window}]))"
+    inner = within_threshold(o, window, by).replace("\n", "\n  ")
     return f"""\
 1 - (
-  {within}
+  {inner}
   / {http_requests(o, window, by)}
 )"""
 
@@ -200,8 +237,8 @@ def http_window_rules(o: Options, windows: list[str]) -> list[Rule]:
                             if w == windows[0] else ""))
     for w in windows:
         rules.append(record(f"job:redline_http_slow_requests:ratio_rate{w}", http_slow_ratio(o, w, o.by),
-                            f"Slow ratio: requests above the latency threshold bucket\n"
-                            f"(le=\"{o.threshold}\"; a bound of REDLINE_HTTP_DURATION_BUCKETS)."
+                            f"Slow ratio: requests above the service's latency threshold bucket\n"
+                            f"(REDLINE_SLO_LATENCY_THRESHOLD, else le=\"{o.threshold}\")."
                             if w == windows[0] else ""))
     return rules
 
@@ -226,7 +263,7 @@ sum by ({r}) (rate({o.sel(DUR + '_count', FAILED)}[5m]))
 or 0 * instance:redline_http_requests:rate5m"""),
         record("instance:redline_http_slow_requests:rate5m", f"""\
 instance:redline_http_requests:rate5m
-- sum by ({r}) (rate({o.sel(DUR + '_bucket', o.le())}[5m]))"""),
+- {within_threshold(o, "5m", r)}"""),
         record("instance:redline_http_errors:ratio_rate5m",
                "instance:redline_http_errors:rate5m / instance:redline_http_requests:rate5m"),
         record("instance:redline_http_slow_requests:ratio_rate5m",
@@ -470,7 +507,7 @@ and
 instance:redline_http_slow_requests:rate5m * 300 >= 10""", "warning",
         "One replica of a redline service is far slower than the others.",
         f"{{{{ $value | humanizePercentage }}}} of the requests to {of_instance()} took "
-        f"longer than {ms} over the last 5 minutes, more than 3 times the share of the "
+        f"longer than the service's latency threshold ({ms} unless it announces its own) over the last 5 minutes, more than 3 times the share of the "
         "service's other replicas: look at this replica first.",
         comment="THRESHOLD: over 10% of requests above the latency threshold, more\n"
                 "than 3 times the other replicas' share, at least 10 of them in 5m,\n"
@@ -488,7 +525,7 @@ and on ({by})
 job:redline_http_requests:rate{short} >= {guard}""", severity,
             f"redline is burning its latency error budget{' fast' if severity == 'critical' else ''}.",
             f"{{{{ $value | humanizePercentage }}}} of the requests to job {WHERE} took "
-            f"longer than {ms} over the last {long}, {more}, and they are still slow "
+            f"longer than the service's latency threshold ({ms} unless it announces its own) over the last {long}, {more}, and they are still slow "
             f"over the last {short}.",
             for_=for_, labels={"long": long, "short": short}))
     return Group("redline.latency", """\

@@ -20,8 +20,9 @@
 //!   Alertmanager inhibits it, and only `RedlineReplicasUnavailable` reaches
 //!   the webhook.
 //!
-//! Then every query of every dashboard panel returns data for the healthy
-//! and errors jobs (`dashboards/check_queries.py`, exemplars included).
+//! Before the fleet's last replicas go down, every query of every dashboard
+//! panel returns data for the healthy, errors and fleet jobs
+//! (`dashboards/check_queries.py`, exemplars included).
 //!
 //! The time from each fault to its notification is printed (and recorded
 //! in docs/RUNBOOK.md).
@@ -147,6 +148,11 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint()),
             ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+            // Objectives of its own, which the rules must pick up: a
+            // whole-second threshold, whose bucket OpenMetrics spells `1.0`.
+            ("REDLINE_SLO_AVAILABILITY", "0.995"),
+            ("REDLINE_SLO_LATENCY_THRESHOLD", "1s"),
+            ("REDLINE_SLO_LATENCY_TARGET", "0.95"),
         ],
     );
     let errors = Demo::start(work.path(), &[]);
@@ -239,6 +245,40 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
                 && (n.label("alertname") == "RedlineDiskSpaceLow"
                     || n.label("check").starts_with("disk")))
     };
+    // The objectives each service announced, or the defaults; the healthy
+    // demo's slow ratio counted above its own 1 s bucket.
+    for (promql, expected) in [
+        (
+            r#"job:redline_slo_availability_objective:max{job="redline-healthy"}"#,
+            "0.995",
+        ),
+        (
+            r#"job:redline_slo_latency_objective:max{job="redline-healthy"}"#,
+            "0.95",
+        ),
+        (
+            r#"job:redline_slo_availability_objective:max{job="redline-errors"}"#,
+            "0.999",
+        ),
+        (
+            r#"job:redline_slo_latency_objective:max{job="redline-errors"}"#,
+            "0.99",
+        ),
+    ] {
+        let got = query(&c, &prometheus, promql).await;
+        assert_eq!(
+            got.first().and_then(|s| s["value"][1].as_str()),
+            Some(expected),
+            "{promql}: {got:?}"
+        );
+    }
+    let slow = query(
+        &c,
+        &prometheus,
+        r#"job:redline_http_slow_requests:ratio_rate5m{job="redline-healthy"}"#,
+    )
+    .await;
+    assert_eq!(slow.len(), 1, "the 1 s bucket was found: {slow:?}");
     let early: Vec<Notified> = webhook
         .received()
         .into_iter()
@@ -432,6 +472,41 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     )
     .await;
     assert_eq!(n.label("instance"), fleet[2].target());
+    // Every dashboard query returns data, while the fleet still has three
+    // replicas up (one of them failing).
+    let out = std::process::Command::new("python3")
+        .arg(repo.join("dashboards/check_queries.py"))
+        .args([
+            "--prometheus",
+            &prometheus.url(),
+            // Several, as Grafana sends a multi-value variable: the healthy
+            // job exports traces (exemplars), the errors job has failures
+            // (the error panels), the fleet several replicas (the
+            // per-replica tables).
+            "--job",
+            "redline-healthy|redline-errors|redline-fleet",
+            "--instance",
+            ".*",
+            "--rate-interval",
+            "10s",
+            "--range",
+            "2m",
+            "--interval",
+            "1s",
+            "--require-exemplars",
+        ])
+        .output()
+        .expect("python3 runs dashboards/check_queries.py");
+    let text = stack::output_text(&out);
+    assert!(
+        out.status.success(),
+        "dashboard queries without data:\n{text}"
+    );
+    between.push(format!(
+        "dashboards (healthy, errors and a fleet of 3 replicas up): {}",
+        text.lines().last().unwrap_or_default()
+    ));
+
     let t_all_down = Instant::now();
     for replica in &mut fleet {
         replica.stop();
@@ -464,39 +539,6 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         } else {
             ""
         }
-    ));
-
-    // Every dashboard query returns data for the healthy job.
-    let out = std::process::Command::new("python3")
-        .arg(repo.join("dashboards/check_queries.py"))
-        .args([
-            "--prometheus",
-            &prometheus.url(),
-            // Both, as Grafana sends a multi-value variable: the healthy
-            // job exports traces (exemplars), the errors job has failures
-            // (the error panels).
-            "--job",
-            "redline-healthy|redline-errors",
-            "--instance",
-            ".*",
-            "--rate-interval",
-            "10s",
-            "--range",
-            "2m",
-            "--interval",
-            "1s",
-            "--require-exemplars",
-        ])
-        .output()
-        .expect("python3 runs dashboards/check_queries.py");
-    let text = stack::output_text(&out);
-    assert!(
-        out.status.success(),
-        "dashboard queries without data:\n{text}"
-    );
-    report.push(format!(
-        "dashboards: {}",
-        text.lines().last().unwrap_or_default()
     ));
 
     // The alerting path's heartbeat reached its own receiver, and nothing
