@@ -108,3 +108,148 @@ async fn failures_are_captured_grouped_and_reported() {
     server.abort();
     guard.shutdown().await;
 }
+
+/// A handler's 500 in production mode: the client gets the fixed body, and
+/// the tracker keeps the cause (the body it wrote, or its `ErrorCause` with
+/// the source chain), masked, with the request id and the user it reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cause_of_a_500_is_kept_masked_before_the_body_is_sanitized() {
+    #[derive(Debug)]
+    struct LoadError(std::io::Error);
+    impl std::fmt::Display for LoadError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("could not load the order")
+        }
+    }
+    impl std::error::Error for LoadError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    let config = redline::Config {
+        admin_listen: Some("127.0.0.1:0".parse().unwrap()),
+        system_metrics: false,
+        admin_token: common::admin_token(),
+        ..Default::default()
+    };
+    let t = redline::Telemetry::builder()
+        .config(config)
+        .build()
+        .unwrap();
+    let app = t.instrument(
+        Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    (
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "db error: password=hunter2 at 10.0.0.5:5432",
+                    )
+                }),
+            )
+            .route(
+                "/orders/{id}",
+                get(
+                    |axum::extract::Path(id): axum::extract::Path<u64>| async move {
+                        use axum::response::IntoResponse;
+                        let error = LoadError(std::io::Error::other(
+                            "connect to postgres://app:s3cret-pw@10.0.0.5/orders refused",
+                        ));
+                        let mut response =
+                            (http::StatusCode::SERVICE_UNAVAILABLE, "try later").into_response();
+                        response
+                            .extensions_mut()
+                            .insert(redline::errors::ErrorCause::from_error(&error));
+                        response
+                            .extensions_mut()
+                            .insert(redline::errors::UserKey::new(&format!("customer-{id}")));
+                        response
+                    },
+                ),
+            ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let guard = t.serve_admin().await.unwrap();
+    let admin = guard.admin_addr().unwrap();
+    let c = common::client();
+    let get_with_id = |path: &str, id: &str| {
+        hyper::Request::get(format!("http://{addr}{path}"))
+            .header("x-request-id", id)
+            .body(Full::new(bytes::Bytes::new()))
+            .unwrap()
+    };
+
+    let response = c.request(get_with_id("/boom", "req-boom-1")).await.unwrap();
+    assert_eq!(response.status(), 500);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        !body.contains("hunter2") && !body.contains("10.0.0.5"),
+        "{body}"
+    );
+    assert!(body.contains("internal server error"), "{body}");
+    for id in 1..=5 {
+        let response = c
+            .request(get_with_id(
+                &format!("/orders/{id}"),
+                &format!("req-order-{id}"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+    }
+
+    let (status, body) = common::get(&c, &format!("http://{admin}/errors/report")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !body.contains("hunter2") && !body.contains("s3cret-pw"),
+        "{body}"
+    );
+    assert!(!body.contains("customer-"), "no user key: {body}");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let group = |kind: &str| {
+        report["most_recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} group: {report:#}"))
+            .clone()
+    };
+    let boom = group("http_500");
+    assert_eq!(boom["sample"]["request_id"], "req-boom-1");
+    assert_eq!(
+        boom["sample"]["cause"],
+        "db error: password=[REDACTED] at 10.0.0.5:5432"
+    );
+    assert_eq!(boom["severity"], "high");
+    let orders = group("http_503");
+    assert_eq!(orders["sample"]["request_id"], "req-order-5");
+    assert_eq!(orders["sample"]["cause"], "could not load the order");
+    let chain = orders["sample"]["chain"][0].as_str().unwrap();
+    assert!(chain.starts_with("connect to postgres://app:"), "{chain}");
+    assert_eq!(orders["users_affected"], 5);
+    assert_eq!(orders["hints"]["route"]["value"], "/orders/{id}");
+    assert_eq!(orders["hints"]["chain"]["value"], chain);
+    assert_eq!(
+        report["top_by_impact"][0]["kind"], "http_503",
+        "5 users first"
+    );
+
+    let text = t.render_metrics();
+    assert!(text.contains("redline_error_groups_new_total 2"), "{text}");
+    assert!(
+        text.contains("redline_error_group_users_affected_max 5"),
+        "{text}"
+    );
+    server.abort();
+    guard.shutdown().await;
+}

@@ -38,12 +38,16 @@ use std::time::Duration;
 use serde::Serialize;
 
 mod bounded;
+mod cause;
 pub(crate) mod fingerprint;
+mod impact;
 mod report;
 mod tracker;
 
 pub use crate::redact::default_redact;
+pub use cause::ErrorCause;
 pub use fingerprint::fingerprint;
+pub use impact::{Hint, Hints, SKETCH_STD_ERROR, Severity, SeverityMap, Trend, UserKey};
 pub use report::{ErrorReport, GroupReport, Sample};
 pub use tracker::ErrorTracker;
 
@@ -160,7 +164,17 @@ pub struct ErrorContext {
     /// Extra key/value pairs. The sample keeps the first 16 keys (at most
     /// 64 characters each) and values (redacted, at most 256 characters;
     /// a key naming a secret, such as `password`, hides its value whole).
+    /// An `operation` field is also a root-cause hint of the group.
     pub fields: Vec<(String, String)>,
+    /// The user the error reached (hashed; counted per group, never shown).
+    pub user: Option<UserKey>,
+    /// What caused it, beyond the message (a handler's error body, say):
+    /// the sample keeps it redacted, at most 1024 characters.
+    pub cause: Option<String>,
+    /// The messages of the error's `source()` chain, outermost first
+    /// ([`ErrorTracker::capture`] fills it from the error itself): the
+    /// sample keeps at most 8, redacted, at most 256 characters each.
+    pub chain: Vec<String>,
 }
 
 impl ErrorContext {
@@ -232,6 +246,34 @@ impl ErrorContext {
         self.fields.push((key.into(), value.into()));
         self
     }
+
+    /// Sets the user the error reached, by a key of the service's (a user
+    /// id, a chat id...): only a keyed hash of it is kept, to count the
+    /// distinct users of each group (`users_affected`).
+    ///
+    /// ```
+    /// use redline::errors::{ErrorContext, UserKey};
+    ///
+    /// let context = ErrorContext::default().user(&"user-17");
+    /// assert_eq!(context.user, Some(UserKey::new(&"user-17")));
+    /// ```
+    pub fn user<K: std::hash::Hash + ?Sized>(mut self, key: &K) -> Self {
+        self.user = Some(UserKey::new(key));
+        self
+    }
+
+    /// Sets the cause (redacted and bounded in the sample).
+    ///
+    /// ```
+    /// use redline::errors::ErrorContext;
+    ///
+    /// let context = ErrorContext::default().cause("pool exhausted after 30s");
+    /// assert_eq!(context.cause.as_deref(), Some("pool exhausted after 30s"));
+    /// ```
+    pub fn cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
 }
 
 /// Settings of an [`ErrorTracker`].
@@ -256,6 +298,9 @@ pub struct ErrorTrackerConfig {
     /// The window of [`ErrorReport::rate_per_minute`], counted in whole
     /// minutes (rounded up, 1 minute to 24 hours). Default 5 minutes.
     pub rate_window: Duration,
+    /// The severity of each category, and how many users raise it (see
+    /// [`SeverityMap`]). Default: [`SeverityMap::default`].
+    pub severity: SeverityMap,
     /// Masks secrets and personal data in samples (message, route, field
     /// values) and fingerprints. Default: [`Redactor::default`](crate::redact::Redactor::default); a
     /// [`Telemetry`](crate::Telemetry) passes the one its configuration
@@ -276,6 +321,7 @@ impl Default for ErrorTrackerConfig {
         Self {
             max_groups: 500,
             rate_window: Duration::from_secs(5 * 60),
+            severity: SeverityMap::default(),
             redactor: crate::redact::Redactor::default(),
         }
     }
@@ -311,6 +357,7 @@ mod tests {
                 request_id: Some("q".into()),
                 trace_id: Some("t".into()),
                 fields: vec![("k".into(), "v".into())],
+                ..ErrorContext::default()
             }
         );
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::ErrorCategory;
+use super::impact::{Hints, Severity, Trend};
 
 /// A snapshot of an [`ErrorTracker`](super::ErrorTracker): totals, the
 /// groups seen most often and most recently, and the recent rate. Serialize
@@ -39,11 +40,17 @@ pub struct ErrorReport {
     pub rate_per_minute: f64,
     /// The rate window, in seconds (whole minutes).
     pub window_seconds: u64,
+    /// The 20 groups with the most impact, worst first: by severity, then
+    /// users affected, then errors in the last 5 minutes, then count.
+    pub top_by_impact: Vec<GroupReport>,
     /// The 20 groups with the highest counts, highest first (ties: most
     /// recently seen first).
     pub top_by_count: Vec<GroupReport>,
     /// The 20 most recently seen groups, most recent first.
     pub most_recent: Vec<GroupReport>,
+    /// The relative standard error of `users_affected` once a group has
+    /// many users (exact while it has few).
+    pub users_affected_error: f64,
 }
 
 /// One group of errors in an [`ErrorReport`].
@@ -75,6 +82,18 @@ pub struct GroupReport {
     pub first_seen: String,
     /// When its latest error was captured (same format).
     pub last_seen: String,
+    /// Distinct users the group's errors reached (estimated; only errors
+    /// captured with a user count).
+    pub users_affected: u64,
+    /// From the category and the users affected (see
+    /// [`SeverityMap`](super::SeverityMap)).
+    pub severity: Severity,
+    /// The last 5 minutes against the hour before.
+    pub trend: Trend,
+    /// Errors in the last 5 minutes.
+    pub recent: u64,
+    /// The most common route, operation and error chain of the group.
+    pub hints: Hints,
     /// The latest error of the group.
     pub sample: Sample,
 }
@@ -107,4 +126,11 @@ pub struct Sample {
     /// The context's fields: at most 16, keys of at most 64 characters,
     /// values redacted and at most 256 characters.
     pub fields: BTreeMap<String, String>,
+    /// What caused it beyond the message (for a 5xx, the handler's error
+    /// or the body it wrote, before production mode replaced it): redacted,
+    /// at most 1024 characters.
+    pub cause: Option<String>,
+    /// The error's `source()` chain, outermost first: at most 8 messages,
+    /// redacted, at most 256 characters each.
+    pub chain: Vec<String>,
 }

@@ -23,7 +23,9 @@ use super::bounded::{
     BoundedWriter, bound_input, drop_partial_token, escaped_bounded, redacted_bounded,
     truncate_chars,
 };
+use super::cause::{MAX_CHAIN, chain_from};
 use super::fingerprint::{fingerprint, sanitize_kind};
+use super::impact::{GroupImpact, ImpactInput, SKETCH_STD_ERROR, SeverityMap};
 use super::report::{ErrorReport, GroupReport, Sample};
 use super::{ErrorCategory, ErrorContext, ErrorTrackerConfig};
 use crate::redact::{REDACTED, Redactor};
@@ -33,6 +35,8 @@ use crate::timefmt::rfc3339_millis;
 pub(crate) const ERRORS_TOTAL: &str = "redline_errors_total";
 pub(crate) const GROUPS: &str = "redline_error_groups";
 pub(crate) const EVICTED: &str = "redline_error_groups_evicted_total";
+pub(crate) const NEW_GROUPS: &str = "redline_error_groups_new_total";
+pub(crate) const USERS_MAX: &str = "redline_error_group_users_affected_max";
 
 /// Groups listed in each part of the report.
 const TOP: usize = 20;
@@ -77,6 +81,7 @@ pub struct ErrorTracker {
 struct Inner {
     max_groups: usize,
     window_minutes: u64,
+    severity: SeverityMap,
     redactor: Redactor,
     clock: Clock,
     state: Mutex<State>,
@@ -111,6 +116,8 @@ struct Group {
     /// Key of the group in `State::recency`.
     seq: u64,
     sample: Arc<Sample>,
+    /// Users, per-minute history and root-cause hints.
+    impact: GroupImpact,
 }
 
 struct Metrics {
@@ -119,6 +126,7 @@ struct Metrics {
     by_category: [IntCounter; 8],
     groups: IntGauge,
     evicted: IntCounter,
+    new_groups: IntCounter,
 }
 
 impl Metrics {
@@ -140,20 +148,66 @@ impl Metrics {
             "Error groups evicted (least recently seen first) to make room for new ones.",
         )
         .expect("valid metric name");
+        let new_groups = IntCounter::new(
+            NEW_GROUPS,
+            "Error groups created: errors of a kind not seen before by this process.",
+        )
+        .expect("valid metric name");
         Self {
             errors,
             by_category,
             groups,
             evicted,
+            new_groups,
         }
     }
+}
 
+/// `redline_error_group_users_affected_max`, computed when scraped: the
+/// most users any group active in the last 5 minutes has reached.
+struct UsersAffected {
+    inner: Arc<Inner>,
+    gauge: IntGauge,
+}
+
+impl Collector for UsersAffected {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.gauge.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let now = minute_of((self.inner.clock)());
+        let most = {
+            let st = self.inner.lock();
+            st.groups
+                .values()
+                .filter(|g| now.saturating_sub(minute_of(g.last_seen)) < 5)
+                .map(|g| g.impact.users())
+                .max()
+                .unwrap_or(0)
+        };
+        self.gauge.set(most.min(i64::MAX as u64) as i64);
+        self.gauge.collect()
+    }
+}
+
+impl ErrorTracker {
     /// A fresh handle on the `i`-th family, for (un)registering.
     fn collector(&self, i: usize) -> Box<dyn Collector> {
+        let metrics = &self.inner.metrics;
         match i {
-            0 => Box::new(self.errors.clone()),
-            1 => Box::new(self.groups.clone()),
-            _ => Box::new(self.evicted.clone()),
+            0 => Box::new(metrics.errors.clone()),
+            1 => Box::new(metrics.groups.clone()),
+            2 => Box::new(metrics.evicted.clone()),
+            3 => Box::new(metrics.new_groups.clone()),
+            _ => Box::new(UsersAffected {
+                inner: self.inner.clone(),
+                gauge: IntGauge::new(
+                    USERS_MAX,
+                    "The most distinct users reached by one error group active in the last 5 minutes (estimated).",
+                )
+                .expect("valid metric name"),
+            }),
         }
     }
 }
@@ -166,11 +220,17 @@ struct Snapshot {
     count: u64,
     first_seen: SystemTime,
     last_seen: SystemTime,
+    users: u64,
+    severity: super::Severity,
+    trend: super::Trend,
+    recent: u64,
+    hints: super::Hints,
     sample: Arc<Sample>,
 }
 
 impl Snapshot {
-    fn new(fingerprint: &Arc<str>, g: &Group) -> Self {
+    fn new(fingerprint: &Arc<str>, g: &Group, now: u64, severity: &SeverityMap) -> Self {
+        let users = g.impact.users();
         Self {
             fingerprint: fingerprint.clone(),
             kind: g.kind.clone(),
@@ -178,8 +238,19 @@ impl Snapshot {
             count: g.count,
             first_seen: g.first_seen,
             last_seen: g.last_seen,
+            users,
+            severity: severity.of(g.category, users),
+            trend: g.impact.trend(now, minute_of(g.first_seen)),
+            recent: g.impact.recent(now),
+            hints: g.impact.hints(),
             sample: g.sample.clone(),
         }
+    }
+
+    /// Worst first: severity, users, recent errors, count, then the most
+    /// recently seen.
+    fn impact_key(&self, seq: u64) -> (super::Severity, u64, u64, u64, u64) {
+        (self.severity, self.users, self.recent, self.count, seq)
     }
 
     fn into_report(self) -> GroupReport {
@@ -190,6 +261,11 @@ impl Snapshot {
             count: self.count,
             first_seen: rfc3339_millis(self.first_seen),
             last_seen: rfc3339_millis(self.last_seen),
+            users_affected: self.users,
+            severity: self.severity,
+            trend: self.trend,
+            recent: self.recent,
+            hints: self.hints,
             sample: Sample::clone(&self.sample),
         }
     }
@@ -221,6 +297,7 @@ impl ErrorTracker {
             inner: Arc::new(Inner {
                 max_groups: config.max_groups.max(1),
                 window_minutes,
+                severity: config.severity,
                 redactor: config.redactor,
                 clock,
                 state: Mutex::new(State {
@@ -265,6 +342,10 @@ impl ErrorTracker {
         } else {
             &text
         };
+        let mut context = context;
+        if context.chain.is_empty() {
+            context.chain = chain_from(error.source());
+        }
         self.record(std::any::type_name::<E>(), input, context);
     }
 
@@ -302,6 +383,9 @@ impl ErrorTracker {
             request_id,
             trace_id,
             fields,
+            user,
+            cause,
+            chain,
         } = context;
         let sample = Arc::new(Sample {
             message: redacted,
@@ -322,7 +406,22 @@ impl ErrorTracker {
                     (k, v)
                 })
                 .collect(),
+            cause: cause.map(|c| redacted_bounded(&c, redactor, MAX_MESSAGE_CHARS)),
+            chain: chain
+                .iter()
+                .take(MAX_CHAIN)
+                .map(|c| redacted_bounded(c, redactor, MAX_VALUE_CHARS))
+                .collect(),
         });
+        // The hints' values, from the sample (already redacted).
+        let held = Arc::clone(&sample);
+        let chain_hint = (!held.chain.is_empty()).then(|| held.chain.join(" <- "));
+        let impact = ImpactInput {
+            user,
+            route: held.route.as_deref(),
+            operation: held.fields.get("operation").map(String::as_str),
+            chain: chain_hint.as_deref(),
+        };
         let now = (inner.clock)();
         let minute = minute_of(now);
 
@@ -344,6 +443,7 @@ impl ErrorTracker {
         let seq = st.next_seq;
         st.next_seq += 1;
         if let Some(group) = st.groups.get_mut(&*key) {
+            group.impact.add(minute, &impact);
             group.count += 1;
             group.category = category;
             group.first_seen = group.first_seen.min(now);
@@ -363,6 +463,9 @@ impl ErrorTracker {
                 inner.metrics.evicted.inc();
             }
             st.recency.insert(seq, key.clone());
+            let mut group_impact = GroupImpact::new();
+            group_impact.add(minute, &impact);
+            inner.metrics.new_groups.inc();
             st.groups.insert(
                 key,
                 Group {
@@ -373,6 +476,7 @@ impl ErrorTracker {
                     last_seen: now,
                     seq,
                     sample,
+                    impact: group_impact,
                 },
             );
         }
@@ -404,7 +508,8 @@ impl ErrorTracker {
         let inner = &*self.inner;
         let now_minute = minute_of((inner.clock)());
         let window = inner.window_minutes;
-        let (total, groups, evicted, by_category, in_window, top, recent) = {
+        let severity = &inner.severity;
+        let (total, groups, evicted, by_category, in_window, by_impact, top, recent) = {
             let st = inner.lock();
             let in_window: u64 = st
                 .buckets
@@ -422,21 +527,38 @@ impl ErrorTracker {
                 ranked.truncate(TOP);
             }
             ranked.sort_unstable_by(order);
-            let top: Vec<Snapshot> = ranked.iter().map(|(k, g)| Snapshot::new(k, g)).collect();
+            let snapshot = |(k, g): &(&Arc<str>, &Group)| Snapshot::new(k, g, now_minute, severity);
+            let top: Vec<Snapshot> = ranked.iter().map(snapshot).collect();
             let recent: Vec<Snapshot> = st
                 .recency
                 .values()
                 .rev()
                 .take(TOP)
                 .filter_map(|k| st.groups.get_key_value(&**k))
-                .map(|(k, g)| Snapshot::new(k, g))
+                .map(|kg| snapshot(&kg))
                 .collect();
+            // Impact needs every group's estimate (at most `max_groups`, a
+            // few microseconds each): snapshots of all, the worst kept.
+            let mut by_impact: Vec<(Snapshot, u64)> = st
+                .groups
+                .iter()
+                .map(|(k, g)| (snapshot(&(k, g)), g.seq))
+                .collect();
+            let order = |a: &(Snapshot, u64), b: &(Snapshot, u64)| {
+                b.0.impact_key(b.1).cmp(&a.0.impact_key(a.1))
+            };
+            if by_impact.len() > TOP {
+                by_impact.select_nth_unstable_by(TOP - 1, order);
+                by_impact.truncate(TOP);
+            }
+            by_impact.sort_unstable_by(order);
             (
                 st.total,
                 st.groups.len(),
                 st.evicted,
                 st.by_category,
                 in_window,
+                by_impact,
                 top,
                 recent,
             )
@@ -451,8 +573,13 @@ impl ErrorTracker {
                 .collect(),
             rate_per_minute: in_window as f64 / window as f64,
             window_seconds: window * 60,
+            top_by_impact: by_impact
+                .into_iter()
+                .map(|(s, _)| s.into_report())
+                .collect(),
             top_by_count: top.into_iter().map(Snapshot::into_report).collect(),
             most_recent: recent.into_iter().map(Snapshot::into_report).collect(),
+            users_affected_error: SKETCH_STD_ERROR,
         }
     }
 
@@ -507,11 +634,10 @@ impl ErrorTracker {
     /// assert!(tracker.register(&registry).is_err()); // already registered
     /// ```
     pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
-        let metrics = &self.inner.metrics;
-        for i in 0..3 {
-            if let Err(e) = registry.register(metrics.collector(i)) {
+        for i in 0..5 {
+            if let Err(e) = registry.register(self.collector(i)) {
                 for j in 0..i {
-                    let _ = registry.unregister(metrics.collector(j));
+                    let _ = registry.unregister(self.collector(j));
                 }
                 return Err(e);
             }
@@ -688,6 +814,9 @@ mod tests {
                 request_id: Some("q".repeat(10_000)),
                 trace_id: None,
                 fields: fields.clone(),
+                user: Some(crate::errors::UserKey::new(&i)),
+                cause: Some(huge.clone()),
+                chain: vec![huge.clone(); 100],
             };
             tracker.capture_message(&format!("kind{i}{}", "x".repeat(1000)), &huge, context);
         }
@@ -702,6 +831,11 @@ mod tests {
             let s = &g.sample;
             assert_eq!(s.message.chars().count(), MAX_MESSAGE_CHARS);
             assert!(s.message.ends_with('…'));
+            assert!(s.cause.as_ref().unwrap().chars().count() <= MAX_MESSAGE_CHARS);
+            assert_eq!(s.chain.len(), MAX_CHAIN);
+            assert!(s.chain.iter().all(|c| c.chars().count() <= MAX_VALUE_CHARS));
+            let chain = &g.hints.chain.as_ref().unwrap().value;
+            assert!(chain.chars().count() <= MAX_CHAIN * (MAX_VALUE_CHARS + 4));
             assert_eq!(s.route.as_ref().unwrap().chars().count(), MAX_ROUTE_CHARS);
             assert_eq!(s.request_id.as_ref().unwrap().chars().count(), MAX_ID_CHARS);
             assert_eq!(s.fields.len(), MAX_FIELDS);
@@ -920,14 +1054,135 @@ mod tests {
             family(EVICTED).get_metric()[0].get_counter().get_value(),
             1.0
         );
+        // Three groups were created (one was evicted since).
+        assert_eq!(
+            family(NEW_GROUPS).get_metric()[0].get_counter().get_value(),
+            3.0
+        );
+        // No capture named a user.
+        assert_eq!(
+            family(USERS_MAX).get_metric()[0].get_gauge().get_value(),
+            0.0
+        );
 
         // A second registration in the same registry fails and leaves the
         // first one as it was.
         let other = ErrorTracker::new(ErrorTrackerConfig::default());
         assert!(other.register(&registry).is_err());
-        assert_eq!(registry.gather().len(), 3);
+        assert_eq!(registry.gather().len(), 5);
         // Another registry is fine.
         other.register(&Registry::new()).unwrap();
+    }
+
+    #[test]
+    fn impact_ranks_groups_by_users_and_never_shows_a_user_key() {
+        let (tracker, _clock) = tracker_at(ErrorTrackerConfig::default());
+        // 1,000 users hit one group once each; 3 users hit another 500
+        // times each (more errors, fewer people).
+        for user in 0..1000 {
+            tracker.capture_message(
+                "db",
+                "pool exhausted",
+                ctx(ErrorCategory::Dependency)
+                    .user(&format!("user-{user}@example.com"))
+                    .route("/orders"),
+            );
+        }
+        for _ in 0..500 {
+            for user in 0..3 {
+                tracker.capture_message(
+                    "db",
+                    "row locked",
+                    ctx(ErrorCategory::Dependency).user(&format!("vip-{user}")),
+                );
+            }
+        }
+        let report = tracker.report();
+        let wide = &report.top_by_impact[0];
+        assert_eq!(wide.fingerprint, "db: pool exhausted");
+        let error = (wide.users_affected as f64 - 1000.0).abs() / 1000.0;
+        assert!(
+            error <= 3.0 * report.users_affected_error,
+            "{} users",
+            wide.users_affected
+        );
+        // Dependency errors are high; reaching 100 users or more, critical.
+        assert_eq!(wide.severity, crate::errors::Severity::Critical);
+        assert_eq!(wide.hints.route.as_ref().unwrap().value, "/orders");
+        let narrow = &report.top_by_impact[1];
+        assert_eq!((narrow.users_affected, narrow.count), (3, 1500));
+        assert_eq!(narrow.severity, crate::errors::Severity::High);
+        // By count, the narrow one leads; by impact, the wide one.
+        assert_eq!(report.top_by_count[0].fingerprint, "db: row locked");
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("user-") && !json.contains("vip-"), "{json}");
+        assert!(!json.contains("example.com"), "{json}");
+    }
+
+    #[test]
+    fn trend_transitions_follow_the_clock() {
+        let (tracker, clock) = tracker_at(ErrorTrackerConfig::default());
+        let at_minute = |m: u64| clock.store(m * 60_000, Ordering::SeqCst);
+        let trend = || tracker.report().most_recent[0].trend;
+        let capture = |n: usize| {
+            for _ in 0..n {
+                tracker.capture_message("q", "queue full", ctx(ErrorCategory::Internal));
+            }
+        };
+        at_minute(0);
+        capture(1);
+        assert_eq!(trend(), crate::errors::Trend::New);
+        // One a minute for an hour: steady.
+        for m in 1..60 {
+            at_minute(m);
+            capture(1);
+        }
+        assert_eq!(trend(), crate::errors::Trend::Steady);
+        // Ten a minute for five minutes: rising.
+        for m in 60..65 {
+            at_minute(m);
+            capture(10);
+        }
+        assert_eq!(trend(), crate::errors::Trend::Rising);
+        assert_eq!(tracker.report().most_recent[0].recent, 50);
+        // Then nothing for five minutes: falling.
+        at_minute(70);
+        assert_eq!(trend(), crate::errors::Trend::Falling);
+    }
+
+    #[test]
+    fn a_source_chain_is_kept_redacted_with_its_hint() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("could not load the order")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let tracker = ErrorTracker::new(ErrorTrackerConfig::default());
+        let error = Outer(std::io::Error::other(
+            "db error: password=hunter2 at 10.0.0.5:5432",
+        ));
+        tracker.capture(
+            &error,
+            ctx(ErrorCategory::Dependency).field("operation", "orders.load"),
+        );
+        let group = &tracker.report().most_recent[0];
+        assert_eq!(
+            group.sample.chain,
+            ["db error: password=[REDACTED] at 10.0.0.5:5432"]
+        );
+        assert_eq!(
+            group.hints.chain.as_ref().unwrap().value,
+            "db error: password=[REDACTED] at 10.0.0.5:5432"
+        );
+        assert_eq!(group.hints.operation.as_ref().unwrap().value, "orders.load");
+        assert!(!serde_json::to_string(group).unwrap().contains("hunter2"));
     }
 
     #[test]

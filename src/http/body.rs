@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::labels::ErrorType;
-use super::request::RequestState;
+use super::request::{FailedResponse, RequestState};
 
 /// Body of the 500 the layer answers when a handler panics. Deliberately
 /// generic: no panic message or backtrace reaches the client.
@@ -30,17 +30,104 @@ pub(crate) const COMPLETE_BODY_LIMIT: u64 = 64 * 1024;
 /// server can tell: hyper writes the head and the whole body in one `writev`
 /// into the socket buffer. Streaming and larger bodies are wrapped, and
 /// recorded when their last frame is handed over, fails, or is dropped.
-pub(crate) fn into_response_body<B>(body: B, state: RequestState) -> axum::body::Body
+pub(crate) fn into_response_body<B>(body: B, mut state: RequestState) -> axum::body::Body
 where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
+    // A 5xx body is the cause the error tracker keeps.
+    if let Some(failed) = state.failed.as_deref_mut()
+        && failed.wants_body()
+    {
+        return axum::body::Body::new(ResponseBody::new(peek(body, failed), state));
+    }
     match body.size_hint().exact() {
         Some(size) if size <= COMPLETE_BODY_LIMIT => {
             state.finish(size, None);
             axum::body::Body::new(body)
         }
         _ => axum::body::Body::new(ResponseBody::new(body, state)),
+    }
+}
+
+/// Reads the first frame of a 5xx body now, if it is ready (a `String` or
+/// `Json` body always is), and keeps its start as the failure's cause:
+/// production mode replaces such a body without reading it, so it would
+/// never be seen otherwise. A body that is not ready is kept as it streams.
+fn peek<B>(body: B, failed: &mut FailedResponse) -> Peeked<B>
+where
+    B: Body<Data = bytes::Bytes>,
+    B::Error: Into<axum::BoxError>,
+{
+    let mut rest = Box::pin(body);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let first = match rest.as_mut().poll_frame(&mut cx) {
+        Poll::Ready(Some(frame)) => {
+            if let Ok(data) = frame.as_ref().map(|f| f.data_ref())
+                && let Some(data) = data
+            {
+                failed.keep(data);
+            }
+            failed.peeked = true;
+            Some(frame.map_err(Into::into))
+        }
+        Poll::Ready(None) => {
+            failed.peeked = true;
+            None
+        }
+        Poll::Pending => None,
+    };
+    Peeked { first, rest }
+}
+
+/// A body whose first frame was read ahead by [`peek`] (its error boxed
+/// at once, as axum's body would).
+struct Peeked<B> {
+    first: Option<Result<Frame<bytes::Bytes>, axum::BoxError>>,
+    rest: Pin<Box<B>>,
+}
+
+impl<B> Body for Peeked<B>
+where
+    B: Body<Data = bytes::Bytes>,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = bytes::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        match this.first.take() {
+            Some(frame) => Poll::Ready(Some(frame)),
+            None => this
+                .rest
+                .as_mut()
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(Into::into))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let rest = self.rest.size_hint();
+        let first = match &self.first {
+            Some(Ok(frame)) => frame
+                .data_ref()
+                .map_or(0, |d| bytes::Buf::remaining(d) as u64),
+            _ => 0,
+        };
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + first);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + first);
+        }
+        hint
     }
 }
 
@@ -111,6 +198,11 @@ impl<B: Body> Body for ResponseBody<B> {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     *this.sent += bytes::Buf::remaining(data) as u64;
+                    if let Some(failed) = this.state.as_mut().and_then(|s| s.failed.as_deref_mut())
+                        && failed.wants_body()
+                    {
+                        failed.keep(bytes::Buf::chunk(data));
+                    }
                 }
                 if inner.is_end_stream() {
                     *this.ended = true;

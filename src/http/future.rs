@@ -13,7 +13,8 @@ use pin_project_lite::pin_project;
 
 use super::body::{PANIC_BODY, into_response_body};
 use super::labels::ErrorType;
-use super::request::RequestState;
+use super::request::{FailedResponse, RequestState};
+use crate::errors::{ErrorCause, UserKey};
 use crate::headers::TRACEPARENT;
 
 pin_project! {
@@ -106,6 +107,16 @@ where
                 state.status = status;
                 if status >= 500 {
                     state.error = ErrorType::ServerStatus;
+                    if state.errors.is_some() {
+                        // Taken out, so they go no further than the tracker.
+                        let extensions = response.extensions_mut();
+                        state.failed = Some(Box::new(FailedResponse {
+                            error: extensions.remove::<ErrorCause>(),
+                            body: Vec::new(),
+                            peeked: false,
+                            user: extensions.remove::<UserKey>(),
+                        }));
+                    }
                 }
                 if let Some(value) = state.span.as_ref().and_then(|s| s.traceparent()) {
                     response.headers_mut().insert(TRACEPARENT, value);

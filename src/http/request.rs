@@ -10,7 +10,39 @@ use super::access::{AccessLog, Finished};
 use super::labels::ErrorType;
 use super::metrics::{HttpKey, HttpMetricsInner};
 use super::span::ServerSpan;
-use crate::errors::ErrorTracker;
+use crate::errors::{ErrorCause, ErrorTracker, UserKey};
+
+/// Most bytes of a 5xx body kept as its cause when the response carries no
+/// [`ErrorCause`].
+pub(crate) const MAX_CAUSE_BODY: usize = 2 * 1024;
+
+/// What a 5xx response said about its failure, before production mode
+/// replaced its body: the handler's [`ErrorCause`], or the start of its
+/// body, and the user it reached.
+#[derive(Default)]
+pub(crate) struct FailedResponse {
+    pub(crate) error: Option<ErrorCause>,
+    /// The first [`MAX_CAUSE_BODY`] bytes of the body (filled while it is
+    /// sent, when there is no `error`).
+    pub(crate) body: Vec<u8>,
+    /// The body was read ahead: its start is kept, the frames that follow
+    /// are not wanted.
+    pub(crate) peeked: bool,
+    pub(crate) user: Option<UserKey>,
+}
+
+impl FailedResponse {
+    /// Keeps the start of a body frame.
+    pub(crate) fn keep(&mut self, data: &[u8]) {
+        let room = MAX_CAUSE_BODY.saturating_sub(self.body.len());
+        self.body.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    /// Whether the body is still wanted.
+    pub(crate) fn wants_body(&self) -> bool {
+        self.error.is_none() && !self.peeked && self.body.len() < MAX_CAUSE_BODY
+    }
+}
 
 /// What the layer knows about one request until its response is sent.
 ///
@@ -35,6 +67,9 @@ pub(crate) struct RequestState {
     /// `x-request-id`, for the access log and the error tracker (boxed: rarely present, and the
     /// state is moved with the future).
     pub(super) request_id: Option<Box<http::HeaderValue>>,
+    /// A 5xx response's cause and user, for the error tracker (boxed:
+    /// failures only).
+    pub(crate) failed: Option<Box<FailedResponse>>,
 }
 
 impl RequestState {
@@ -61,6 +96,7 @@ impl RequestState {
             access: None,
             errors: None,
             request_id: None,
+            failed: None,
         }
     }
 
@@ -166,6 +202,19 @@ impl RequestState {
             && let Ok(trace) = std::str::from_utf8(&tp[3..35])
         {
             context = context.trace_id(trace);
+        }
+        if let Some(failed) = self.failed.as_deref() {
+            context.user = failed.user;
+            match &failed.error {
+                Some(cause) => {
+                    context.cause = Some(cause.message().to_owned());
+                    context.chain = cause.chain().to_vec();
+                }
+                None if !failed.body.is_empty() => {
+                    context.cause = Some(String::from_utf8_lossy(&failed.body).into_owned());
+                }
+                None => {}
+            }
         }
         errors.capture_message(&kind, &message, context);
     }
