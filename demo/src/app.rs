@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -137,9 +138,14 @@ fn path_error(rejection: PathRejection, disclosure: &Disclosure) -> ApiError {
 
 async fn post_message(
     State(state): State<AppState>,
+    fault: Option<axum::Extension<faults::FaultDue>>,
     reporter: InputReporter,
     ValidJson(message): ValidJson<Message>,
-) -> Result<Json<Reply>, ApiError> {
+) -> Result<Json<Reply>, Response> {
+    // A fault chosen for this request: the store fails for this chat.
+    if fault.is_some() {
+        return Err(faults::injected_response(Some(message.chat_id)));
+    }
     // A span with the text (exported through the tracing layer) and a
     // debug line with it: both masked by redline, like everything a bot
     // would log about its users' messages.
@@ -156,7 +162,7 @@ async fn post_message(
         .bot
         .handle(message)
         .map(Json)
-        .map_err(|e| refused(&state, &reporter, "/messages", &text, e))
+        .map_err(|e| refused(&state, &reporter, "/messages", &text, e).into_response())
 }
 
 /// A chat's history, for the holder of its token (`Authorization: Bearer

@@ -141,21 +141,66 @@ impl Faults {
     }
 }
 
+/// A request chosen to fail: `POST /messages` fails in its handler, which
+/// knows the chat (the user the error reaches) and fails as a real store
+/// would, with a cause and its source chain.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FaultDue;
+
+/// The failure a chosen request reports: the conversation store could not
+/// be reached, because the connection was refused (the chain the error
+/// tracker keeps, masked: the store's URL carries a password, as real ones
+/// do).
+#[derive(Debug, thiserror::Error)]
+#[error("the conversation store is unavailable")]
+pub(crate) struct StoreUnavailable(#[source] pub(crate) std::io::Error);
+
+impl StoreUnavailable {
+    pub(crate) fn injected() -> Self {
+        Self(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connect to redis://demo:injected-fault-pw@10.0.0.5:6379 refused",
+        ))
+    }
+}
+
+/// The `500` of a chosen request, with its cause for the error tracker.
+pub(crate) fn injected_response(user: Option<u64>) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "injected_fault",
+        "fault injected by the demo",
+    )
+    .into_response();
+    let extensions = response.extensions_mut();
+    extensions.insert(redline::errors::ErrorCause::from_error(
+        &StoreUnavailable::injected(),
+    ));
+    if let Some(chat) = user {
+        extensions.insert(redline::errors::UserKey::new(&chat));
+    }
+    response
+}
+
 /// Middleware: adds the configured latency, then fails the configured share
-/// of requests with a `500`.
-pub(crate) async fn inject(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+/// of requests with a `500` (`POST /messages` in its handler, see
+/// [`FaultDue`]).
+pub(crate) async fn inject(
+    State(faults): State<Faults>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let latency = faults.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     let ppm = faults.error_ppm.load(Ordering::Relaxed);
     if ppm > 0 && rand::random_range(0..1_000_000) < ppm {
-        return ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "injected_fault",
-            "fault injected by the demo",
-        )
-        .into_response();
+        if request.uri().path() == "/messages" {
+            request.extensions_mut().insert(FaultDue);
+        } else {
+            return injected_response(None);
+        }
     }
     next.run(request).await
 }
