@@ -716,14 +716,26 @@ def health_group(o: Options) -> Group:
               "5 minutes (status {{ $value }}).",
               for_="5m"),
         alert("RedlineNewErrorGroup", f"""\
-{s("redline_error_groups")} - min_over_time({s("redline_error_groups")}[10m]) > 0
+increase({s("redline_error_groups_new_total")}[10m]) > 0
 unless
 changes({s("process_start_time_seconds")}[30m]) > 0""", "info",
               "redline captured a new kind of error.",
-              f"{of_instance()} holds {{{{ $value | humanize }}}} more error groups than "
-              "10 minutes ago: see /errors/report.",
-              comment="The number of error groups rose in the last 10m; quiet for 30m after\n"
-                      "a restart, when the tracker fills up again with known errors."),
+              f"{of_instance()} created about {{{{ $value | humanize }}}} new error groups "
+              "in the last 10 minutes: see /errors/report (top_by_impact).",
+              comment="Error groups created in the last 10m (counted even when the tracker\n"
+                      "is full and evicts); quiet for 30m after a restart, when the tracker\n"
+                      "fills up again with known errors."),
+        alert("RedlineErrorAffectingManyUsers", f"""\
+max by ({o.by}) ({s("redline_error_group_users_affected_max")}) >= 100""", "warning",
+              "One kind of error reaches many users.",
+              f"On a replica of {of_job()}, one error group active in the last 5 minutes "
+              "has reached about {{ $value | humanize }} distinct users: see "
+              "/errors/report (top_by_impact) for its cause and hints.",
+              comment="Users per group come from the user key the service gives the tracker\n"
+                      "(ErrorContext::user, or a UserKey on a 5xx response); estimated, per\n"
+                      "replica (the same user on two replicas counts on each).\n"
+                      "THRESHOLD: 100 users (the severity map's `many_users`), for 5m.",
+              for_="5m", keep="10m"),
         alert("RedlineErrorLogSpike", f"""\
 sum by ({r}) (rate({errors}[5m])) > 0.2
 and
