@@ -17,7 +17,8 @@ use serde::Serialize;
 
 use super::ErrorCategory;
 
-/// Relative standard error of [`GroupImpact::users`] for large counts
+/// Relative standard error of `users_affected` (see
+/// [`GroupReport`](super::GroupReport)) for large counts
 /// (1.04 / √1024, HyperLogLog with 2¹⁰ registers).
 pub const SKETCH_STD_ERROR: f64 = 0.0325;
 
