@@ -41,7 +41,7 @@ RUNBOOK = "https://github.com/redline-rs/redline/blob/main/docs/RUNBOOK.md"
 
 # Windows of the SLO burn rates (SRE workbook, multi-window multi-burn-rate).
 SHORT_WINDOWS = ["5m", "30m", "1h", "2h", "6h"]
-LONG_WINDOWS = ["1d", "3d"]
+LONG_WINDOWS = ["1d", "3d"]  # from the recorded 5m rates
 # (long, short, burn factor, for, severity, what the budget spend means)
 BURNS = [
     ("1h", "5m", "14.4", "2m", "critical", "2% of a 30-day budget per hour"),
@@ -113,6 +113,16 @@ WHERE = (
 )
 
 
+KNOWN = "job:redline_service:known"
+
+
+def gated(expr: str, o: "Options") -> str:
+    """`expr`, only for services known to export redline's metrics: other
+    jobs may export the same OpenTelemetry HTTP metric or `process_*`
+    series without being redline services."""
+    return f"{expr}\nand on ({o.by})\n{KNOWN}"
+
+
 def of_job() -> str:
     return f"job {WHERE}"
 
@@ -151,6 +161,10 @@ defaults (alerts/generate.py --availability-objective, --latency-objective,
                "metrics now. Alerts about targets read it over a day\n"
                "(max_over_time), so a service whose every target is down, or gone from\n"
                "service discovery, is still known for a day."),
+        record(KNOWN, "max_over_time(job:redline_ready:present[1d])",
+               "The services that exported redline's metrics within the last day: the\n"
+               "alerts about a service are for these only (another job may export the\n"
+               "OpenTelemetry HTTP metric or process_* series too)."),
         record("job:redline_slo_availability_objective:max",
                objective(o, AVAILABILITY_GAUGE, o.availability),
                "Availability objective per service: the fraction of requests that must\n"
@@ -192,14 +206,16 @@ AVAILABILITY_GAUGE = "redline_slo_availability_objective"
 def within_threshold(o: Options, window: str, by: str) -> str:
     """Requests per second within the latency threshold: the bucket a
     service announces (redline_slo_latency_objective{le}, matched in both
-    spellings of a whole number, `1` and `1.0`), else the default bucket."""
+    spellings of a whole number, `1` and `1.0`), else the default bucket.
+    Joined per service, not per replica: the rate over a long window still
+    holds replicas gone in a rollout, whose gauges are gone."""
     gauge = o.sel(LATENCY_GAUGE)
     return f"""\
 (
   sum by ({by}) (
     rate({o.sel(DUR + '_bucket')}[{window}])
-    and on ({o.by}, instance, le)
-    ({gauge} or label_replace({gauge}, "le", "$1.0", "le", "([0-9]+)"))
+    and on ({o.by}, le)
+    group by ({o.by}, le) ({gauge} or label_replace({gauge}, "le", "$1.0", "le", "([0-9]+)"))
   )
   or on ({by})
   (
@@ -253,7 +269,12 @@ def http_group(o: Options) -> Group:
         record("job:redline_http_errors:rate5m", f"""\
 sum by ({o.by}) (rate({o.sel(DUR + '_count', FAILED)}[5m]))
 or 0 * job:redline_http_requests:rate5m""",
-               "Failed requests per second (the error budget over 30 days sums it)."),
+               "Failed and slow requests per second (the long windows sum them)."),
+        record("job:redline_http_slow_requests:rate5m",
+               "job:redline_http_slow_requests:ratio_rate5m * job:redline_http_requests:rate5m"),
+    ]
+    rules += long_window_rules(o)
+    rules += [
         # Per replica: the culprit of an outlier, the dashboards' breakdown.
         record("instance:redline_http_requests:rate5m", http_requests(o, "5m", r),
                "Per replica: requests, failed requests and slow requests per second,\n"
@@ -297,9 +318,29 @@ failure of the service). A slow request is one above the latency threshold
 bucket (le="{o.threshold}").""", rules)
 
 
+def long_window_rules(o: Options) -> list[Rule]:
+    """1d and 3d from the recorded 5-minute rates (`sum_over_time`): a day
+    of one sample a minute per service, instead of days of raw samples of
+    every series and bucket."""
+    rules = []
+    for w in LONG_WINDOWS:
+        rules.append(record(f"job:redline_http_requests:rate{w}",
+                            f"avg_over_time(job:redline_http_requests:rate5m[{w}])",
+                            "The long windows from the recorded 5-minute rates."
+                            if w == LONG_WINDOWS[0] else ""))
+    for w in LONG_WINDOWS:
+        rules.append(record(f"job:redline_http_errors:ratio_rate{w}", f"""\
+sum_over_time(job:redline_http_errors:rate5m[{w}])
+/ sum_over_time(job:redline_http_requests:rate5m[{w}])"""))
+    for w in LONG_WINDOWS:
+        rules.append(record(f"job:redline_http_slow_requests:ratio_rate{w}", f"""\
+sum_over_time(job:redline_http_slow_requests:rate5m[{w}])
+/ sum_over_time(job:redline_http_requests:rate5m[{w}])"""))
+    return rules
+
+
 def http_long_group(o: Options) -> Group:
-    rules = http_window_rules(o, LONG_WINDOWS)
-    rules += [
+    rules = [
         record("job:redline_http_errors:ratio_rate30d", """\
 sum_over_time(job:redline_http_errors:rate5m[30d])
 / sum_over_time(job:redline_http_requests:rate5m[30d])""",
@@ -312,14 +353,15 @@ sum_over_time(job:redline_http_errors:rate5m[30d])
                "negative = overspent)."),
     ]
     return Group("redline.http.long", """\
-The long windows, evaluated every 5 minutes: a day's or a month's ratio
-moves little in a minute, and each evaluation reads days of samples.""",
-                 rules, interval="5m")
+The SLO period (30 days), for the dashboards, evaluated every 4 minutes: a
+month's ratio moves little in a minute. Less than the 5-minute lookback,
+so a query never falls between two evaluations.""",
+                 rules, interval="4m")
 
 
 def availability_group(o: Options) -> Group:
     by, r = o.by, o.replica
-    known = f"max_over_time(job:redline_ready:present[1d])"
+    known = KNOWN
     return Group("redline.availability", """\
 Replicas down or not ready: a warning naming the replica; a page only when
 half or more of the service's replicas are unavailable, or it is gone.""", [
@@ -356,14 +398,16 @@ and on ({by})
                       "Many down at once page as RedlineReplicasUnavailable.",
               for_="5m"),
         alert("RedlineTargetMissing", f"""\
-{known}
+max_over_time(job:redline_ready:present[1h])
 unless on ({by})
-group by ({by}) ({o.sel("up")})""", "critical",
+group by ({by}) ({o.sel("up")})""", "warning",
               "A redline service has no target left to scrape.",
               f"No target of {of_job()} has been discovered for 5 minutes, "
-              "although it exported redline's metrics within the last day: service "
+              "although it exported redline's metrics within the last hour: service "
               "discovery or the scrape configuration lost the service, or it was "
-              "removed (this alert then stops after a day; silence it meanwhile).",
+              "removed or scaled to zero (this alert then stops within the hour).",
+              comment="Monitoring lost (a cause, not a symptom users see): a ticket. A\n"
+                      "service deleted or scaled to zero on purpose stops it within the hour.",
               for_="5m"),
         alert("RedlineNotReady", f"""\
 {o.sel("redline_ready")} == 0""", "warning",
@@ -372,30 +416,18 @@ group by ({by}) ({o.sel("up")})""", "critical",
               "load balancers send it no traffic. It is stuck starting, draining, "
               "or a critical readiness check fails.",
               for_="10m"),
-        alert("RedlineFrequentRestarts", f"""\
-(
-  sum by ({by}) (clamp_min(changes({o.sel("process_start_time_seconds")}[1h]) - 1, 0))
-  +
-  (
-    clamp_min(
-      count by ({by}) (min_over_time({o.sel("process_start_time_seconds")}[1h]) > time() - 3600)
-      - count by ({by}) ({o.sel("process_start_time_seconds")}),
-      0
-    )
-    or on ({by})
-    0 * count by ({by}) ({o.sel("process_start_time_seconds")})
-  )
-) > 2""", "warning",
+        alert("RedlineFrequentRestarts", gated(f"""\
+sum by ({by}) (clamp_min(changes({o.sel("process_start_time_seconds")}[1h]) - 1, 0)) > 2""", o),
+              "warning",
               "A redline service keeps restarting.",
-              f"The replicas of {of_job()} restarted about {{{{ $value | humanize }}}} "
-              "times in the last hour beyond one restart or replacement per replica "
-              "(a rollout).",
-              comment="Restarts per service beyond a rollout's one per replica: restarts\n"
-                      "in place after each replica's first (changes of the start time),\n"
-                      "plus processes started in the last hour beyond one per current\n"
-                      "replica (pods replaced). A crash loop counts; a rollout, in place\n"
-                      "or by replacement, does not.\n"
-                      "THRESHOLD: more than 2 in 1h. SCALE: 3600 is 1h in seconds.",
+              f"The replicas of {of_job()} restarted in place about {{{{ $value | humanize }}}} "
+              "times in the last hour beyond one restart each (a rollout).",
+              comment="Restarts in place per service, beyond each replica's first (a\n"
+                      "rollout on hosts restarts each once): a crash loop counts (on\n"
+                      "Kubernetes a crashing container restarts in its pod). Pods replaced\n"
+                      "by new ones (rollouts, scaling, evictions) do not: new pods are new\n"
+                      "series, and they are how a service normally changes.\n"
+                      "THRESHOLD: more than 2 in 1h.",
               keep="15m"),
     ])
 
@@ -405,22 +437,23 @@ def errors_group(o: Options) -> Group:
     guard = "on () group_left () redline:alert_min_request_rate"
     rules = []
     for severity, threshold in (("critical", "0.2"), ("warning", "0.05")):
-        rules.append(alert("RedlineHighErrorRate", f"""\
+        rules.append(alert("RedlineHighErrorRate", gated(f"""\
 job:redline_http_errors:ratio_rate5m > {threshold}
 and on ({by})
-job:redline_http_requests:rate5m >= {guard}""", severity,
+job:redline_http_requests:rate5m >= {guard}""", o), severity,
             "A large share of redline's HTTP requests fail.",
             f"{{{{ $value | humanizePercentage }}}} of the requests to {of_job()} "
             "failed (5xx, handler error, panic) over the last 5 minutes.",
             comment=f"THRESHOLD: {float(threshold):.0%} of requests failing for 5m "
                     f"{'pages' if severity == 'critical' else 'opens a ticket'}.",
             for_="5m", keep="10m" if severity == "warning" else ""))
-    rules.append(alert("RedlineQuietServiceFailing", f"""\
+    failed_1h = f"sum by ({by}) (increase({o.sel(DUR + '_count', FAILED)}[1h]))"
+    rules.append(alert("RedlineQuietServiceFailing", gated(f"""\
 job:redline_http_errors:ratio_rate1h > 0.5
 and on ({by})
-(job:redline_http_requests:rate1h * job:redline_http_errors:ratio_rate1h * 3600) >= 10
+{failed_1h} >= 10
 and on ({by})
-job:redline_http_requests:rate5m < {guard}""", "critical",
+job:redline_http_requests:rate5m < {guard}""", o), "critical",
         "A quiet redline service fails most of its requests.",
         f"{{{{ $value | humanizePercentage }}}} of the requests to {of_job()} failed "
         "over the last hour, at a traffic below the low-traffic guard of the ratio alerts.",
@@ -430,12 +463,12 @@ job:redline_http_requests:rate5m < {guard}""", "critical",
                 "at least 10 of them (a handful of requests cannot page).\n"
                 "THRESHOLD: 50% and 10 failed requests in 1h, for 15m.",
         for_="15m"))
-    rules.append(alert("RedlineInstanceErrorsOutlier", f"""\
+    rules.append(alert("RedlineInstanceErrorsOutlier", gated(f"""\
 instance:redline_http_errors:ratio_rate5m > 0.1
 and
 instance:redline_http_errors:ratio_rate5m > 3 * instance:redline_http_errors:others_ratio_rate5m
 and
-instance:redline_http_errors:rate5m * 300 >= 10""", "warning",
+sum by ({o.replica}) (increase({o.sel(DUR + '_count', FAILED)}[5m])) >= 10""", o), "warning",
         "One replica of a redline service fails far more requests than the others.",
         f"{of_instance()} failed {{{{ $value | humanizePercentage }}}} of its requests "
         "over the last 5 minutes, more than 3 times the ratio of the service's other "
@@ -444,30 +477,47 @@ instance:redline_http_errors:rate5m * 300 >= 10""", "warning",
                 "times the other replicas' ratio, and at least 10 failed requests in\n"
                 "5m, for 5m. Never fires for a service of one replica (no others).",
         for_="5m", keep="10m"))
-    rules.append(alert("RedlineHttpMetricsMissing", f"""\
-max_over_time(job:redline_http_metrics:present[1d])
-unless on ({by})
-job:redline_http_metrics:present
+    r = o.replica
+    rules.append(alert("RedlineQuietServiceSlow", gated(f"""\
+job:redline_http_slow_requests:ratio_rate1h > 0.5
 and on ({by})
-group by ({by}) ({o.sel("up")} == 1)""", "warning",
-        "A redline service stopped exporting its HTTP metrics.",
-        f"{of_job()} exported {DUR} within the last day, and its targets are up, "
-        "but no replica exports it now: the HTTP layer was removed or relabelling "
-        "drops it, and every HTTP alert of the service is blind.",
-        comment="The HTTP metric vanished while the targets are up (a replica that\n"
-                "restarted and has served no request yet has no series either: hence\n"
-                "the 1h wait).",
-        for_="1h"))
+sum by ({by}) (increase({o.sel(DUR + '_count')}[1h])) * on ({by}) job:redline_http_slow_requests:ratio_rate1h >= 10
+and on ({by})
+job:redline_http_requests:rate5m < {guard}""", o), "critical",
+        "A quiet redline service answers most of its requests too slowly.",
+        f"{{{{ $value | humanizePercentage }}}} of the requests to {of_job()} took "
+        "longer than its latency threshold over the last hour, at a traffic below the "
+        "low-traffic guard of the ratio alerts: requests hang or time out.",
+        comment="As RedlineQuietServiceFailing, for latency: a quiet service whose\n"
+                "requests hang (clients give up: `client_disconnected`, not an error)\n"
+                "would otherwise alert nowhere.\n"
+                "THRESHOLD: 50% and 10 slow requests in 1h, for 15m.",
+        for_="15m"))
+    rules.append(alert("RedlineHttpMetricsMissing", gated(f"""\
+group by ({r}) (max_over_time({o.sel(DUR + "_count")}[1h]))
+unless on ({r})
+group by ({r}) ({o.sel(DUR + "_count")})
+and on ({r})
+group by ({r}) ({o.sel("up")} == 1)
+unless on ({r})
+group by ({r}) (changes({o.sel("process_start_time_seconds")}[1h]) > 0)""", o), "warning",
+        "A replica of a redline service stopped exporting its HTTP metrics.",
+        f"{of_instance()} exported {DUR} within the last hour and has not restarted "
+        "since, but exports it no more while its target is up: relabelling drops it, or "
+        "the metric was unregistered; every HTTP alert of the replica is blind.",
+        comment="Per replica, without a restart: a restarted replica that has served\n"
+                "no request yet has no series either, and is not this.",
+        for_="15m"))
     for long, short, factor, for_, severity, spend in BURNS:
         budget = f"({factor} * (1 - job:redline_slo_availability_objective:max))"
         more = (f"more than {factor} times the error budget ({spend})" if factor != "1"
                 else f"more than the error budget allows ({spend})")
-        rules.append(alert("RedlineErrorBudgetBurn", f"""\
+        rules.append(alert("RedlineErrorBudgetBurn", gated(f"""\
 job:redline_http_errors:ratio_rate{long} > on ({by}) {budget}
 and on ({by})
 job:redline_http_errors:ratio_rate{short} > on ({by}) {budget}
 and on ({by})
-job:redline_http_requests:rate{short} >= {guard}""", severity,
+job:redline_http_requests:rate{short} >= {guard}""", o), severity,
             f"redline is burning its availability error budget{' fast' if severity == 'critical' else ''}.",
             f"Job {WHERE} failed {{{{ $value | humanizePercentage }}}} of its requests "
             f"over the last {long}, {more}, and is still failing over the last {short}.",
@@ -490,21 +540,22 @@ def latency_group(o: Options) -> Group:
     rules = []
     for q, threshold, shown in (("0.95", "0.5", "500ms"), ("0.99", "1", "1s")):
         pct = q[2:]
-        rules.append(alert(f"RedlineRouteLatencyP{pct}High", f"""\
+        rules.append(alert(f"RedlineRouteLatencyP{pct}High", gated(f"""\
 job_route:redline_http_request_duration_seconds:histogram_quantile{{quantile="{q}"}} > {threshold}
 and on ({by}, http_route)
-job_route:redline_http_requests:rate5m >= {guard}""", "warning",
+job_route:redline_http_requests:rate5m >= {guard}""", o), "warning",
             f"A redline route answers slowly (p{pct}).",
             f"{pct}% of the requests to {{{{ $labels.http_route }}}} on job {WHERE} took "
             f"up to {{{{ $value | humanizeDuration }}}} over the last 5 minutes "
             f"(threshold {shown}).",
             comment=f"THRESHOLD: p{pct} above {shown} for 10m.", for_="10m", keep="10m"))
-    rules.append(alert("RedlineInstanceLatencyOutlier", f"""\
+    rules.append(alert("RedlineInstanceLatencyOutlier", gated(f"""\
 instance:redline_http_slow_requests:ratio_rate5m > 0.1
 and
 instance:redline_http_slow_requests:ratio_rate5m > 3 * instance:redline_http_slow_requests:others_ratio_rate5m
 and
-instance:redline_http_slow_requests:rate5m * 300 >= 10""", "warning",
+instance:redline_http_slow_requests:ratio_rate5m
+  * on ({o.replica}) sum by ({o.replica}) (increase({o.sel(DUR + '_count')}[5m])) >= 10""", o), "warning",
         "One replica of a redline service is far slower than the others.",
         f"{{{{ $value | humanizePercentage }}}} of the requests to {of_instance()} took "
         f"longer than the service's latency threshold ({ms} unless it announces its own) over the last 5 minutes, more than 3 times the share of the "
@@ -517,12 +568,12 @@ instance:redline_http_slow_requests:rate5m * 300 >= 10""", "warning",
         budget = f"({factor} * (1 - job:redline_slo_latency_objective:max))"
         more = (f"more than {factor} times the latency budget" if factor != "1"
                 else "more than the latency budget allows")
-        rules.append(alert("RedlineLatencyBudgetBurn", f"""\
+        rules.append(alert("RedlineLatencyBudgetBurn", gated(f"""\
 job:redline_http_slow_requests:ratio_rate{long} > on ({by}) {budget}
 and on ({by})
 job:redline_http_slow_requests:ratio_rate{short} > on ({by}) {budget}
 and on ({by})
-job:redline_http_requests:rate{short} >= {guard}""", severity,
+job:redline_http_requests:rate{short} >= {guard}""", o), severity,
             f"redline is burning its latency error budget{' fast' if severity == 'critical' else ''}.",
             f"{{{{ $value | humanizePercentage }}}} of the requests to job {WHERE} took "
             f"longer than the service's latency threshold ({ms} unless it announces its own) over the last {long}, {more}, and they are still slow "
@@ -589,7 +640,9 @@ rate({s("process_cpu_seconds_total")}[5m])
 {s("process_open_fds")}
 /
 {s("process_max_fds")}
-> 0.8""", "warning",
+> 0.8
+and on ({o.by}, instance)
+{s("redline_ready")}""", "warning",
               "A redline process is running out of file descriptors.",
               f"{of_instance()} has {{{{ $value | humanizePercentage }}}} of its file "
               "descriptors open; at the limit it can accept no connection and open no file.",

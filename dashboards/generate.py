@@ -819,8 +819,10 @@ def resources() -> dict:
                    "(redline_system_logical_cpus); and whole-system CPU "
                    "(redline_system_cpu_utilization_ratio), as a share of all logical CPUs.",
                    "percentunit", [
-                       target(f"{rate('process_cpu_seconds_total')}\n/ on ({REPLICA})\n"
-                              f"(\n  {sel('redline_system_cpu_limit_cores')}\n  or on ({REPLICA})\n"
+                       # Matched on all labels, as the alert does: `on (…, instance)`
+                       # alone would match two series after a pod IP is reused.
+                       target(f"{rate('process_cpu_seconds_total')}\n/\n"
+                              f"(\n  {sel('redline_system_cpu_limit_cores')}\n  or\n"
                               f"  {sel('redline_system_logical_cpus')}\n)", "process {{instance}}"),
                        target(sel("redline_system_cpu_utilization_ratio"), "system {{instance}}"),
                    ], min_=0, max_=1),
@@ -836,7 +838,7 @@ def resources() -> dict:
                    "process_resident_memory_bytes as a share of the cgroup memory limit, or of total "
                    "system memory when no limit is set. The memory health check warns at 85% and fails at 95%.",
                    "percentunit", [target(
-                       f"{sel('process_resident_memory_bytes')}\n/ on ({REPLICA})\n({limit})",
+                       f"{sel('process_resident_memory_bytes')}\n/\n({limit})",
                        "{{instance}}")], min_=0, max_=1,
                    thresholds=steps(("green", None), ("orange", 0.85), ("red", 0.95))),
         timeseries(lay, "System memory",
