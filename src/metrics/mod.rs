@@ -2,6 +2,7 @@
 //! timer, process/system/build collectors, and the Prometheus exposition.
 
 pub(crate) mod build_info;
+pub(crate) mod cache;
 #[cfg(feature = "system")]
 mod cgroup;
 pub(crate) mod exemplar;
@@ -22,6 +23,7 @@ pub(crate) mod system;
 pub(crate) mod table;
 
 pub use build_info::{BuildInfo, REDLINE_VERSION};
+pub use cache::{Cache, CacheMetrics, MAX_CACHES};
 pub use exemplar::{Exemplar, Exemplars};
 pub use exposition::{PROMETHEUS_TEXT_CONTENT_TYPE, encode_text, render_text};
 pub use openmetrics::{ExpositionFormat, OPENMETRICS_CONTENT_TYPE, encode_openmetrics};

@@ -145,6 +145,11 @@ impl TelemetryBuilder {
             )))?;
         }
         config.slo.register(&registry)?;
+        let caches = crate::metrics::CacheMetrics::register(
+            &registry,
+            &config.operation_duration_buckets,
+            overflow.with_label_values(&[crate::metrics::cache::REQUESTS]),
+        )?;
         build_info::register(
             &registry,
             &build,
@@ -207,6 +212,7 @@ impl TelemetryBuilder {
                 #[cfg(feature = "rate-limit")]
                 rate_limiter,
                 server,
+                caches,
                 redactor,
                 build_info: build,
                 started: std::time::SystemTime::now(),

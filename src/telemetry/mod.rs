@@ -41,6 +41,7 @@ pub(super) struct Inner {
     #[cfg(feature = "rate-limit")]
     pub(super) rate_limiter: Option<crate::security::rate_limit::RateLimiter>,
     pub(super) server: crate::server::ServerMetrics,
+    pub(super) caches: crate::metrics::CacheMetrics,
     pub(super) redactor: crate::redact::Redactor,
     pub(super) build_info: BuildInfo,
     pub(super) started: std::time::SystemTime,
@@ -174,6 +175,19 @@ impl Telemetry {
     /// ```
     pub fn operations(&self) -> OperationTimer {
         self.inner.operations
+    }
+
+    /// The metrics of the service's own caches (hits, misses, evictions,
+    /// entries, load time), per named cache.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let sessions = t.caches().cache("sessions");
+    /// sessions.hit();
+    /// assert!(t.render_metrics().contains(r#"redline_cache_requests_total{cache="sessions",result="hit"} 1"#));
+    /// ```
+    pub fn caches(&self) -> &crate::metrics::CacheMetrics {
+        &self.inner.caches
     }
 
     /// The registry everything is registered in.
