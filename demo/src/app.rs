@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::bot::{BatchReport, Bot, MediaInfo, Message, Reply};
+use super::bot::{BatchReport, Bot, Message, Reply};
 use super::error::{ApiError, Disclosure};
 use super::faults::{self, Faults};
+use super::media::{MediaCache, MediaInfo};
 use super::refusal::BotError;
 use redline::Telemetry;
 use redline::errors::{ErrorCategory, ErrorContext, ErrorTracker};
@@ -54,7 +55,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// ```
 pub fn router(telemetry: &Telemetry, faults: Faults) -> Router {
     let state = AppState {
-        bot: Arc::new(Bot::new(&telemetry.operations())),
+        bot: Arc::new(
+            Bot::new(&telemetry.operations())
+                .with_media_cache(MediaCache::new(telemetry.caches().cache("media_info"))),
+        ),
         errors: telemetry.errors().clone(),
         disclosure: Disclosure::new(telemetry),
     };

@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use super::media::{MediaCache, MediaInfo, analyze};
 use super::refusal::BotError;
 use super::store::{MEMORY_BUDGET_BYTES, MemoryUsage, Store};
 use redline::metrics::{Operation, OperationTimer};
@@ -82,26 +83,6 @@ pub struct Reply {
     pub token: Option<String>,
 }
 
-/// Result of the media handler.
-///
-/// ```
-/// # let t = redline::Telemetry::builder().build().unwrap();
-/// # let bot = redline_demo::Bot::new(&t.operations());
-/// let info: redline_demo::MediaInfo = bot.media(b"%PDF-1.7").unwrap();
-/// assert_eq!(info.bytes, 8);
-/// assert_eq!(info.kind, "application/pdf");
-/// assert_eq!(info.checksum.len(), 16);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MediaInfo {
-    /// Bytes received.
-    pub bytes: usize,
-    /// Detected type from the magic bytes.
-    pub kind: &'static str,
-    /// FNV-1a checksum, hex.
-    pub checksum: String,
-}
-
 /// Result of the batch processor.
 ///
 /// ```
@@ -140,6 +121,7 @@ pub struct BatchReport {
 /// ```
 pub struct Bot {
     conversations: Mutex<Store>,
+    media_cache: Option<MediaCache>,
     command_executor: Operation,
     conversation_engine: Operation,
     media_handler: Operation,
@@ -159,6 +141,7 @@ impl Bot {
     pub fn new(ops: &OperationTimer) -> Self {
         Self {
             conversations: Mutex::new(Store::default()),
+            media_cache: None,
             command_executor: ops.operation("command_executor"),
             conversation_engine: ops.operation("conversation_engine"),
             media_handler: ops.operation("media_handler"),
@@ -303,22 +286,25 @@ impl Bot {
             if body.is_empty() {
                 return Err(BotError::EmptyMedia);
             }
-            let kind = match body {
-                [0x89, b'P', b'N', b'G', ..] => "image/png",
-                [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-                [b'G', b'I', b'F', b'8', ..] => "image/gif",
-                [b'%', b'P', b'D', b'F', ..] => "application/pdf",
-                _ => "application/octet-stream",
-            };
-            let checksum = body.iter().fold(0xcbf29ce484222325u64, |h, b| {
-                (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-            });
-            Ok(MediaInfo {
-                bytes: body.len(),
-                kind,
-                checksum: format!("{checksum:016x}"),
+            Ok(match &self.media_cache {
+                Some(cache) => cache.get_or_load(body, || analyze(body)),
+                None => analyze(body),
             })
         })
+    }
+
+    /// The bot with a cache of media analyses (see [`MediaCache`]).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// let cache = redline_demo::MediaCache::new(t.caches().cache("media_info"));
+    /// let bot = redline_demo::Bot::new(&t.operations()).with_media_cache(cache);
+    /// assert_eq!(bot.media(b"GIF89a").unwrap(), bot.media(b"GIF89a").unwrap());
+    /// assert!(t.render_metrics().contains(r#"cache="media_info",result="hit"} 1"#));
+    /// ```
+    pub fn with_media_cache(mut self, cache: MediaCache) -> Self {
+        self.media_cache = Some(cache);
+        self
     }
 
     /// Answers a batch of messages, reporting the ones refused.

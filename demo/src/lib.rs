@@ -17,6 +17,7 @@ mod command;
 mod error;
 mod faults;
 mod load;
+mod media;
 mod refusal;
 mod store;
 
@@ -28,11 +29,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use app::{MAX_BODY_BYTES, router};
-pub use bot::{BatchReport, Bot, GROUP_COUNT, MAX_BATCH, MediaInfo, Message, Reply};
+pub use bot::{BatchReport, Bot, GROUP_COUNT, MAX_BATCH, Message, Reply};
 pub use command::{Command, MAX_COMMAND_NAME, MAX_ECHO_CHARS, parse_command, validate_text};
 pub use error::ApiError;
 pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
 pub use load::LoadStats;
+pub use media::{MEDIA_CACHE_ENTRIES, MediaCache, MediaInfo};
 use redline::{Config, ShutdownGuard, Telemetry};
 pub use refusal::{BotError, MAX_TEXT_CHARS};
 pub use store::{
