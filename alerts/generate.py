@@ -661,6 +661,42 @@ and on ({o.by}, instance)
     ])
 
 
+def caches_group(o: Options) -> Group:
+    by = f"{o.by}, cache"
+    lookups = o.sel("redline_cache_requests_total")
+    hits = o.sel("redline_cache_requests_total", 'result="hit"')
+
+    def ratio(window: str) -> str:
+        return (f"sum by ({by}) (rate({hits}[{window}]))\n"
+                f"/ sum by ({by}) (rate({lookups}[{window}]))")
+
+    return Group("redline.caches", """\
+The service's own caches (redline::metrics::Cache), per service and cache.""", [
+        alert("RedlineCacheHitRatioCollapse", gated(f"""\
+(
+{ratio("10m")}
+)
+< 0.5 * (
+{ratio("1d")}
+)
+and on ({by})
+(
+{ratio("1d")}
+) >= 0.2
+and on ({by})
+sum by ({by}) (rate({lookups}[10m])) >= 1""", o), "warning",
+              "A cache of a redline service stopped working.",
+              f"Cache {{{{ $labels.cache }}}} of {of_job()} finds "
+              "{{ $value | humanizePercentage }} of its values over the last 10 minutes, "
+              "less than half its hit ratio of the last day: its work falls through to what "
+              "it protects.",
+              comment="THRESHOLD: the 10m hit ratio below half the 1d one, for a cache that\n"
+                      "used to hit at least 20% of lookups, at 1 lookup per second or more,\n"
+                      "for 15m.",
+              for_="15m", keep="10m"),
+    ])
+
+
 def telemetry_group(o: Options) -> Group:
     s, r = o.sel, o.replica
     return Group("redline.telemetry", "The telemetry pipeline itself, per replica.", [
@@ -874,7 +910,8 @@ sum by (job, instance, exporter) (
 
 
 GROUPS = [config_group, http_group, http_long_group, availability_group, errors_group,
-          latency_group, resources_group, telemetry_group, security_group, health_group,
+          latency_group, resources_group, caches_group, telemetry_group, security_group,
+          health_group,
           meta_group]
 
 

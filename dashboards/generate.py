@@ -809,6 +809,10 @@ def errors() -> dict:
 
 def resources() -> dict:
     lay = Layout()
+    by_cache = "cluster, namespace, job, cache"
+    cache_hits = sum_rate("redline_cache_requests_total", 'result="hit"', by_cache)
+    cache_lookups = sum_rate("redline_cache_requests_total", "", by_cache)
+    cache_loads = sum_rate("redline_cache_load_duration_seconds_bucket", "", by_cache + ", le")
     limit = (f"{sel('redline_system_memory_limit_bytes')}\nor\n"
              f"{sel('redline_system_memory_total_bytes')}")
     panels = [
@@ -867,6 +871,16 @@ def resources() -> dict:
         timeseries(lay, "Uptime",
                    "Time since the process started (process_start_time_seconds); a drop to zero is a restart.",
                    "s", [target(f"time() - {sel('process_start_time_seconds')}", "{{instance}}")]),
+        timeseries(lay, "Cache hit ratio",
+                   "Share of lookups that found their value, per cache, summed over the selected "
+                   "replicas (redline_cache_requests_total with result hit, over all lookups); "
+                   "RedlineCacheHitRatioCollapse fires when it falls below half its level of the last day.",
+                   "percentunit", [target(f"{cache_hits}\n/\n{cache_lookups}", "{{job}} {{cache}}")],
+                   min_=0, max_=1),
+        timeseries(lay, "Cache load time (p95)",
+                   "95th percentile of the time to load a value on a cache miss "
+                   "(redline_cache_load_duration_seconds), per cache.",
+                   "s", [target(f"histogram_quantile(0.95, {cache_loads})", "{{job}} {{cache}}")]),
     ]
     return dashboard("resources", "Resources",
                      "Saturation: CPU, memory against the limit, file descriptors, threads and system load.",
