@@ -8,18 +8,23 @@ use axum::Router;
 use axum::routing::get;
 use http_body_util::Full;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failures_are_captured_grouped_and_reported() {
+/// Telemetry with an admin listener on an ephemeral port and the test token.
+fn telemetry() -> redline::Telemetry {
     let config = redline::Config {
         admin_listen: Some("127.0.0.1:0".parse().unwrap()),
         system_metrics: false,
         admin_token: common::admin_token(),
         ..Default::default()
     };
-    let t = redline::Telemetry::builder()
+    redline::Telemetry::builder()
         .config(config)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_captured_grouped_and_reported() {
+    let t = telemetry();
     let app: Router = Router::new()
         .route(
             "/orders/{id}",
@@ -127,16 +132,7 @@ async fn the_cause_of_a_500_is_kept_masked_before_the_body_is_sanitized() {
         }
     }
 
-    let config = redline::Config {
-        admin_listen: Some("127.0.0.1:0".parse().unwrap()),
-        system_metrics: false,
-        admin_token: common::admin_token(),
-        ..Default::default()
-    };
-    let t = redline::Telemetry::builder()
-        .config(config)
-        .build()
-        .unwrap();
+    let t = telemetry();
     let app = t.instrument(
         Router::new()
             .route(
