@@ -17,8 +17,14 @@
 //!   rotation decision is taken before the write, under the same lock;
 //! - every clone of a [`RotatingFile`] shares one mutex, so concurrent
 //!   writers never interleave lines and none is lost while rotating;
-//! - writes are unbuffered (one `write(2)` per line): nothing sits in a
-//!   buffer at a crash, and the direct [`MakeWriter`] use needs no flush;
+//! - this writer is unbuffered (one `write(2)` per `write` call), and the
+//!   direct [`MakeWriter`] use needs no flush. redline's own file output
+//!   (`REDLINE_LOG_OUTPUT=file`) puts a 64 KiB buffer in front of it,
+//!   flushed whenever the writer thread's queue is empty: under a steady
+//!   stream of lines a crash can lose up to 64 KiB of them. A buffer
+//!   whose write failed (a full disk) is kept and written once a write
+//!   succeeds again; lines that arrive while it is full and failing are
+//!   lost;
 //! - before each write the path is checked (`stat`) against the open file:
 //!   if the file or its directory was removed, or the file was moved away
 //!   (an external logrotate), it is reopened, recreating directories, instead
