@@ -29,6 +29,11 @@
 //!   if the file or its directory was removed, or the file was moved away
 //!   (an external logrotate), it is reopened, recreating directories, instead
 //!   of writing into an unlinked file;
+//! - on a full volume (`ENOSPC`, `EDQUOT`) the old files are deleted,
+//!   oldest first, until the line fits ([`RotationStats::archives_dropped`]):
+//!   the newest lines win over the oldest archives, and logging goes on
+//!   instead of stopping until someone frees space. A warning goes to
+//!   stderr once when writes start failing, and once when they work again;
 //! - errors are counted in [`RotationStats::write_errors`] and returned;
 //!   the next write tries to reopen the file. A failed rotation is counted
 //!   too, but the line still goes to the current file, which keeps growing
@@ -138,6 +143,9 @@ pub struct RotationStats {
     pub lines_written: u64,
     /// Failed writes, reopens and rotations.
     pub write_errors: u64,
+    /// Old files deleted before their turn to make room for a line on a
+    /// full volume (see [`RotatingFile`]).
+    pub archives_dropped: u64,
 }
 
 /// A log file that rotates by size and/or date.
@@ -216,6 +224,10 @@ struct State {
     bytes_written: u64,
     lines_written: u64,
     write_errors: u64,
+    archives_dropped: u64,
+    /// The last write failed: a warning was printed, and the next success
+    /// prints that writing works again.
+    failing: bool,
 }
 
 impl std::fmt::Debug for RotatingFile {
@@ -241,6 +253,22 @@ fn rotated_name(path: &Path, k: usize) -> PathBuf {
 }
 
 /// `fs::remove_file`, where a missing file is fine.
+/// Whether `e` says the volume (or the user's quota) is full.
+fn out_of_space(e: &io::Error) -> bool {
+    // ENOSPC, EDQUOT (Linux numbers; `ErrorKind::StorageFull` covers both
+    // where the standard library maps them).
+    e.kind() == io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(28 | 122))
+}
+
+/// Deletes the oldest old file (`<path>.keep` down to `<path>.1`, the first
+/// that exists); whether there was one.
+fn drop_oldest_archive(path: &Path, keep: usize) -> bool {
+    (1..=keep)
+        .rev()
+        .map(|k| rotated_name(path, k))
+        .any(|old| fs::symlink_metadata(&old).is_ok() && fs::remove_file(&old).is_ok())
+}
+
 fn remove_if_exists(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -291,6 +319,8 @@ impl RotatingFile {
             bytes_written: 0,
             lines_written: 0,
             write_errors: 0,
+            archives_dropped: 0,
+            failing: false,
         };
         let today = utc_day(clock());
         state.reopen(&path, today)?;
@@ -327,6 +357,7 @@ impl RotatingFile {
             bytes_written: state.bytes_written,
             lines_written: state.lines_written,
             write_errors: state.write_errors,
+            archives_dropped: state.archives_dropped,
         }
     }
 
@@ -358,9 +389,27 @@ impl RotatingFile {
         let inner = &*self.inner;
         let mut state = self.lock();
         match state.write_line(inner, buf) {
-            Ok(()) => Ok(buf.len()),
+            Ok(()) => {
+                if state.failing {
+                    state.failing = false;
+                    eprintln!(
+                        "redline: {}: log lines are written again",
+                        inner.path.display()
+                    );
+                }
+                Ok(buf.len())
+            }
             Err(e) => {
                 state.write_errors = state.write_errors.saturating_add(1);
+                if !state.failing {
+                    // Once per outage: the lines that follow are lost (and
+                    // counted) until a write works again.
+                    state.failing = true;
+                    eprintln!(
+                        "redline: {}: writing log lines fails ({e}); they are lost until it works again",
+                        inner.path.display()
+                    );
+                }
                 Err(e)
             }
         }
@@ -439,7 +488,22 @@ impl State {
         let Some(open) = self.open.as_mut() else {
             return Err(io::Error::other("log file not open"));
         };
-        if let Err(e) = open.file.write_all(buf) {
+        let mut written = open.file.write_all(buf);
+        // A full volume: the old files go, oldest first (the order retention
+        // would delete them in), until the line fits or none is left. Without
+        // this a full disk ended logging for good: rotation, which prunes,
+        // never runs while nothing can be written.
+        while let Err(e) = &written
+            && out_of_space(e)
+        {
+            let _ = open.file.set_len(self.current_bytes);
+            if !drop_oldest_archive(&inner.path, policy.keep) {
+                break;
+            }
+            self.archives_dropped = self.archives_dropped.saturating_add(1);
+            written = open.file.write_all(buf);
+        }
+        if let Err(e) = written {
             // Best effort: cut a partial line, then reopen at the next write.
             let _ = open.file.set_len(self.current_bytes);
             self.open = None;
@@ -1010,6 +1074,59 @@ mod tests {
         file.write_all(b"next\n").unwrap();
         assert_eq!(file.stats().rotations, 1);
         assert_eq!(fs::read_to_string(&path).unwrap(), "next\n");
+    }
+
+    /// A small memory file system mounted for the test, unmounted on drop;
+    /// `None` where mounting is not allowed (not root, no `mount`).
+    struct SmallVolume(tempfile::TempDir);
+
+    impl SmallVolume {
+        fn mount(bytes: u64) -> Option<Self> {
+            let dir = tempfile::tempdir().ok()?;
+            let status = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+                .arg(dir.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .ok()?;
+            status.success().then_some(Self(dir))
+        }
+    }
+
+    impl Drop for SmallVolume {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg(self.0.path())
+                .status();
+        }
+    }
+
+    #[test]
+    fn a_full_volume_drops_the_oldest_files_and_keeps_logging() {
+        // 256 KiB, for 64 KiB files and 5 old ones (384 KiB): it fills up.
+        let Some(volume) = SmallVolume::mount(256 * 1024) else {
+            eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+            return;
+        };
+        let path = volume.0.path().join("app.log");
+        let file = RotatingFile::open(&path, policy(64 * 1024, 5)).unwrap();
+        let mut w = &file;
+        let lines = 6_000;
+        for i in 0..lines {
+            let line = format!("{{\"line\":{i:06},\"pad\":\"{}\"}}\n", "x".repeat(80));
+            w.write_all(line.as_bytes())
+                .unwrap_or_else(|e| panic!("line {i} on a full volume: {e}"));
+        }
+        let stats = file.stats();
+        assert!(stats.archives_dropped > 0, "{stats:?}");
+        assert_eq!(stats.write_errors, 0, "{stats:?}");
+        assert_eq!(stats.lines_written, lines as u64);
+        // The newest lines are all there, in order, none cut.
+        let files = files_oldest_first(&path);
+        let all: Vec<&str> = files.iter().flat_map(|(_, text)| text.lines()).collect();
+        let last: Vec<usize> = all.iter().map(|l| l[8..14].parse().unwrap()).collect();
+        assert_eq!(*last.last().unwrap(), lines - 1);
+        assert!(last.windows(2).all(|w| w[1] == w[0] + 1), "contiguous");
     }
 
     #[test]
