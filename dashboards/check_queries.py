@@ -161,6 +161,22 @@ def main() -> int:
     total = 0
     now = time.time()
     seen_variables = set()
+
+    def checked(expr: str, what: str, label: str) -> tuple[dict, str] | None:
+        """(Prometheus' answer, the query sent), or None after printing and
+        recording why the query failed (unknown variable, Prometheus error)."""
+        try:
+            res, query = run(args.prometheus, expr, values, now, args.timeout)
+        except KeyError as err:
+            print(f"  FAIL {what}: {err}")
+            failures.append(label)
+            return None
+        if res["status"] != "success":
+            print(f"  FAIL {what}: {res['error']}")
+            failures.append(label)
+            return None
+        return res, query
+
     for path in files:
         dash = json.loads(path.read_text(encoding="utf-8"))
         print(f"== {path.name}: {dash.get('title', '?')}")
@@ -181,17 +197,10 @@ def main() -> int:
                 print(f"  FAIL variable ${name}: not label_values(selector, label): {definition!r}")
                 failures.append(label)
                 continue
-            try:
-                res, _ = run(args.prometheus, f"count by ({m.group(2)}) ({m.group(1)})", values, now,
-                             args.timeout)
-            except KeyError as err:
-                print(f"  FAIL variable ${name}: {err}")
-                failures.append(label)
+            answer = checked(f"count by ({m.group(2)}) ({m.group(1)})", f"variable ${name}", label)
+            if answer is None:
                 continue
-            if res["status"] != "success":
-                print(f"  FAIL variable ${name}: {res['error']}")
-                failures.append(label)
-                continue
+            res, _ = answer
             found = sorted({s["metric"].get(m.group(2), "") for s in res["data"]["result"]} - {""})
             if found or name not in REQUIRED_VARIABLES:
                 shown = ", ".join(found) if found else "none (All: .*)"
@@ -206,17 +215,10 @@ def main() -> int:
                 continue
             total += 1
             label = f"{path.name} / annotation {anno.get('name', '?')}"
-            try:
-                res, _ = run(args.prometheus, expr, values, now, args.timeout)
-            except KeyError as err:
-                print(f"  FAIL annotation {anno.get('name')}: {err}")
-                failures.append(label)
+            answer = checked(expr, f"annotation {anno.get('name')}", label)
+            if answer is None:
                 continue
-            if res["status"] != "success":
-                print(f"  FAIL annotation {anno.get('name')}: {res['error']}")
-                failures.append(label)
-                continue
-            n, _ = count(res)
+            n, _ = count(answer[0])
             print(f"  ok   annotation {anno.get('name')}: {n} series (may be 0: none without a deploy)")
         for panel in panels(dash):
             for t in panel.get("targets", []):
@@ -225,18 +227,10 @@ def main() -> int:
                     continue
                 total += 1
                 label = f"{path.name} / {panel.get('title', '?')} [{t.get('refId', '?')}]"
-                try:
-                    query = substitute(expr, values)
-                except KeyError as err:
-                    print(f"  FAIL {panel.get('title')} [{t.get('refId')}]: {err}")
-                    failures.append(label)
+                answer = checked(expr, f"{panel.get('title')} [{t.get('refId')}]", label)
+                if answer is None:
                     continue
-                res = api(args.prometheus, "/api/v1/query", {"query": query, "time": f"{now:.3f}"},
-                          args.timeout)
-                if res["status"] != "success":
-                    print(f"  FAIL {panel.get('title')} [{t.get('refId')}]: {res['error']}")
-                    failures.append(label)
-                    continue
+                res, query = answer
                 n, nan = count(res)
                 note = f" ({nan} NaN)" if nan else ""
                 if t.get("exemplar"):

@@ -22,6 +22,28 @@ fn telemetry() -> redline::Telemetry {
         .unwrap()
 }
 
+/// Serves `app` on an ephemeral loopback port: its address and the task.
+async fn serve(app: Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, server)
+}
+
+/// `GET http://{addr}{path}` with `x-request-id: {id}`.
+fn get_with_id(
+    addr: std::net::SocketAddr,
+    path: &str,
+    id: &str,
+) -> hyper::Request<Full<bytes::Bytes>> {
+    hyper::Request::get(format!("http://{addr}{path}"))
+        .header("x-request-id", id)
+        .body(Full::new(bytes::Bytes::new()))
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_captured_grouped_and_reported() {
     let t = telemetry();
@@ -43,20 +65,11 @@ async fn failures_are_captured_grouped_and_reported() {
         )
         .route("/missing", get(|| async { http::StatusCode::NOT_FOUND }))
         .layer(t.http_layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, server) = serve(app).await;
     let guard = t.serve_admin().await.unwrap();
     let admin = guard.admin_addr().unwrap();
     let c = common::client();
-    let send = |path: String, id: &str| {
-        hyper::Request::get(format!("http://{addr}{path}"))
-            .header("x-request-id", id)
-            .body(Full::new(bytes::Bytes::new()))
-            .unwrap()
-    };
+    let send = |path: String, id: &str| get_with_id(addr, &path, id);
     for i in 1..=3 {
         let r = c
             .request(send(format!("/orders/{i}"), &format!("req-{i}")))
@@ -165,22 +178,13 @@ async fn the_cause_of_a_500_is_kept_masked_before_the_body_is_sanitized() {
                 ),
             ),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, server) = serve(app).await;
     let guard = t.serve_admin().await.unwrap();
     let admin = guard.admin_addr().unwrap();
     let c = common::client();
-    let get_with_id = |path: &str, id: &str| {
-        hyper::Request::get(format!("http://{addr}{path}"))
-            .header("x-request-id", id)
-            .body(Full::new(bytes::Bytes::new()))
-            .unwrap()
-    };
+    let request = |path: &str, id: &str| get_with_id(addr, path, id);
 
-    let response = c.request(get_with_id("/boom", "req-boom-1")).await.unwrap();
+    let response = c.request(request("/boom", "req-boom-1")).await.unwrap();
     assert_eq!(response.status(), 500);
     let body = http_body_util::BodyExt::collect(response.into_body())
         .await
@@ -194,7 +198,7 @@ async fn the_cause_of_a_500_is_kept_masked_before_the_body_is_sanitized() {
     assert!(body.contains("internal server error"), "{body}");
     for id in 1..=5 {
         let response = c
-            .request(get_with_id(
+            .request(request(
                 &format!("/orders/{id}"),
                 &format!("req-order-{id}"),
             ))
