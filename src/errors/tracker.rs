@@ -228,6 +228,21 @@ struct Snapshot {
     sample: Arc<Sample>,
 }
 
+/// A group's rank by impact, worst highest: severity, users, errors in the
+/// last 5 minutes, count, then the most recently seen.
+type ImpactKey = (super::Severity, u64, u64, u64, u64);
+
+fn impact_key(g: &Group, now: u64, severity: &SeverityMap) -> ImpactKey {
+    let users = g.impact.users();
+    (
+        severity.of(g.category, users),
+        users,
+        g.impact.recent(now),
+        g.count,
+        g.seq,
+    )
+}
+
 impl Snapshot {
     fn new(fingerprint: &Arc<str>, g: &Group, now: u64, severity: &SeverityMap) -> Self {
         let users = g.impact.users();
@@ -245,12 +260,6 @@ impl Snapshot {
             hints: g.impact.hints(),
             sample: g.sample.clone(),
         }
-    }
-
-    /// Worst first: severity, users, recent errors, count, then the most
-    /// recently seen.
-    fn impact_key(&self, seq: u64) -> (super::Severity, u64, u64, u64, u64) {
-        (self.severity, self.users, self.recent, self.count, seq)
     }
 
     fn into_report(self) -> GroupReport {
@@ -538,20 +547,23 @@ impl ErrorTracker {
                 .map(|kg| snapshot(&kg))
                 .collect();
             // Impact needs every group's estimate (at most `max_groups`, a
-            // few microseconds each): snapshots of all, the worst kept.
-            let mut by_impact: Vec<(Snapshot, u64)> = st
+            // few microseconds each): ranked by key, and only the worst
+            // snapshotted (hints and samples copied).
+            let mut worst: Vec<(ImpactKey, &Arc<str>, &Group)> = st
                 .groups
                 .iter()
-                .map(|(k, g)| (snapshot(&(k, g)), g.seq))
+                .map(|(k, g)| (impact_key(g, now_minute, severity), k, g))
                 .collect();
-            let order = |a: &(Snapshot, u64), b: &(Snapshot, u64)| {
-                b.0.impact_key(b.1).cmp(&a.0.impact_key(a.1))
+            let order = |a: &(ImpactKey, &Arc<str>, &Group), b: &(ImpactKey, &Arc<str>, &Group)| {
+                b.0.cmp(&a.0)
             };
-            if by_impact.len() > TOP {
-                by_impact.select_nth_unstable_by(TOP - 1, order);
-                by_impact.truncate(TOP);
+            if worst.len() > TOP {
+                worst.select_nth_unstable_by(TOP - 1, order);
+                worst.truncate(TOP);
             }
-            by_impact.sort_unstable_by(order);
+            worst.sort_unstable_by(order);
+            let by_impact: Vec<Snapshot> =
+                worst.iter().map(|(_, k, g)| snapshot(&(k, g))).collect();
             (
                 st.total,
                 st.groups.len(),
@@ -573,10 +585,7 @@ impl ErrorTracker {
                 .collect(),
             rate_per_minute: in_window as f64 / window as f64,
             window_seconds: window * 60,
-            top_by_impact: by_impact
-                .into_iter()
-                .map(|(s, _)| s.into_report())
-                .collect(),
+            top_by_impact: by_impact.into_iter().map(Snapshot::into_report).collect(),
             top_by_count: top.into_iter().map(Snapshot::into_report).collect(),
             most_recent: recent.into_iter().map(Snapshot::into_report).collect(),
             users_affected_error: SKETCH_STD_ERROR,

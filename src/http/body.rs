@@ -63,8 +63,8 @@ where
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let first = match rest.as_mut().poll_frame(&mut cx) {
         Poll::Ready(Some(frame)) => {
-            if let Ok(data) = frame.as_ref().map(|f| f.data_ref())
-                && let Some(data) = data
+            if let Ok(frame) = &frame
+                && let Some(data) = frame.data_ref()
             {
                 failed.keep(data);
             }
