@@ -261,10 +261,7 @@ def http_window_rules(o: Options, windows: list[str]) -> list[Rule]:
 
 def http_group(o: Options) -> Group:
     r = o.replica
-    rules = [record("job:redline_http_metrics:present",
-                    f"group by ({o.by}) ({o.sel(DUR + '_count')})",
-                    "One series per service that exports the HTTP metrics now.")]
-    rules += http_window_rules(o, SHORT_WINDOWS)
+    rules = http_window_rules(o, SHORT_WINDOWS)
     rules += [
         record("job:redline_http_errors:rate5m", f"""\
 sum by ({o.by}) (rate({o.sel(DUR + '_count', FAILED)}[5m]))
