@@ -523,7 +523,7 @@ fn http_status(url: &str, body: Option<&str>) -> String {
 fn the_stack_runs_without_docker_and_stops_cleanly() {
     use std::io::{BufRead, Read};
     common::tool("prometheus");
-    let ports: Vec<String> = (0..5).map(|_| common::free_port().to_string()).collect();
+    let ports: Vec<String> = common::free_ports(5).iter().map(u16::to_string).collect();
     let (prom, am, receiver) = (&ports[2], &ports[3], &ports[4]);
     // Bounded: stops by itself 8 s after it is ready (time for the checks
     // below while it runs), then stops every process.
