@@ -724,6 +724,16 @@ sum by ({r}) (
               "last 10 minutes because an output could not keep up (security and access "
               "lines included).",
               comment="THRESHOLD: any dropped line in the last 10m."),
+        alert("RedlineLogLinesLost", f"""\
+sum by ({r}, output, reason) (
+  increase({s("redline_log_lines_lost_total", 'reason!="queue_full"')}[10m])
+) > 0""", "warning",
+              "redline loses log lines it could not write.",
+              f"{of_instance()} lost about {{{{ $value | humanize }}}} log lines on its "
+              "{{ $labels.output }} output in the last 10 minutes ({{ $labels.reason }}); "
+              "security and access lines included.",
+              comment="THRESHOLD: any line lost to a full disk or a failed write in the "
+                      "last 10m (a full queue is RedlineLogLinesDropped)."),
         alert("RedlineLogWriteErrors", f"""\
 sum by ({r}, output) (
   increase({s("redline_log_write_errors_total")}[10m])

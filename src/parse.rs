@@ -174,7 +174,7 @@ pub(crate) fn parse_duration(var: &str, v: &str) -> Result<Duration, ConfigError
     }
 }
 
-/// The seconds a duration such as `500ms`, `5s`, `2m`, `1h` or `3` (seconds)
+/// The seconds a duration such as `500ms`, `5s`, `2m`, `1h`, `7d` or `3` (seconds)
 /// stands for, unbounded; `None` if it is not one.
 pub(crate) fn duration_seconds(v: &str) -> Option<f64> {
     let s = v.trim();
@@ -188,6 +188,7 @@ pub(crate) fn duration_seconds(v: &str) -> Option<f64> {
         "" | "s" => Some(number),
         "m" => Some(number * 60.0),
         "h" => Some(number * 3600.0),
+        "d" => Some(number * 86_400.0),
         _ => None,
     }
 }

@@ -230,7 +230,7 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
     let disk_low = !query(
         &c,
         &prometheus,
-        r#"redline_health_check_status{job="redline-healthy", check="disk:free"} < 1"#,
+        r#"redline_health_check_status{job="redline-healthy", check=~"disk:free|logs:disk"} < 1"#,
     )
     .await
     .is_empty();
@@ -242,7 +242,8 @@ async fn alerts_reach_the_webhook_and_dashboards_have_data() {
         n.label("alertname") != "RedlineWatchdog"
             && !(disk_low
                 && (n.label("alertname") == "RedlineDiskSpaceLow"
-                    || n.label("check").starts_with("disk")))
+                    || n.label("check").starts_with("disk")
+                    || n.label("check") == "logs:disk"))
     };
     // The objectives each service announced, or the defaults; the healthy
     // demo's slow ratio counted above its own 1 s bucket.

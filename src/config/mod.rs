@@ -114,6 +114,10 @@ pub struct Config {
     /// Traces: OTLP export, sampling, batching (the `OTEL_*` variables; see
     /// [`crate::traces::TraceConfig`]).
     pub traces: crate::traces::TraceConfig,
+    /// OTLP log export: `OTEL_LOGS_EXPORTER`, the `OTEL_BLRP_*` batch
+    /// settings and the OTLP exporter's logs variables (see
+    /// [`crate::logs::LogExportConfig`]).
+    pub log_export: crate::logs::LogExportConfig,
     /// Masking of secrets and personal data in logs, error samples and
     /// spans: extra keys, headers, patterns, allowed values (see
     /// [`crate::redact`]).
@@ -202,6 +206,7 @@ impl Default for Config {
             },
             logs: crate::logs::LogConfig::default(),
             traces: crate::traces::TraceConfig::default(),
+            log_export: crate::logs::LogExportConfig::default(),
             redact: crate::redact::RedactConfig::default(),
             slo: crate::metrics::SloConfig::default(),
             warnings: Vec::new(),
@@ -501,6 +506,7 @@ impl Config {
         config.rate_limit = crate::security::RateLimitConfig::from_source(&get)?;
         config.logs = crate::logs::LogConfig::from_source(&get)?;
         config.traces = crate::traces::TraceConfig::from_source(&get)?;
+        config.log_export = crate::logs::LogExportConfig::from_source(&get)?;
         config.redact = crate::redact::RedactConfig::from_source(&get)?;
         config.slo = crate::metrics::SloConfig::from_source(&get, &config.http_duration_buckets)?;
         let warn_unknown = match get("REDLINE_UNKNOWN_VARIABLES") {
@@ -883,6 +889,7 @@ mod tests {
             "rate-limit" => cfg!(feature = "rate-limit"),
             "otlp-grpc" => cfg!(feature = "otlp-grpc"),
             "otlp-http" => cfg!(feature = "otlp-http"),
+            "log-compress" => cfg!(feature = "log-compress"),
             other => panic!("src/settings.rs names an unknown cargo feature `{other}`"),
         })
     }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rotation::RotationPolicy;
-use crate::parse::{ConfigError, invalid, parse_bool, parse_count};
+use crate::parse::{
+    ConfigError, duration_seconds, invalid, parse_bool, parse_count, without_feature,
+};
 
 /// Where log lines go.
 ///
@@ -53,7 +55,9 @@ pub struct LogConfig {
     /// ```
     pub file: PathBuf,
     /// `REDLINE_LOG_MAX_SIZE` (`10MB`, bytes), `REDLINE_LOG_ROTATE_DAILY`
-    /// (`true`/`false`) and `REDLINE_LOG_KEEP` (old files kept).
+    /// (`true`/`false`), `REDLINE_LOG_KEEP` (old files kept),
+    /// `REDLINE_LOG_COMPRESS` (gzip old files), `REDLINE_LOG_MAX_TOTAL_SIZE`
+    /// and `REDLINE_LOG_MAX_AGE` (`7d`; old files deleted past either).
     pub rotation: RotationPolicy,
     /// `REDLINE_LOG_BUFFER_LINES`: lines the non-blocking buffer holds;
     /// more are dropped and counted, never blocking the service.
@@ -124,6 +128,24 @@ impl LogConfig {
         if let Some((var, v)) = get("REDLINE_LOG_KEEP") {
             c.rotation.keep = parse_count(&var, &v, 0, 1000)?;
         }
+        if let Some((var, v)) = get("REDLINE_LOG_COMPRESS") {
+            c.rotation.compress = parse_bool(&var, &v)?;
+            if c.rotation.compress && !cfg!(feature = "log-compress") {
+                return Err(without_feature(
+                    &var,
+                    &v,
+                    "false",
+                    "log-compress",
+                    "enable it to gzip rotated log files",
+                ));
+            }
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_MAX_TOTAL_SIZE") {
+            c.rotation.max_total_bytes = parse_size(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_LOG_MAX_AGE") {
+            c.rotation.max_age = parse_age(&var, &v)?;
+        }
         if let Some((var, v)) = get("REDLINE_LOG_BUFFER_LINES") {
             c.buffer_lines = parse_count(&var, &v, 16, 10_000_000)?;
         }
@@ -172,6 +194,17 @@ fn parse_size(var: &str, v: &str) -> Result<u64, ConfigError> {
         .ok_or_else(|| invalid(var, v, expected))
 }
 
+/// `0` (no limit), or a duration from a minute to ten years: `12h`,
+/// `30d`, `90m`.
+fn parse_age(var: &str, v: &str) -> Result<Option<Duration>, ConfigError> {
+    let expected = "0 (no limit) or a duration from 1m to 3650d such as 12h or 30d";
+    match duration_seconds(v) {
+        Some(0.0) => Ok(None),
+        Some(s) if (60.0..=3650.0 * 86_400.0).contains(&s) => Ok(Some(Duration::from_secs_f64(s))),
+        _ => Err(invalid(var, v, expected)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,8 +221,26 @@ mod tests {
             ("REDLINE_ACCESS_LOG", "off"),
             ("REDLINE_ACCESS_LOG_SAMPLE", "0.1"),
             ("REDLINE_LOG_MAX_SIZE", "512kb"),
+            ("REDLINE_LOG_MAX_TOTAL_SIZE", "1GB"),
+            ("REDLINE_LOG_MAX_AGE", "7d"),
+            ("REDLINE_LOG_COMPRESS", "false"),
         ])
         .unwrap();
+        assert_eq!(c.rotation.max_total_bytes, 1 << 30);
+        assert_eq!(c.rotation.max_age, Some(Duration::from_secs(7 * 86_400)));
+        assert!(!c.rotation.compress);
+        assert_eq!(
+            parse(&[("REDLINE_LOG_MAX_AGE", "0")])
+                .unwrap()
+                .rotation
+                .max_age,
+            None
+        );
+        assert_eq!(
+            parse(&[("REDLINE_LOG_COMPRESS", "true")]).is_ok(),
+            cfg!(feature = "log-compress"),
+            "refused without the feature"
+        );
         assert_eq!(c.filter, "debug");
         assert_eq!(c.rotation.keep, 3);
         assert_eq!(c.access_log, None);
@@ -207,6 +258,11 @@ mod tests {
             ("REDLINE_LOG_MAX_SIZE", "10 parsecs"),
             ("REDLINE_LOG_MAX_SIZE", "99999999999999999999GB"),
             ("REDLINE_LOG_KEEP", "-1"),
+            ("REDLINE_LOG_MAX_AGE", "30s"),
+            ("REDLINE_LOG_MAX_AGE", "-1d"),
+            ("REDLINE_LOG_MAX_AGE", "forever"),
+            ("REDLINE_LOG_MAX_TOTAL_SIZE", "lots"),
+            ("REDLINE_LOG_COMPRESS", "gzip"),
             ("REDLINE_LOG_BUFFER_LINES", "1"),
             ("REDLINE_ACCESS_LOG", "loud"),
             ("REDLINE_ACCESS_LOG_SAMPLE", "2"),

@@ -3,9 +3,11 @@
 //!
 //! Inside, behind one per-layer filter (the reloadable `EnvFilter` of
 //! `REDLINE_LOG`, with the audit floor): the JSON-lines outputs (stdout
-//! and/or the rotating file, each through a non-blocking buffer), the log
-//! statistics, and the OpenTelemetry bridge of `tracing` spans when traces
-//! are enabled. The filter is per-layer ([`Filtered`]): it decides what
+//! and/or the rotating file, each through a non-blocking buffer; the first
+//! of them also hands each line to the OTLP log sink when
+//! `OTEL_LOGS_EXPORTER=otlp`, see [`super::otlp`]), the log statistics,
+//! and the OpenTelemetry bridge of `tracing` spans when traces are
+//! enabled. The filter is per-layer ([`Filtered`]): it decides what
 //! redline writes, counts and exports, and nothing of what the service's
 //! other layers see; they keep their own filters.
 
@@ -14,17 +16,18 @@ use std::any::TypeId;
 use tracing::span;
 use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, WorkerGuard};
+use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_subscriber::filter::{Filtered, LevelFilter};
 use tracing_subscriber::layer::{Context, Layer, Layered};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, reload};
 
+use super::otlp::{Lines, LogSink};
 use super::rotation::RotatingFile;
 use super::{JsonLines, LogConfig, LogError, LogOutput, LogStats, LogStatsLayer, SpanFields};
 
-/// A JSON-lines output (stdout or the file).
-type Json<S> = tracing_subscriber::fmt::Layer<S, SpanFields, JsonLines, NonBlocking>;
+/// A JSON-lines output (stdout or the file, and the OTLP log sink).
+type Json<S> = tracing_subscriber::fmt::Layer<S, SpanFields, JsonLines, Lines>;
 /// The bridge of `tracing` spans into the trace pipeline.
 type Otel<S> = tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::SdkTracer>;
 /// Stdout, file, statistics, spans: the layers under redline's filter.
@@ -40,8 +43,9 @@ pub(crate) type Reload = Box<dyn Fn(EnvFilter) -> Result<(), reload::Error> + Se
 
 /// redline's logging as a [`Layer`] to add to a subscriber of your own:
 /// JSON lines (redacted, with request and trace ids) to stdout and/or the
-/// rotating file, log statistics (`/logs/info`, `redline_log_*`), and
-/// `tracing` spans into the trace pipeline when traces are enabled, all
+/// rotating file, the same records over OTLP when `OTEL_LOGS_EXPORTER=otlp`
+/// (see [`super::otlp`]), log statistics (`/logs/info`, `redline_log_*`),
+/// and `tracing` spans into the trace pipeline when traces are enabled, all
 /// behind redline's reloadable filter (`REDLINE_LOG`, changed by
 /// [`Telemetry::set_log_filter`](crate::Telemetry::set_log_filter) and
 /// `PUT /logs/level`). Built by
@@ -89,7 +93,7 @@ pub(crate) struct Parts {
 }
 
 /// A JSON-lines fmt layer writing to `w`.
-fn json_layer<S>(w: NonBlocking, redactor: &crate::redact::Redactor) -> Json<S>
+fn json_layer<S>(w: Lines, redactor: &crate::redact::Redactor) -> Json<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -99,13 +103,15 @@ where
         .with_writer(w)
 }
 
-/// Builds the layer for `config`; nothing is registered yet (the caller
-/// commits the [`Parts`] once the layer is in use).
+/// Builds the layer for `config`, exporting over OTLP through `otlp` when
+/// given; nothing is registered yet (the caller commits the [`Parts`] once
+/// the layer is in use).
 pub(crate) fn build<S>(
     config: &LogConfig,
     stats: &LogStats,
     tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
     redactor: &crate::redact::Redactor,
+    mut otlp: Option<LogSink>,
 ) -> Result<(LogLayer<S>, Parts), LogError>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -129,7 +135,9 @@ where
             Box::new(super::stats::CountingStdout::new(stats.clone())),
             "redline-log-stdout",
         );
-        Some(json_layer(w, redactor))
+        // The first JSON output carries the OTLP sink: each line is
+        // formatted (and redacted) once for both.
+        Some(json_layer(Lines::new(Some(w), otlp.take()), redactor))
     } else {
         None
     };
@@ -141,19 +149,25 @@ where
                     source,
                 }
             })?;
-        // Buffered like stdout (see `CountingStdout`): the worker flushes
-        // when its queue is empty, and a rotation never splits a write.
+        // Buffered like stdout (see `output`): the worker flushes when its
+        // queue is empty, a rotation never splits a write, and every line
+        // lost is counted.
         let w = non_blocking(
-            Box::new(std::io::BufWriter::with_capacity(
-                64 * 1024,
-                rotating.clone(),
-            )),
+            Box::new(stats.file_writer(rotating.clone())),
             "redline-log-file",
         );
-        (Some(json_layer(w, redactor)), Some(rotating))
+        (
+            Some(json_layer(Lines::new(Some(w), otlp.take()), redactor)),
+            Some(rotating),
+        )
     } else {
         (None, None)
     };
+    // No JSON output at all: the OTLP sink gets a formatter of its own.
+    let stdout = stdout.or_else(|| {
+        otlp.take()
+            .map(|sink| json_layer(Lines::new(None, Some(sink)), redactor))
+    });
     // `Layer::and_then`, not `Option::and_then`.
     let outputs = Layer::<S>::and_then(stdout, file)
         .and_then(stats.layer())

@@ -47,6 +47,8 @@ mod config;
 mod filter;
 mod format;
 mod layer;
+pub mod otlp;
+mod output;
 pub mod rotation;
 mod security;
 mod stats;
@@ -57,6 +59,7 @@ pub use config::{LogConfig, LogOutput};
 pub(crate) use format::push_json_str;
 pub use format::{JsonLines, SpanFields};
 pub use layer::LogLayer;
+pub use otlp::{LogExport, LogExportConfig, LogExportError, LogsExporter};
 pub use security::{SecurityEvent, SecurityEvents};
 pub use stats::{LogSnapshot, LogStats, LogStatsLayer};
 
@@ -167,6 +170,13 @@ impl LogControl {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(parts.guards);
+        // `layer::build` makes stdout's buffer first, then the file's.
+        let outputs = if parts.file.is_some() {
+            &["stdout", "file"][2 - parts.dropped.len().min(2)..]
+        } else {
+            &["stdout"][..parts.dropped.len().min(1)]
+        };
+        let dropped: Vec<_> = outputs.iter().copied().zip(parts.dropped).collect();
         if let Some(file) = parts.file {
             *stats
                 .inner
@@ -179,7 +189,7 @@ impl LogControl {
             .dropped
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend(parts.dropped);
+            .extend(dropped);
         Ok(())
     }
 
@@ -199,6 +209,7 @@ pub(crate) fn build_layer<S>(
     control: &LogControl,
     tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
     redactor: &crate::redact::Redactor,
+    otlp: Option<otlp::LogSink>,
 ) -> Result<LogLayer<S>, LogError>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
@@ -206,7 +217,7 @@ where
     if control.is_built() {
         return Err(LogError::AlreadyBuilt);
     }
-    let (layer, parts) = layer::build(config, stats, tracer, redactor)?;
+    let (layer, parts) = layer::build(config, stats, tracer, redactor, otlp)?;
     control.commit(parts, stats)?;
     Ok(layer)
 }
@@ -219,11 +230,12 @@ pub(crate) fn install(
     control: &LogControl,
     tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
     redactor: &crate::redact::Redactor,
+    otlp: Option<otlp::LogSink>,
 ) -> Result<(), LogError> {
     if control.is_built() {
         return Err(LogError::AlreadyBuilt);
     }
-    let (layer, parts) = layer::build::<Registry>(config, stats, tracer, redactor)?;
+    let (layer, parts) = layer::build::<Registry>(config, stats, tracer, redactor, otlp)?;
     // On failure the layer, its writers and its file are dropped here, and
     // nothing was registered: `logging_layer` can still be used.
     tracing_subscriber::registry()
@@ -280,7 +292,7 @@ mod tests {
             .dropped
             .lock()
             .unwrap()
-            .push(writer.error_counter());
+            .push(("stdout", writer.error_counter()));
         // The first line reaches the writer, which then blocks.
         writer.write_all(b"line 0\n").unwrap();
         {

@@ -1,20 +1,29 @@
-//! A log file that rotates by size and/or UTC date, keeping N old files.
+//! A log file that rotates by size and/or UTC date, keeping old files
+//! (gzip-compressed in the background) within a count, a total size and an
+//! age.
 //!
 //! Why not `tracing_appender::rolling`: it rotates by time only (minutely,
-//! hourly, daily, with `max_log_files`) and has no size trigger, while the
-//! service we replace rotated at 10 MB. [`RotatingFile`] rotates by size
-//! (default 10 MiB), optionally also when the UTC date changes, and keeps a
-//! configurable number of old files.
+//! hourly, daily, with `max_log_files`) and has no size trigger, no
+//! compression and no size or age retention, while the service we replace
+//! rotated at 10 MB. [`RotatingFile`] rotates by size (default 10 MiB),
+//! optionally also when the UTC date changes.
 //!
-//! Naming: `app.log` is the current file, `app.log.1` the newest old file,
-//! `app.log.2` the one before, ... up to `app.log.<keep>`. A rotation shifts
-//! `.k` to `.k+1` (the one past `keep` is deleted), renames the current file
-//! to `.1` and opens a fresh current file.
+//! Naming: `app.log` is the current file, `app.log.1.gz` the newest old
+//! file, `app.log.2.gz` the one before, ... up to `app.log.<keep>.gz`
+//! (`app.log.1` ... without compression). A rotation renames the current
+//! file out of the way and opens a fresh one; the archive keeper thread
+//! compresses it (temp file, sync, rename: a crash never leaves a
+//! half-written archive, and what it interrupted is finished at the next
+//! start), shifts `.k` to `.k+1` and installs it as `.1.gz`, then deletes
+//! what the retention policy no longer keeps.
 //!
 //! Guarantees:
-//! - one `write` call is one log line (or part of one) and is never split
-//!   across two files: `write` writes the whole buffer or fails, and the
-//!   rotation decision is taken before the write, under the same lock;
+//! - a line is never split across two files: a `write` of several lines
+//!   (a buffer's worth) is cut at line ends so that each file stays within
+//!   `max_bytes` (a single longer line goes whole into a fresh file), the
+//!   rotation decision is taken before each part, under the same lock, and
+//!   a part is written whole or not at all. When a later part fails, the
+//!   write returns the bytes written before it (a short write);
 //! - every clone of a [`RotatingFile`] shares one mutex, so concurrent
 //!   writers never interleave lines and none is lost while rotating;
 //! - this writer is unbuffered (one `write(2)` per `write` call), and the
@@ -30,7 +39,7 @@
 //!   (an external logrotate), it is reopened, recreating directories, instead
 //!   of writing into an unlinked file;
 //! - on a full volume (`ENOSPC`, `EDQUOT`) the old files are deleted,
-//!   oldest first, until the line fits ([`RotationStats::archives_dropped`]):
+//!   oldest first, until the line fits ([`ArchiveStats::deleted_no_space`]):
 //!   the newest lines win over the oldest archives, and logging goes on
 //!   instead of stopping until someone frees space. A warning goes to
 //!   stderr once when writes start failing, and once when they work again;
@@ -49,19 +58,25 @@
 //! size and daily triggers, the renaming of old files and the recovery from
 //! a file moved or a directory removed share one lock and one state.
 
-use std::ffi::OsString;
+mod archive;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// The clock used for daily rotation (injectable for tests).
-pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub use archive::ArchiveStats;
+pub(crate) use archive::Clock;
+use archive::{Archives, Keeper, Retention};
 
 const SECS_PER_DAY: u64 = 86_400;
+
+/// How long after the last failed write a write that works announces that
+/// writing works again.
+const RECOVERED_AFTER: Duration = Duration::from_millis(100);
 
 /// How a log file rotates.
 ///
@@ -72,9 +87,16 @@ const SECS_PER_DAY: u64 = 86_400;
 /// assert_eq!(policy.max_bytes, 10 * 1024 * 1024);
 /// assert!(!policy.daily);
 /// assert_eq!(policy.keep, 5);
+/// assert!(policy.compress); // with the `log-compress` feature; ignored without
 ///
-/// // Daily only, keeping a week of old files.
-/// let daily = RotationPolicy { max_bytes: 0, daily: true, keep: 7 };
+/// // Daily only, keeping a week of old files, at most 1 GiB of them.
+/// let daily = RotationPolicy {
+///     max_bytes: 0,
+///     daily: true,
+///     keep: 7,
+///     max_total_bytes: 1 << 30,
+///     ..RotationPolicy::default()
+/// };
 /// # let _ = daily;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,10 +114,23 @@ pub struct RotationPolicy {
     /// ones are deleted. `0` deletes the old file at each rotation.
     /// Default 5.
     pub keep: usize,
+    /// Old files are deleted, oldest first, until their total size is at
+    /// most this many bytes (the current file is bounded by `max_bytes`).
+    /// `0` means no limit. Default 0.
+    pub max_total_bytes: u64,
+    /// Old files last written longer ago than this are deleted (checked at
+    /// each rotation and every minute). Default `None` (no limit).
+    pub max_age: Option<Duration>,
+    /// Gzip old files (`<file>.N.gz`) in a background thread; writers
+    /// never wait for it. Needs the `log-compress` feature: ignored
+    /// without it (`REDLINE_LOG_COMPRESS=true` is refused there). Default
+    /// `true`.
+    pub compress: bool,
 }
 
 impl Default for RotationPolicy {
-    /// 10 MiB files, no daily rotation, 5 old files kept.
+    /// 10 MiB files, no daily rotation, 5 old files kept, compressed (with
+    /// the `log-compress` feature), no total size or age limit.
     ///
     /// ```
     /// use redline::logs::rotation::RotationPolicy;
@@ -109,6 +144,9 @@ impl Default for RotationPolicy {
             max_bytes: 10 * 1024 * 1024,
             daily: false,
             keep: 5,
+            max_total_bytes: 0,
+            max_age: None,
+            compress: true,
         }
     }
 }
@@ -143,9 +181,8 @@ pub struct RotationStats {
     pub lines_written: u64,
     /// Failed writes, reopens and rotations.
     pub write_errors: u64,
-    /// Old files deleted before their turn to make room for a line on a
-    /// full volume (see [`RotatingFile`]).
-    pub archives_dropped: u64,
+    /// The old files: how many, their size, compression and deletions.
+    pub archives: ArchiveStats,
 }
 
 /// A log file that rotates by size and/or date.
@@ -160,7 +197,7 @@ pub struct RotationStats {
 /// use redline::logs::rotation::{RotatingFile, RotationPolicy};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let policy = RotationPolicy { max_bytes: 20, daily: false, keep: 3 };
+/// let policy = RotationPolicy { max_bytes: 20, keep: 3, compress: false, ..RotationPolicy::default() };
 /// let mut file = RotatingFile::open(dir.path().join("app.log"), policy)?;
 /// file.write_all(b"first line, 15\n")?;
 /// file.write_all(b"second line 15\n")?; // 30 > 20: rotates first
@@ -179,7 +216,16 @@ struct Inner {
     policy: RotationPolicy,
     clock: Clock,
     state: Mutex<State>,
+    archives: Arc<Archives>,
+    /// Compression and age retention, when either is on.
+    keeper: Option<Keeper>,
+    /// Told when writing starts failing (`true`) and works again.
+    on_outage: Mutex<Option<OutageHook>>,
 }
+
+/// Called with `true` when writing starts failing, `false` when it works
+/// again (outside the writer's lock).
+pub(crate) type OutageHook = Arc<dyn Fn(bool) + Send + Sync>;
 
 /// Identity of the open file, to notice that the path now names another
 /// file (or none).
@@ -224,10 +270,10 @@ struct State {
     bytes_written: u64,
     lines_written: u64,
     write_errors: u64,
-    archives_dropped: u64,
-    /// The last write failed: a warning was printed, and the next success
-    /// prints that writing works again.
+    /// Writes fail: a warning was printed, and the first success
+    /// [`RECOVERED_AFTER`] after the last failure says writing works again.
     failing: bool,
+    last_failure: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for RotatingFile {
@@ -245,35 +291,11 @@ fn utc_day(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn rotated_name(path: &Path, k: usize) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str());
-    name.push(".");
-    name.push(k.to_string());
-    PathBuf::from(name)
-}
-
-/// `fs::remove_file`, where a missing file is fine.
 /// Whether `e` says the volume (or the user's quota) is full.
-fn out_of_space(e: &io::Error) -> bool {
+pub(crate) fn out_of_space(e: &io::Error) -> bool {
     // ENOSPC, EDQUOT (Linux numbers; `ErrorKind::StorageFull` covers both
     // where the standard library maps them).
     e.kind() == io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(28 | 122))
-}
-
-/// Deletes the oldest old file (`<path>.keep` down to `<path>.1`, the first
-/// that exists); whether there was one.
-fn drop_oldest_archive(path: &Path, keep: usize) -> bool {
-    (1..=keep)
-        .rev()
-        .map(|k| rotated_name(path, k))
-        .any(|old| fs::symlink_metadata(&old).is_ok() && fs::remove_file(&old).is_ok())
-}
-
-fn remove_if_exists(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 impl RotatingFile {
@@ -319,17 +341,34 @@ impl RotatingFile {
             bytes_written: 0,
             lines_written: 0,
             write_errors: 0,
-            archives_dropped: 0,
             failing: false,
+            last_failure: None,
         };
         let today = utc_day(clock());
         state.reopen(&path, today)?;
+        let retention = Retention {
+            keep: policy.keep,
+            max_total_bytes: policy.max_total_bytes,
+            max_age: policy.max_age,
+            compress: policy.compress,
+        };
+        let archives = Archives::new(&path, retention, clock.clone());
+        // Finishes what a crash interrupted (and applies retention).
+        archives.recover();
+        let keeper = if archives.needs_keeper() {
+            Some(Keeper::start(archives.clone())?)
+        } else {
+            None
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 policy,
                 clock,
                 state: Mutex::new(state),
+                archives,
+                keeper,
+                on_outage: Mutex::new(None),
             }),
         })
     }
@@ -357,7 +396,52 @@ impl RotatingFile {
             bytes_written: state.bytes_written,
             lines_written: state.lines_written,
             write_errors: state.write_errors,
-            archives_dropped: state.archives_dropped,
+            archives: self.inner.archives.stats(),
+        }
+    }
+
+    /// Waits until every rotated file is compressed and in place, at most
+    /// `timeout`; whether it is (always true without compression). For a
+    /// clean shutdown, or a test; anything left is finished at the next
+    /// start anyway.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    /// use redline::logs::rotation::{RotatingFile, RotationPolicy};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let policy = RotationPolicy { max_bytes: 10, ..RotationPolicy::default() };
+    /// let mut file = RotatingFile::open(dir.path().join("app.log"), policy)?;
+    /// file.write_all(b"0123456789\n")?;
+    /// file.write_all(b"rotates\n")?;
+    /// assert!(file.wait_for_archives(Duration::from_secs(10)));
+    /// let first = if cfg!(feature = "log-compress") { "app.log.1.gz" } else { "app.log.1" };
+    /// assert!(dir.path().join(first).exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_for_archives(&self, timeout: Duration) -> bool {
+        self.inner.archives.wait_idle(timeout)
+    }
+
+    /// Sets what is told when writing starts failing and works again.
+    pub(crate) fn on_outage(&self, hook: OutageHook) {
+        *self
+            .inner
+            .on_outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(hook);
+    }
+
+    fn tell_outage(&self, failing: bool) {
+        let hook = self
+            .inner
+            .on_outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(hook) = hook {
+            hook(failing);
         }
     }
 
@@ -388,31 +472,54 @@ impl RotatingFile {
         }
         let inner = &*self.inner;
         let mut state = self.lock();
-        match state.write_line(inner, buf) {
-            Ok(()) => {
-                if state.failing {
-                    state.failing = false;
-                    eprintln!(
-                        "redline: {}: log lines are written again",
-                        inner.path.display()
-                    );
-                }
-                Ok(buf.len())
+        let mut done = 0;
+        let mut result = Ok(());
+        while done < buf.len() {
+            let part = state.part(&inner.policy, &buf[done..]);
+            if let Err(e) = state.write_line(inner, &buf[done..done + part]) {
+                result = Err(e);
+                break;
             }
-            Err(e) => {
-                state.write_errors = state.write_errors.saturating_add(1);
-                if !state.failing {
-                    // Once per outage: the lines that follow are lost (and
-                    // counted) until a write works again.
-                    state.failing = true;
-                    eprintln!(
-                        "redline: {}: writing log lines fails ({e}); they are lost until it works again",
-                        inner.path.display()
-                    );
-                }
-                Err(e)
-            }
+            done += part;
         }
+        if done > 0 && result.is_err() {
+            // A short write; the error comes back with the rest.
+            result = Ok(());
+        }
+        let changed = match &result {
+            Err(_) => {
+                state.write_errors = state.write_errors.saturating_add(1);
+                state.last_failure = Some(std::time::Instant::now());
+                !std::mem::replace(&mut state.failing, true)
+            }
+            // Recovered once a write works a while after the last failure:
+            // on a nearly full volume short lines can fit between failures,
+            // and that is not a recovery to announce.
+            Ok(()) => {
+                state.failing
+                    && state
+                        .last_failure
+                        .is_none_or(|t| t.elapsed() >= RECOVERED_AFTER)
+                    && std::mem::replace(&mut state.failing, false)
+            }
+        };
+        drop(state);
+        if changed {
+            // Once per outage, each way: the lines that follow a failure are
+            // lost (and counted by the caller) until a write works again.
+            match &result {
+                Err(e) => eprintln!(
+                    "redline: {}: writing log lines fails ({e}); they are lost until it works again",
+                    inner.path.display()
+                ),
+                Ok(()) => eprintln!(
+                    "redline: {}: log lines are written again",
+                    inner.path.display()
+                ),
+            }
+            self.tell_outage(result.is_err());
+        }
+        result.map(|()| done)
     }
 }
 
@@ -461,6 +568,24 @@ impl State {
         Ok(())
     }
 
+    /// How much of `rest` goes into the file as one part: all of it if it
+    /// fits under `max_bytes`, else the whole lines that do, else the first
+    /// line (which a rotation will precede).
+    fn part(&self, policy: &RotationPolicy, rest: &[u8]) -> usize {
+        let room = policy.max_bytes.saturating_sub(self.current_bytes);
+        if policy.max_bytes == 0 || rest.len() as u64 <= room {
+            return rest.len();
+        }
+        let fits = &rest[..room as usize];
+        match fits.iter().rposition(|&b| b == b'\n') {
+            Some(end) => end + 1,
+            None => rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |end| end + 1),
+        }
+    }
+
     fn needs_rotation(&self, policy: &RotationPolicy, len: u64, today: u64) -> bool {
         self.current_bytes > 0
             && ((policy.max_bytes > 0 && self.current_bytes.saturating_add(len) > policy.max_bytes)
@@ -477,7 +602,7 @@ impl State {
         self.ensure_open(&inner.path, today)?;
         let len = buf.len() as u64;
         if self.needs_rotation(policy, len, today) {
-            if self.rotate(&inner.path, policy.keep, today).is_err() {
+            if self.rotate(inner, today).is_err() {
                 // Counted; the line still goes to the file that is open.
                 self.write_errors = self.write_errors.saturating_add(1);
             }
@@ -497,10 +622,9 @@ impl State {
             && out_of_space(e)
         {
             let _ = open.file.set_len(self.current_bytes);
-            if !drop_oldest_archive(&inner.path, policy.keep) {
+            if !inner.archives.drop_oldest() {
                 break;
             }
-            self.archives_dropped = self.archives_dropped.saturating_add(1);
             written = open.file.write_all(buf);
         }
         if let Err(e) = written {
@@ -516,28 +640,19 @@ impl State {
         Ok(())
     }
 
-    /// Shifts the old files, moves the current file to `.1` (or deletes it
-    /// when `keep == 0`) and opens a fresh one. On error the state still
-    /// has an open file (the old one) unless the fresh open failed after the
-    /// rename, in which case the old handle (now `.1`) is kept.
-    fn rotate(&mut self, path: &Path, keep: usize, today: u64) -> io::Result<()> {
-        if keep == 0 {
-            remove_if_exists(path)?;
-        } else {
-            // Only existing files are shifted: find the first gap.
-            let gap = (1..=keep)
-                .find(|&k| fs::symlink_metadata(rotated_name(path, k)).is_err())
-                // All of .1 ..= .keep exist: the oldest goes.
-                .unwrap_or(keep);
-            if gap == keep {
-                remove_if_exists(&rotated_name(path, keep))?;
-            }
-            for k in (1..gap).rev() {
-                fs::rename(rotated_name(path, k), rotated_name(path, k + 1))?;
-            }
-            fs::rename(path, rotated_name(path, 1))?;
+    /// Moves the current file out of the way (see [`Archives`]) and opens
+    /// a fresh one. On error the state still has an open file (the old
+    /// one) unless the fresh open failed after the rename, in which case
+    /// the old handle is kept.
+    fn rotate(&mut self, inner: &Inner, today: u64) -> io::Result<()> {
+        inner.archives.archive_current()?;
+        if let Some(keeper) = &inner.keeper {
+            keeper.wake();
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&inner.path)?;
         let meta = file.metadata()?;
         self.open = Some(Open {
             file,
@@ -551,8 +666,10 @@ impl State {
 }
 
 impl Write for &RotatingFile {
-    /// Writes the whole buffer to the current file (rotating first if due)
-    /// and returns its length, or fails and counts a write error.
+    /// Writes the buffer to the current file (rotating first if due; a
+    /// buffer of several lines is cut at line ends so that files stay
+    /// within `max_bytes`) and returns its length, or the length written
+    /// before a failure, or fails and counts a write error.
     ///
     /// ```
     /// use std::io::Write;
@@ -586,9 +703,11 @@ impl Write for &RotatingFile {
 }
 
 impl Write for RotatingFile {
-    /// Writes the whole buffer to the current file (rotating first if due)
-    /// and returns its length, or fails and counts a write error. Never
-    /// splits a buffer across two files.
+    /// Writes the buffer to the current file (rotating first if due; a
+    /// buffer of several lines is cut at line ends so that files stay
+    /// within `max_bytes`) and returns its length, or the length written
+    /// before a failure, or fails and counts a write error. A line is
+    /// never split across two files.
     ///
     /// ```
     /// use std::io::Write;
@@ -649,12 +768,18 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
+    /// Uncompressed (compression has its tests in `tests/log_archives.rs`).
     fn policy(max_bytes: u64, keep: usize) -> RotationPolicy {
         RotationPolicy {
             max_bytes,
-            daily: false,
             keep,
+            compress: false,
+            ..RotationPolicy::default()
         }
+    }
+
+    fn rotated_name(path: &Path, k: usize) -> PathBuf {
+        PathBuf::from(format!("{}.{k}", path.display()))
     }
 
     /// The current file and the `.N` files, oldest first, as (name, text).
@@ -915,7 +1040,7 @@ mod tests {
         let daily = RotationPolicy {
             max_bytes: 0,
             daily: true,
-            keep: 5,
+            ..policy(0, 5)
         };
         let mut file = RotatingFile::open_with_clock(&path, daily, fake_clock(&secs)).unwrap();
         file.write_all(b"day1 a\n").unwrap();
@@ -950,7 +1075,7 @@ mod tests {
         let secs = Arc::new(AtomicU64::new(now));
         let daily = RotationPolicy {
             daily: true,
-            ..RotationPolicy::default()
+            ..policy(10 * 1024 * 1024, 5)
         };
         let mut file = RotatingFile::open_with_clock(&path, daily, fake_clock(&secs)).unwrap();
         file.write_all(b"today\n").unwrap();
@@ -1118,7 +1243,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("line {i} on a full volume: {e}"));
         }
         let stats = file.stats();
-        assert!(stats.archives_dropped > 0, "{stats:?}");
+        assert!(stats.archives.deleted_no_space > 0, "{stats:?}");
         assert_eq!(stats.write_errors, 0, "{stats:?}");
         assert_eq!(stats.lines_written, lines as u64);
         // The newest lines are all there, in order, none cut.
@@ -1127,6 +1252,24 @@ mod tests {
         let last: Vec<usize> = all.iter().map(|l| l[8..14].parse().unwrap()).collect();
         assert_eq!(*last.last().unwrap(), lines - 1);
         assert!(last.windows(2).all(|w| w[1] == w[0] + 1), "contiguous");
+    }
+
+    /// A buffer of many lines (what the 64 KiB line buffer hands over) is
+    /// cut at line ends: every file stays within `max_bytes`, no line is
+    /// split, nothing is lost.
+    #[test]
+    fn a_buffer_of_lines_is_cut_to_keep_files_within_max_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = RotatingFile::open(&path, policy(1000, 1000)).unwrap();
+        let chunk: String = (0..300).map(|i| line(0, i)).collect(); // ~15 KB
+        file.write_all(chunk.as_bytes()).unwrap();
+        let files = files_oldest_first(&path);
+        assert!(files.len() >= 15, "{}", files.len());
+        for (name, text) in &files {
+            assert!(text.len() <= 1000, "{name:?}: {} bytes", text.len());
+        }
+        check_lines(&files, 1, 300);
     }
 
     #[test]

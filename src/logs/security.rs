@@ -35,11 +35,16 @@ pub enum SecurityEvent {
     SysStartup,
     /// `sys_shutdown`: the service is shutting down (audit).
     SysShutdown,
+    /// `sys_monitor_disabled`: log lines can no longer be written (a full
+    /// disk): audit lines are being lost.
+    SysMonitorDisabled,
+    /// `sys_monitor_enabled`: log lines are written again.
+    SysMonitorEnabled,
 }
 
 impl SecurityEvent {
     /// Every event, for exporting all series up front.
-    pub const ALL: [SecurityEvent; 10] = [
+    pub const ALL: [SecurityEvent; 12] = [
         SecurityEvent::AuthnLoginFail,
         SecurityEvent::AuthnLoginSuccess,
         SecurityEvent::AuthnTokenInvalid,
@@ -50,6 +55,8 @@ impl SecurityEvent {
         SecurityEvent::MaliciousExcess404,
         SecurityEvent::SysStartup,
         SecurityEvent::SysShutdown,
+        SecurityEvent::SysMonitorDisabled,
+        SecurityEvent::SysMonitorEnabled,
     ];
 
     /// The OWASP vocabulary name.
@@ -69,6 +76,8 @@ impl SecurityEvent {
             SecurityEvent::MaliciousExcess404 => "malicious_excess_404",
             SecurityEvent::SysStartup => "sys_startup",
             SecurityEvent::SysShutdown => "sys_shutdown",
+            SecurityEvent::SysMonitorDisabled => "sys_monitor_disabled",
+            SecurityEvent::SysMonitorEnabled => "sys_monitor_enabled",
         }
     }
 }

@@ -8,13 +8,15 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::{MetricFamily, MetricType};
+use prometheus::core::Desc;
 use serde::Serialize;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
-use super::rotation::RotatingFile;
+mod collect;
+
+use super::output::{LineBuffer, OutputCounters};
+use super::rotation::{ArchiveStats, RotatingFile};
 use crate::metrics::proto;
 use crate::metrics::table::InsertOnlyMap;
 
@@ -33,23 +35,19 @@ fn level_index(level: &Level) -> usize {
     LEVELS.iter().position(|l| l == level).unwrap_or(4)
 }
 
-/// Counters of one writer (stdout or the file).
-#[derive(Default)]
-pub(crate) struct WriterCounters {
-    pub(crate) lines: AtomicU64,
-    pub(crate) bytes: AtomicU64,
-    pub(crate) errors: AtomicU64,
-}
-
 pub(crate) struct Inner {
     levels: [AtomicU64; 5],
     targets: InsertOnlyMap<&'static str, AtomicU64>,
     other_targets: AtomicU64,
-    pub(crate) stdout: WriterCounters,
+    pub(crate) stdout: Arc<OutputCounters>,
+    /// The file output's buffer (lines lost); written lines and errors
+    /// come from the file writer.
+    pub(crate) file_output: Arc<OutputCounters>,
     /// The file writer, once file output is installed.
     pub(crate) file: Mutex<Option<RotatingFile>>,
-    /// Lines dropped because a non-blocking buffer was full, per writer.
-    pub(crate) dropped: Mutex<Vec<tracing_appender::non_blocking::ErrorCounter>>,
+    /// Lines dropped because a non-blocking buffer was full, per output
+    /// (`stdout`, `file`).
+    pub(crate) dropped: Mutex<Vec<(&'static str, tracing_appender::non_blocking::ErrorCounter)>>,
     descs: Vec<Desc>,
 }
 
@@ -89,8 +87,14 @@ pub struct LogSnapshot {
     pub lines_written: u64,
     /// Bytes written (stdout and file).
     pub bytes_written: u64,
-    /// Lines dropped because the non-blocking buffer was full.
+    /// Lines dropped because the non-blocking buffer was full (the same as
+    /// `lines_lost["queue_full"]`).
     pub lines_dropped: u64,
+    /// Lines lost, by reason: `queue_full` (the non-blocking buffer was
+    /// full), `no_space` (the volume was full, and deleting old files did
+    /// not make room), `write_failed` (any other write error). Every line
+    /// is written or counted here.
+    pub lines_lost: BTreeMap<&'static str, u64>,
     /// Write errors (disk full, closed stdout…).
     pub write_errors: u64,
     /// File rotations.
@@ -99,6 +103,9 @@ pub struct LogSnapshot {
     pub current_file: Option<String>,
     /// Its size.
     pub current_file_bytes: Option<u64>,
+    /// The old files, if file output is on: count, size, compression and
+    /// deletions by retention.
+    pub archives: Option<ArchiveStats>,
 }
 
 impl LogStats {
@@ -124,13 +131,40 @@ impl LogStats {
             ),
             proto::desc(ROTATIONS, "Log file rotations.", &[]),
             proto::desc(ERRORS, "Log write errors, by output.", &["output"]),
+            proto::desc(
+                LOST,
+                "Log lines lost, by output and reason (queue_full, no_space, write_failed): every line is written or counted here.",
+                &["output", "reason"],
+            ),
+            proto::desc(
+                ARCHIVES,
+                "Old log files on disk (compressed or waiting for compression).",
+                &[],
+            ),
+            proto::desc(ARCHIVE_BYTES, "Total size of the old log files.", &[]),
+            proto::desc(
+                ARCHIVES_DELETED,
+                "Old log files deleted, by reason (count, size, age: retention; no_space: to make room on a full volume).",
+                &["reason"],
+            ),
+            proto::desc(
+                COMPRESSIONS,
+                "Rotated log files compressed, by result (ok, error: retried later).",
+                &["result"],
+            ),
+            proto::desc(
+                COMPRESSED_BYTES,
+                "Bytes through log compression, by direction (in: rotated files, out: gzip).",
+                &["direction"],
+            ),
         ];
         Self {
             inner: Arc::new(Inner {
                 levels: Default::default(),
                 targets: InsertOnlyMap::with_capacity(MAX_TARGETS),
                 other_targets: AtomicU64::new(0),
-                stdout: WriterCounters::default(),
+                stdout: Arc::default(),
+                file_output: Arc::default(),
                 file: Mutex::new(None),
                 dropped: Mutex::new(Vec::new()),
                 descs,
@@ -171,6 +205,11 @@ impl LogStats {
         }
         let file = self.file_stats();
         let dropped = self.dropped();
+        let mut lines_lost = BTreeMap::new();
+        for (output, reason, n) in self.lost() {
+            let _ = output;
+            *lines_lost.entry(reason).or_insert(0) += n;
+        }
         LogSnapshot {
             events,
             targets,
@@ -179,12 +218,67 @@ impl LogStats {
             bytes_written: i.stdout.bytes.load(Ordering::Relaxed)
                 + file.as_ref().map_or(0, |f| f.bytes_written),
             lines_dropped: dropped,
+            lines_lost,
             write_errors: i.stdout.errors.load(Ordering::Relaxed)
                 + file.as_ref().map_or(0, |f| f.write_errors),
             rotations: file.as_ref().map_or(0, |f| f.rotations),
             current_file: file.as_ref().map(|f| f.current_file.display().to_string()),
             current_file_bytes: file.as_ref().map(|f| f.current_bytes),
+            archives: file.map(|f| f.archives),
         }
+    }
+
+    /// Lines lost as (output, reason, count), every output and reason of
+    /// the outputs in use (stdout always).
+    fn lost(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let i = &self.inner;
+        let queue_full = |output: &str| -> u64 {
+            i.dropped
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .filter(|(o, _)| *o == output)
+                .map(|(_, c)| c.dropped_lines() as u64)
+                .sum()
+        };
+        let mut outputs = vec![("stdout", &i.stdout)];
+        if self.has_file() {
+            outputs.push(("file", &i.file_output));
+        }
+        let mut lost = Vec::new();
+        for (output, c) in outputs {
+            lost.push((output, "queue_full", queue_full(output)));
+            lost.push((output, "no_space", c.lost_no_space.load(Ordering::Relaxed)));
+            lost.push((
+                output,
+                "write_failed",
+                c.lost_write_failed.load(Ordering::Relaxed),
+            ));
+        }
+        lost
+    }
+
+    /// The file writer, once file output is installed.
+    pub(crate) fn file(&self) -> Option<RotatingFile> {
+        self.inner
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn has_file(&self) -> bool {
+        self.inner
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// The writer of the file output: lines gathered in front of `file`,
+    /// every line lost counted (see `output`).
+    pub(crate) fn file_writer(&self, file: RotatingFile) -> impl std::io::Write + Send + 'static {
+        LineBuffer::new(file, self.inner.file_output.clone())
     }
 
     /// Events per level, in `LEVELS` order.
@@ -214,7 +308,7 @@ impl LogStats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|c| c.dropped_lines() as u64)
+            .map(|(_, c)| c.dropped_lines() as u64)
             .sum()
     }
 }
@@ -258,50 +352,30 @@ impl<S: Subscriber> Layer<S> for LogStatsLayer {
     }
 }
 
-/// Stdout, counted, behind a 64 KiB buffer. The non-blocking worker writes
-/// every line it has queued, then flushes when its queue is empty, so under
-/// load many lines share one `write(2)`. Why: `Stdout` is line-buffered,
-/// and one system call per line made the full access log cost 0.58 of
-/// bare throughput in `benches/wrk_access.sh` (see `docs/PERFORMANCE.md`).
-pub(crate) struct CountingStdout {
-    stats: LogStats,
-    out: std::io::BufWriter<std::io::Stdout>,
-}
+/// Stdout, counted, behind a 64 KiB buffer of whole lines (see `output`).
+/// The non-blocking worker writes every line it has queued, then flushes
+/// when its queue is empty, so under load many lines share one `write(2)`.
+/// Why: `Stdout` is line-buffered, and one system call per line made the
+/// full access log cost 0.58 of bare throughput in `benches/wrk_access.sh`
+/// (see `docs/PERFORMANCE.md`).
+pub(crate) struct CountingStdout(LineBuffer<std::io::Stdout>);
 
 impl CountingStdout {
     pub(crate) fn new(stats: LogStats) -> Self {
-        Self {
-            stats,
-            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
-        }
+        Self(LineBuffer::new(
+            std::io::stdout(),
+            stats.inner.stdout.clone(),
+        ))
     }
 }
 
 impl Write for CountingStdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let c = &self.stats.inner.stdout;
-        match self.out.write_all(buf) {
-            Ok(()) => {
-                c.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
-                let lines = buf.iter().filter(|b| **b == b'\n').count();
-                c.lines.fetch_add(lines as u64, Ordering::Relaxed);
-                Ok(buf.len())
-            }
-            Err(e) => {
-                c.errors.fetch_add(1, Ordering::Relaxed);
-                Err(e)
-            }
-        }
+        self.0.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush().inspect_err(|_| {
-            self.stats
-                .inner
-                .stdout
-                .errors
-                .fetch_add(1, Ordering::Relaxed);
-        })
+        self.0.flush()
     }
 }
 
@@ -311,77 +385,12 @@ pub(crate) const BYTES: &str = "redline_log_bytes_written_total";
 pub(crate) const DROPPED: &str = "redline_log_lines_dropped_total";
 pub(crate) const ROTATIONS: &str = "redline_log_rotations_total";
 pub(crate) const ERRORS: &str = "redline_log_write_errors_total";
-
-impl Collector for LogStats {
-    fn desc(&self) -> Vec<&Desc> {
-        self.inner.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        // Not `snapshot()`: a scrape needs neither the per-target map nor a
-        // second look at the file writer.
-        let i = &self.inner;
-        let help = |n: usize| i.descs[n].help.as_str();
-        let counter = |name, h, samples: Vec<(Vec<prometheus::proto::LabelPair>, u64)>| {
-            let mut f = proto::family(name, h, MetricType::COUNTER);
-            f.set_metric(
-                samples
-                    .into_iter()
-                    .map(|(l, v)| proto::counter(l, v as f64))
-                    .collect(),
-            );
-            f
-        };
-        let file = self.file_stats();
-        let per_output = |stdout: u64, file_value: Option<u64>| {
-            let mut v = vec![(proto::labels(&[("output", "stdout")]), stdout)];
-            if let Some(f) = file_value {
-                v.push((proto::labels(&[("output", "file")]), f));
-            }
-            v
-        };
-        vec![
-            counter(
-                EVENTS,
-                help(0),
-                self.events()
-                    .iter()
-                    .map(|(l, n)| (proto::labels(&[("level", &l.to_ascii_lowercase())]), *n))
-                    .collect(),
-            ),
-            counter(
-                LINES,
-                help(1),
-                per_output(
-                    i.stdout.lines.load(Ordering::Relaxed),
-                    file.as_ref().map(|f| f.lines_written),
-                ),
-            ),
-            counter(
-                BYTES,
-                help(2),
-                per_output(
-                    i.stdout.bytes.load(Ordering::Relaxed),
-                    file.as_ref().map(|f| f.bytes_written),
-                ),
-            ),
-            counter(DROPPED, help(3), vec![(Vec::new(), self.dropped())]),
-            counter(
-                ROTATIONS,
-                help(4),
-                vec![(Vec::new(), file.as_ref().map_or(0, |f| f.rotations))],
-            ),
-            counter(
-                ERRORS,
-                help(5),
-                per_output(
-                    i.stdout.errors.load(Ordering::Relaxed),
-                    file.as_ref().map(|f| f.write_errors),
-                ),
-            ),
-        ]
-    }
-}
+pub(crate) const LOST: &str = "redline_log_lines_lost_total";
+pub(crate) const ARCHIVES: &str = "redline_log_archives";
+pub(crate) const ARCHIVE_BYTES: &str = "redline_log_archive_bytes";
+pub(crate) const ARCHIVES_DELETED: &str = "redline_log_archives_deleted_total";
+pub(crate) const COMPRESSIONS: &str = "redline_log_compressions_total";
+pub(crate) const COMPRESSED_BYTES: &str = "redline_log_compressed_bytes_total";
 
 impl std::fmt::Debug for LogStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -111,14 +111,23 @@ impl TelemetryBuilder {
             UrlScheme::Https => 1,
         };
         let redactor = crate::redact::Redactor::new(&config.redact)?;
+        // One resource for every signal.
+        let resource = crate::traces::resource(crate::traces::ResourceIdentity {
+            service_name: &config.service_name,
+            attributes: &config.resource_attributes,
+        });
         let tracing = Tracing::new(
             &config.traces,
-            crate::traces::ResourceIdentity {
-                service_name: &config.service_name,
-                attributes: &config.resource_attributes,
-            },
+            resource.clone(),
             &registry,
             redactor.clone(),
+        )?;
+        let log_export = crate::logs::LogExport::new(
+            &config.log_export,
+            config.traces.enabled,
+            resource,
+            &registry,
+            config.traces.shutdown_timeout,
         )?;
         let http = HttpMetrics::new(
             &config.http_duration_buckets,
@@ -195,6 +204,27 @@ impl TelemetryBuilder {
                 .component("host", "system"),
             crate::health::checks::cpu(1.5, 3.0),
         );
+        // A full log volume loses lines (counted): say so before it is full.
+        #[cfg(feature = "system")]
+        if matches!(
+            config.logs.output,
+            crate::logs::LogOutput::File | crate::logs::LogOutput::Both
+        ) {
+            let dir = config
+                .logs
+                .file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+            health.register(
+                "logs:disk",
+                crate::health::CheckOptions::readiness()
+                    .critical(false)
+                    .component("logs", "system"),
+                crate::health::checks::disk_free(dir, 0.10, 0.02),
+            );
+        }
         Ok(Telemetry {
             inner: Arc::new(Inner {
                 last_render: AtomicUsize::new(64 * 1024),
@@ -203,6 +233,7 @@ impl TelemetryBuilder {
                 http,
                 operations,
                 tracing,
+                log_export,
                 health,
                 log_stats,
                 log_control: std::sync::Arc::default(),

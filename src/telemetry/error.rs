@@ -36,6 +36,9 @@ pub enum Error {
     /// The trace pipeline could not start.
     #[error(transparent)]
     Traces(#[from] crate::traces::TraceError),
+    /// The OTLP log pipeline could not start.
+    #[error(transparent)]
+    LogExport(#[from] crate::logs::LogExportError),
     /// A redaction pattern of the configuration is invalid.
     #[error(transparent)]
     Redact(#[from] crate::redact::RedactError),

@@ -29,6 +29,7 @@ pub struct ShutdownGuard {
     pub(super) stop: Option<watch::Sender<bool>>,
     pub(super) task: Option<JoinHandle<()>>,
     pub(super) tracing: Option<Tracing>,
+    pub(super) log_export: Option<crate::logs::LogExport>,
 }
 
 /// How long [`ShutdownGuard::shutdown`] waits for in-flight admin requests.
@@ -51,9 +52,9 @@ impl ShutdownGuard {
     }
 
     /// Stops the admin listener, letting in-flight scrapes finish (at most
-    /// 5 seconds), then flushes pending spans (at most
-    /// `REDLINE_TRACES_SHUTDOWN_TIMEOUT`, default 3 s, even when the
-    /// collector is down or hangs).
+    /// 5 seconds), then flushes pending spans and OTLP log records (each
+    /// at most `REDLINE_TRACES_SHUTDOWN_TIMEOUT`, default 3 s, even when
+    /// the collector is down or hangs).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -78,6 +79,11 @@ impl ShutdownGuard {
         if let Some(tracing) = self.tracing.take() {
             // The flush blocks (bounded): keep it off the async workers.
             let _ = tokio::task::spawn_blocking(move || tracing.shutdown()).await;
+        }
+        // Flushed, not stopped: the service may still log on its way out
+        // (`Telemetry::flush_logs`, last, stops the pipeline).
+        if let Some(logs) = self.log_export.take() {
+            let _ = tokio::task::spawn_blocking(move || logs.force_flush()).await;
         }
     }
 }

@@ -32,6 +32,7 @@ pub(super) struct Inner {
     pub(super) http: HttpMetrics,
     pub(super) operations: OperationTimer,
     pub(super) tracing: Tracing,
+    pub(super) log_export: crate::logs::LogExport,
     pub(super) health: crate::health::HealthRegistry,
     pub(super) log_stats: crate::logs::LogStats,
     pub(super) log_control: std::sync::Arc<crate::logs::LogControl>,
@@ -215,9 +216,11 @@ impl Telemetry {
     /// Installs the global `tracing` subscriber from the configuration
     /// (`REDLINE_LOG*`): a `Registry` with [`Telemetry::logging_layer`]
     /// (JSON lines with request and trace ids to stdout and/or a rotating
-    /// file through a non-blocking buffer, log statistics, and `tracing`
-    /// spans into the trace pipeline). Call once, early; lines still
-    /// buffered are flushed when the last `Telemetry` clone drops.
+    /// file through a non-blocking buffer, the same records over OTLP with
+    /// `OTEL_LOGS_EXPORTER=otlp`, log statistics, and `tracing` spans into
+    /// the trace pipeline). Call once, early; lines still buffered are
+    /// flushed when the last `Telemetry` clone drops, or at
+    /// [`Telemetry::flush_logs`].
     ///
     /// A service with a subscriber of its own adds
     /// [`Telemetry::logging_layer`] to it instead. If another global
@@ -237,16 +240,46 @@ impl Telemetry {
             &self.inner.log_control,
             self.inner.tracing.tracer().cloned(),
             &self.inner.redactor,
-        )
+            self.inner.log_export.sink(),
+        )?;
+        self.watch_log_file();
+        Ok(())
+    }
+
+    /// Records `sys_monitor_disabled` when the log file's writes start
+    /// failing (its lines are lost, audit lines included) and
+    /// `sys_monitor_enabled` when they work again.
+    fn watch_log_file(&self) {
+        let Some(file) = self.inner.log_stats.file() else {
+            return;
+        };
+        let security = self.inner.security.clone();
+        file.on_outage(std::sync::Arc::new(move |failing| {
+            use crate::logs::SecurityEvent;
+            let (event, detail) = if failing {
+                (
+                    SecurityEvent::SysMonitorDisabled,
+                    "log file writes fail: its lines are lost (and counted) until they work again",
+                )
+            } else {
+                (
+                    SecurityEvent::SysMonitorEnabled,
+                    "log file writes work again",
+                )
+            };
+            security.record(event, "redline", detail);
+        }));
     }
 
     /// redline's logging as a [`Layer`](tracing_subscriber::Layer) for a
     /// subscriber you build: the JSON-lines outputs of the configuration
     /// (`REDLINE_LOG_OUTPUT`, redacted, with request and trace ids), the
-    /// log statistics, and `tracing` spans into the trace pipeline when
-    /// traces are enabled, all behind redline's filter (`REDLINE_LOG` with
-    /// the audit floor). That filter is per-layer: it decides what redline
-    /// writes and nothing of what your other layers see. It changes with
+    /// same records over OTLP when `OTEL_LOGS_EXPORTER=otlp` (see
+    /// [`crate::logs::otlp`]), the log statistics, and `tracing` spans into
+    /// the trace pipeline when traces are enabled, all behind redline's
+    /// filter (`REDLINE_LOG` with the audit floor). That filter is
+    /// per-layer: it decides what redline writes and nothing of what your
+    /// other layers see. It changes with
     /// [`Telemetry::set_log_filter`] and `PUT /logs/level`, and
     /// `/logs/info` reports on it, as with [`Telemetry::install_logging`].
     ///
@@ -273,13 +306,16 @@ impl Telemetry {
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     {
-        crate::logs::build_layer(
+        let layer = crate::logs::build_layer(
             &self.inner.config.logs,
             &self.inner.log_stats,
             &self.inner.log_control,
             self.inner.tracing.tracer().cloned(),
             &self.inner.redactor,
-        )
+            self.inner.log_export.sink(),
+        )?;
+        self.watch_log_file();
+        Ok(layer)
     }
 
     /// Changes the log filter at run time (`warn`, `info,redline=debug`) of
@@ -309,8 +345,12 @@ impl Telemetry {
     }
 
     /// Writes out what the non-blocking log buffers still hold and stops
-    /// their writer threads; call last, at shutdown (later lines are
-    /// counted as dropped).
+    /// their writer threads, then exports the OTLP log records still
+    /// queued and stops that pipeline (within
+    /// `REDLINE_TRACES_SHUTDOWN_TIMEOUT`, even with the collector down);
+    /// call last, at shutdown (later lines and records are counted as
+    /// dropped). Blocking: from async code call it through
+    /// `spawn_blocking`.
     ///
     /// ```
     /// let t = redline::Telemetry::builder().build().unwrap();
@@ -318,6 +358,18 @@ impl Telemetry {
     /// ```
     pub fn flush_logs(&self) {
         self.inner.log_control.flush();
+        self.inner.log_export.shutdown();
+    }
+
+    /// The OTLP log pipeline (`OTEL_LOGS_EXPORTER=otlp`): whether it
+    /// exports, where, flush and shutdown.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert!(!t.log_export().is_exporting());
+    /// ```
+    pub fn log_export(&self) -> &crate::logs::LogExport {
+        &self.inner.log_export
     }
 
     /// Security and audit events (OWASP vocabulary; logged on

@@ -116,6 +116,7 @@ impl Telemetry {
                 stop: None,
                 task: None,
                 tracing: Some(self.inner.tracing.clone()),
+                log_export: Some(self.inner.log_export.clone()),
             });
         };
         let listener = tokio::net::TcpListener::bind(addr)
@@ -146,6 +147,7 @@ impl Telemetry {
             stop: Some(stop),
             task: Some(task),
             tracing: Some(self.inner.tracing.clone()),
+            log_export: Some(self.inner.log_export.clone()),
         })
     }
 }

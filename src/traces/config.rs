@@ -194,11 +194,7 @@ impl TraceConfig {
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
             "OTEL_EXPORTER_OTLP_PROTOCOL",
         ]) {
-            c.protocol = match v.trim() {
-                "grpc" => OtlpProtocol::Grpc,
-                "http/protobuf" => OtlpProtocol::HttpProtobuf,
-                _ => return Err(invalid(&var, &v, "grpc or http/protobuf")),
-            };
+            c.protocol = parse_protocol(&var, &v)?;
         }
         // The signal's own endpoint is used as given; the generic one is a
         // base URL to which each signal appends its own path (spec:
@@ -265,7 +261,17 @@ impl TraceConfig {
     }
 }
 
-fn parse_endpoint(var: &str, v: &str) -> Result<String, ConfigError> {
+/// `grpc` or `http/protobuf` (`OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL`).
+pub(crate) fn parse_protocol(var: &str, v: &str) -> Result<OtlpProtocol, ConfigError> {
+    match v.trim() {
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        _ => Err(invalid(var, v, "grpc or http/protobuf")),
+    }
+}
+
+/// An `http://` or `https://` URL with a host.
+pub(crate) fn parse_endpoint(var: &str, v: &str) -> Result<String, ConfigError> {
     let expected = "an http:// or https:// URL with a host, such as http://127.0.0.1:4317";
     let s = v.trim();
     let uri: http::Uri = s.parse().map_err(|_| invalid(var, v, expected))?;
@@ -278,7 +284,7 @@ fn parse_endpoint(var: &str, v: &str) -> Result<String, ConfigError> {
 
 /// `key1=value1,key2=value2`, values percent-encoded; names and values must
 /// be valid HTTP header names and values.
-fn parse_headers(var: &str, v: &str) -> Result<OtlpHeaders, ConfigError> {
+pub(crate) fn parse_headers(var: &str, v: &str) -> Result<OtlpHeaders, ConfigError> {
     let expected = "comma-separated name=value pairs (at most 64), valid HTTP header names, values percent-encoded";
     // The value may be a credential: never echo it in the error.
     let err = || invalid(var, "<redacted>", expected);
@@ -300,7 +306,7 @@ fn parse_headers(var: &str, v: &str) -> Result<OtlpHeaders, ConfigError> {
 }
 
 /// Milliseconds, as the OTel variables are specified; 1 ms to 1 hour.
-fn parse_millis(var: &str, v: &str) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_millis(var: &str, v: &str) -> Result<Duration, ConfigError> {
     v.trim()
         .parse::<u64>()
         .ok()

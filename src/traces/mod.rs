@@ -14,10 +14,12 @@
 //!   recorded or sent, and nothing complains;
 //! - **disabled** (`OTEL_SDK_DISABLED=true`): no trace work at all.
 
+mod bounded;
 pub(crate) mod config;
 mod exporter;
 pub(crate) mod pipeline;
 pub(crate) mod propagation;
+mod resource;
 pub(crate) mod sampling;
 
 use std::sync::Arc;
@@ -25,7 +27,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
@@ -33,9 +34,11 @@ use opentelemetry_sdk::trace::{
 };
 use prometheus::Registry;
 
+pub(crate) use bounded::run_bounded;
 pub use config::{OtlpHeaders, OtlpProtocol, ResponseTraceparent, SamplerConfig, TraceConfig};
 pub use exporter::missing_feature;
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
+pub(crate) use resource::{ResourceIdentity, resource};
 
 use pipeline::{CountingExporter, GatedProcessor, MetricsHandle, PipelineMetrics};
 
@@ -65,14 +68,6 @@ pub enum TraceError {
     /// collector of the same names is already in the registry).
     #[error("cannot register the trace pipeline's metrics: {0}")]
     Metrics(String),
-}
-
-/// Who the spans are from: the OpenTelemetry resource's service name and
-/// attributes (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ResourceIdentity<'a> {
-    pub(crate) service_name: &'a str,
-    pub(crate) attributes: &'a [(String, String)],
 }
 
 /// What [`Tracing::shutdown`] achieved.
@@ -151,7 +146,7 @@ pub struct Tracing {
 impl Tracing {
     pub(crate) fn new(
         tc: &TraceConfig,
-        identity: ResourceIdentity<'_>,
+        resource: Resource,
         registry: &Registry,
         redactor: crate::redact::Redactor,
     ) -> Result<Self, TraceError> {
@@ -170,7 +165,7 @@ impl Tracing {
                 inner: Arc::new(inner),
             });
         }
-        let mut builder = SdkTracerProvider::builder().with_resource(resource(identity));
+        let mut builder = SdkTracerProvider::builder().with_resource(resource);
         let exporting = tc.endpoint.is_some();
         if let Some(endpoint) = &tc.endpoint {
             metrics.capacity.set(tc.max_queue_size as i64);
@@ -320,11 +315,8 @@ impl Tracing {
         outcome
     }
 
-    /// Runs `op` on the provider in a thread of its own and waits at most
-    /// the shutdown timeout for it. Why a thread: the SDK bounds its own
-    /// wait, but an exporter stuck in a blocking call (a collector that
-    /// accepts and never answers) has hung shutdown upstream before; this
-    /// bound holds whatever the SDK does.
+    /// Runs `op` on the provider, bounded by the shutdown timeout (see
+    /// [`run_bounded`]).
     fn bounded(
         &self,
         op: impl FnOnce(&SdkTracerProvider, Duration) -> opentelemetry_sdk::error::OTelSdkResult
@@ -337,29 +329,7 @@ impl Tracing {
         if !hot.exporting {
             return ShutdownOutcome::NothingToFlush;
         }
-        let timeout = self.inner.shutdown_timeout;
-        let provider = provider.clone();
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let spawned = std::thread::Builder::new()
-            .name("redline-otlp-shutdown".into())
-            .spawn(move || {
-                let _ = tx.send(op(&provider, timeout));
-            });
-        if spawned.is_err() {
-            return ShutdownOutcome::Failed;
-        }
-        // A little more than the SDK's own bound, so its answer wins when
-        // it keeps its word.
-        match rx.recv_timeout(timeout + Duration::from_millis(250)) {
-            Ok(Ok(())) => ShutdownOutcome::Flushed,
-            Ok(Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown)) => {
-                ShutdownOutcome::NothingToFlush
-            }
-            Ok(Err(opentelemetry_sdk::error::OTelSdkError::Timeout(_))) | Err(_) => {
-                ShutdownOutcome::TimedOut
-            }
-            Ok(Err(_)) => ShutdownOutcome::Failed,
-        }
+        run_bounded(provider.clone(), self.inner.shutdown_timeout, op)
     }
 
     /// The configured OTLP endpoint, if any.
@@ -371,29 +341,6 @@ impl Tracing {
     pub fn endpoint(&self) -> Option<&str> {
         self.inner.endpoint.as_deref()
     }
-}
-
-fn resource(identity: ResourceIdentity<'_>) -> Resource {
-    let mut attributes: Vec<KeyValue> = identity
-        .attributes
-        .iter()
-        .filter(|(k, _)| k != "service.name")
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect();
-    attributes.push(KeyValue::new("telemetry.sdk.name", "opentelemetry"));
-    attributes.push(KeyValue::new("telemetry.sdk.language", "rust"));
-    attributes.push(KeyValue::new("telemetry.sdk.version", "0.33"));
-    attributes.push(KeyValue::new("telemetry.distro.name", "redline"));
-    attributes.push(KeyValue::new(
-        "telemetry.distro.version",
-        env!("CARGO_PKG_VERSION"),
-    ));
-    // Not `Resource::builder()`: its detectors read the process environment
-    // behind our configuration's back.
-    Resource::builder_empty()
-        .with_service_name(identity.service_name.to_owned())
-        .with_attributes(attributes)
-        .build()
 }
 
 fn sampler(config: SamplerConfig) -> Sampler {

@@ -20,14 +20,48 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
-/// Names of the pipeline's own metrics (see `docs/METRICS.md`).
-pub(crate) const EXPORTED: &str = "redline_trace_spans_exported_total";
-pub(crate) const DROPPED: &str = "redline_trace_spans_dropped_total";
-pub(crate) const EXPORT_ERRORS: &str = "redline_trace_export_errors_total";
-pub(crate) const QUEUE: &str = "redline_trace_queue_spans";
-pub(crate) const QUEUE_CAPACITY: &str = "redline_trace_queue_capacity_spans";
+/// One metric family of an export pipeline: its name and help text.
+pub(crate) struct Family {
+    pub(crate) name: &'static str,
+    pub(crate) help: &'static str,
+}
 
-/// Counters of the span pipeline, registered in the service's registry.
+/// The families of an export pipeline (spans here; the OTLP log pipeline
+/// has its own names, see `crate::logs::otlp`).
+pub(crate) struct PipelineNames {
+    pub(crate) exported: Family,
+    /// With the label `reason`: `queue_full`, `export_failed`, `shutdown`.
+    pub(crate) dropped: Family,
+    pub(crate) export_errors: Family,
+    pub(crate) queue: Family,
+    pub(crate) capacity: Family,
+}
+
+/// Names of the span pipeline's own metrics (see `docs/METRICS.md`).
+pub(crate) const SPAN_NAMES: PipelineNames = PipelineNames {
+    exported: Family {
+        name: "redline_trace_spans_exported_total",
+        help: "Spans the OTLP exporter delivered (the collector accepted the request).",
+    },
+    dropped: Family {
+        name: "redline_trace_spans_dropped_total",
+        help: "Spans lost before reaching the collector, by reason (queue_full, export_failed, shutdown).",
+    },
+    export_errors: Family {
+        name: "redline_trace_export_errors_total",
+        help: "OTLP export requests that failed (after the exporter's retries).",
+    },
+    queue: Family {
+        name: "redline_trace_queue_spans",
+        help: "Spans waiting in the export queue.",
+    },
+    capacity: Family {
+        name: "redline_trace_queue_capacity_spans",
+        help: "Capacity of the export queue (OTEL_BSP_MAX_QUEUE_SIZE).",
+    },
+};
+
+/// Counters of an export pipeline, registered in the service's registry.
 #[derive(Clone)]
 pub(crate) struct PipelineMetrics {
     pub(crate) exported: IntCounter,
@@ -40,27 +74,24 @@ pub(crate) struct PipelineMetrics {
 }
 
 impl PipelineMetrics {
+    /// The span pipeline's metrics.
     pub(crate) fn register(registry: &Registry) -> prometheus::Result<Self> {
-        let exported = IntCounter::new(
-            EXPORTED,
-            "Spans the OTLP exporter delivered (the collector accepted the request).",
-        )?;
+        Self::register_as(registry, &SPAN_NAMES)
+    }
+
+    /// A pipeline's metrics under `names`.
+    pub(crate) fn register_as(
+        registry: &Registry,
+        names: &PipelineNames,
+    ) -> prometheus::Result<Self> {
+        let exported = IntCounter::new(names.exported.name, names.exported.help)?;
         let dropped = IntCounterVec::new(
-            Opts::new(
-                DROPPED,
-                "Spans lost before reaching the collector, by reason (queue_full, export_failed, shutdown).",
-            ),
+            Opts::new(names.dropped.name, names.dropped.help),
             &["reason"],
         )?;
-        let export_errors = IntCounter::new(
-            EXPORT_ERRORS,
-            "OTLP export requests that failed (after the exporter's retries).",
-        )?;
-        let queued = IntGauge::new(QUEUE, "Spans waiting in the export queue.")?;
-        let capacity = IntGauge::new(
-            QUEUE_CAPACITY,
-            "Capacity of the export queue (OTEL_BSP_MAX_QUEUE_SIZE).",
-        )?;
+        let export_errors = IntCounter::new(names.export_errors.name, names.export_errors.help)?;
+        let queued = IntGauge::new(names.queue.name, names.queue.help)?;
+        let capacity = IntGauge::new(names.capacity.name, names.capacity.help)?;
         registry.register(Box::new(exported.clone()))?;
         registry.register(Box::new(dropped.clone()))?;
         registry.register(Box::new(export_errors.clone()))?;
