@@ -996,13 +996,18 @@ def pipeline() -> dict:
                        target(f"sum by (instance) ({sel('redline_trace_queue_capacity_spans')})",
                               "capacity {{instance}}"),
                    ]),
-        timeseries(lay, "Log lines dropped and write errors",
-                   "redline_log_lines_dropped_total (non-blocking buffer full) and "
-                   "redline_log_write_errors_total by output, per second. Both should stay at 0.",
+        timeseries(lay, "Log lines lost and write errors",
+                   "redline_log_lines_lost_total by output and reason (queue_full: the non-blocking "
+                   "buffer was full; no_space: the log volume was full; write_failed), "
+                   "redline_log_write_errors_total by output, and redline_log_records_dropped_total "
+                   "(OTLP log export) by reason, per second. All should stay at 0.",
                    "cps", [
-                       target(f"sum({rate('redline_log_lines_dropped_total')})", "dropped"),
+                       target(f"sum by (output, reason) ({rate('redline_log_lines_lost_total')})",
+                              "lost {{output}} {{reason}}"),
                        target(f"sum by (output) ({rate('redline_log_write_errors_total')})",
                               "write errors {{output}}"),
+                       target(f"sum by (reason) ({rate('redline_log_records_dropped_total')})",
+                              "OTLP dropped {{reason}}"),
                    ]),
         timeseries(lay, "Log output",
                    "redline_log_lines_written_total by output (lines per second) and "
