@@ -132,52 +132,23 @@ impl Drop for Receiver {
 impl Receiver {
     pub async fn start() -> Self {
         let store = Store::default();
-        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = grpc_listener.local_addr().unwrap();
         let svc = TraceServiceServer::new(store.clone());
-        let grpc_task = tokio::spawn(async move {
-            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
-            let _ = tonic::transport::Server::builder()
-                .add_service(svc)
-                .serve_with_incoming(incoming)
-                .await;
-        });
-        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = http_listener.local_addr().unwrap();
         let http_store = store.clone();
-        let app = axum::Router::new().route(
+        let (grpc, http, tasks) = serve_otlp(
+            |server| server.add_service(svc),
             "/v1/traces",
-            axum::routing::post(move |headers: http::HeaderMap, body: bytes::Bytes| {
-                let store = http_store.clone();
-                async move {
-                    let ct = headers
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    if ct != "application/x-protobuf" {
-                        return (http::StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
-                    }
-                    match ExportTraceServiceRequest::decode(body) {
-                        Ok(req) => {
-                            store.add(req, "http");
-                            (
-                                http::StatusCode::OK,
-                                ExportTraceServiceResponse::default().encode_to_vec(),
-                            )
-                        }
-                        Err(_) => (http::StatusCode::BAD_REQUEST, Vec::new()),
-                    }
-                }
-            }),
-        );
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http_listener, app).await;
-        });
+            move |body| {
+                let req = ExportTraceServiceRequest::decode(body).ok()?;
+                http_store.add(req, "http");
+                Some(ExportTraceServiceResponse::default().encode_to_vec())
+            },
+        )
+        .await;
         Self {
             grpc,
             http,
             store,
-            tasks: vec![grpc_task, http_task],
+            tasks,
         }
     }
 
@@ -243,4 +214,47 @@ impl BlackHole {
         });
         Self { addr, task }
     }
+}
+
+/// Serves an OTLP receiver on 127.0.0.1: gRPC (the router `grpc` makes of
+/// a tonic server) and HTTP (protobuf `POST`s to `path`, answered with the
+/// body `http` returns, or 400 when it returns `None`). Returns the gRPC
+/// and HTTP addresses and the serving tasks.
+pub async fn serve_otlp(
+    grpc: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router,
+    path: &'static str,
+    http: impl Fn(bytes::Bytes) -> Option<Vec<u8>> + Clone + Send + Sync + 'static,
+) -> (SocketAddr, SocketAddr, Vec<tokio::task::JoinHandle<()>>) {
+    let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc_addr = grpc_listener.local_addr().unwrap();
+    let router = grpc(&mut tonic::transport::Server::builder());
+    let grpc_task = tokio::spawn(async move {
+        let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+        let _ = router.serve_with_incoming(incoming).await;
+    });
+    let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_addr = http_listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        path,
+        axum::routing::post(move |headers: http::HeaderMap, body: bytes::Bytes| {
+            let http = http.clone();
+            async move {
+                let ct = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if ct != "application/x-protobuf" {
+                    return (http::StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
+                }
+                match http(body) {
+                    Some(response) => (http::StatusCode::OK, response),
+                    None => (http::StatusCode::BAD_REQUEST, Vec::new()),
+                }
+            }
+        }),
+    );
+    let http_task = tokio::spawn(async move {
+        let _ = axum::serve(http_listener, app).await;
+    });
+    (grpc_addr, http_addr, vec![grpc_task, http_task])
 }

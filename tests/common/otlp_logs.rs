@@ -233,52 +233,23 @@ impl Drop for LogReceiver {
 impl LogReceiver {
     pub async fn start() -> Self {
         let store = Store::default();
-        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = grpc_listener.local_addr().unwrap();
         let svc = LogsServiceServer::new(store.clone());
-        let grpc_task = tokio::spawn(async move {
-            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
-            let _ = tonic::transport::Server::builder()
-                .add_service(svc)
-                .serve_with_incoming(incoming)
-                .await;
-        });
-        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = http_listener.local_addr().unwrap();
         let http_store = store.clone();
-        let app = axum::Router::new().route(
+        let (grpc, http, tasks) = super::otlp::serve_otlp(
+            |server| server.add_service(svc),
             "/v1/logs",
-            axum::routing::post(move |headers: http::HeaderMap, body: bytes::Bytes| {
-                let store = http_store.clone();
-                async move {
-                    let ct = headers
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    if ct != "application/x-protobuf" {
-                        return (http::StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
-                    }
-                    match ExportLogsServiceRequest::decode(body) {
-                        Ok(req) => {
-                            store.add(req, "http");
-                            (
-                                http::StatusCode::OK,
-                                ExportLogsServiceResponse::default().encode_to_vec(),
-                            )
-                        }
-                        Err(_) => (http::StatusCode::BAD_REQUEST, Vec::new()),
-                    }
-                }
-            }),
-        );
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http_listener, app).await;
-        });
+            move |body| {
+                let req = ExportLogsServiceRequest::decode(body).ok()?;
+                http_store.add(req, "http");
+                Some(ExportLogsServiceResponse::default().encode_to_vec())
+            },
+        )
+        .await;
         Self {
             grpc,
             http,
             store,
-            tasks: vec![grpc_task, http_task],
+            tasks,
         }
     }
 
