@@ -61,6 +61,35 @@ pub(crate) const SPAN_NAMES: PipelineNames = PipelineNames {
     },
 };
 
+/// Says yes at most once a minute (the first time at once): how the export
+/// pipelines warn about failures without flooding the service's logs.
+#[derive(Debug)]
+pub(crate) struct OncePerMinute {
+    /// Milliseconds since `started`, plus a minute, of the last yes.
+    last_ms: AtomicU64,
+    started: Instant,
+}
+
+impl OncePerMinute {
+    pub(crate) fn new() -> Self {
+        Self {
+            last_ms: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    /// Whether a minute has passed since the last yes (and claims it).
+    pub(crate) fn ready(&self) -> bool {
+        let now = self.started.elapsed().as_millis() as u64 + 60_000;
+        let last = self.last_ms.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= 60_000
+            && self
+                .last_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 /// Counters of an export pipeline, registered in the service's registry.
 #[derive(Clone)]
 pub(crate) struct PipelineMetrics {
@@ -167,8 +196,7 @@ pub(crate) struct CountingExporter<E> {
     pub(crate) metrics: MetricsHandle,
     pub(crate) endpoint: String,
     redactor: crate::redact::Redactor,
-    last_warning_ms: AtomicU64,
-    started: Instant,
+    warning: OncePerMinute,
 }
 
 impl<E> CountingExporter<E> {
@@ -183,20 +211,12 @@ impl<E> CountingExporter<E> {
             metrics,
             endpoint,
             redactor,
-            last_warning_ms: AtomicU64::new(0),
-            started: Instant::now(),
+            warning: OncePerMinute::new(),
         }
     }
 
     fn warn_throttled(&self, error: &dyn std::fmt::Display, spans: usize) {
-        let now = self.started.elapsed().as_millis() as u64 + 60_000;
-        let last = self.last_warning_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 60_000
-            && self
-                .last_warning_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.warning.ready() {
             tracing::warn!(
                 target: "redline::traces",
                 endpoint = %self.endpoint,
@@ -355,6 +375,13 @@ mod tests {
     use super::*;
     use opentelemetry::trace::{SpanKind, Status};
     use opentelemetry::{KeyValue, Value};
+
+    #[test]
+    fn once_per_minute_says_yes_once_then_waits() {
+        let once = OncePerMinute::new();
+        assert!(once.ready());
+        assert!(!once.ready() && !once.ready());
+    }
 
     #[test]
     fn spans_are_masked_before_export() {

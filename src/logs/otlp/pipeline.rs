@@ -14,9 +14,8 @@
 //! When shutdown gives up waiting, what is still queued is counted as
 //! `shutdown` and the exporter no longer counts it ([`Accounting`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::LoggerProvider as _;
@@ -29,7 +28,7 @@ use opentelemetry_sdk::logs::{
 
 use super::sink::LogSink;
 use super::{LogExportConfig, LogExportError, RUNTIME_THREAD};
-use crate::traces::pipeline::PipelineMetrics;
+use crate::traces::pipeline::{OncePerMinute, PipelineMetrics};
 
 /// A running pipeline: the provider, the sink the layer writes to, and the
 /// exporter's runtime.
@@ -83,8 +82,7 @@ pub(super) fn start(
         inner: exporter,
         accounting: accounting.clone(),
         endpoint: endpoint.to_owned(),
-        last_warning_ms: AtomicU64::new(0),
-        started: Instant::now(),
+        warning: OncePerMinute::new(),
     };
     let batch = BatchConfigBuilder::default()
         // Headroom over our own gate (see `GatedProcessor`).
@@ -220,20 +218,12 @@ struct CountingExporter<E> {
     inner: E,
     accounting: std::sync::Arc<Accounting>,
     endpoint: String,
-    last_warning_ms: AtomicU64,
-    started: Instant,
+    warning: OncePerMinute,
 }
 
 impl<E> CountingExporter<E> {
     fn warn_throttled(&self, error: &dyn std::fmt::Display, records: usize) {
-        let now = self.started.elapsed().as_millis() as u64 + 60_000;
-        let last = self.last_warning_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 60_000
-            && self
-                .last_warning_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.warning.ready() {
             tracing::warn!(
                 target: "redline::logs",
                 endpoint = %self.endpoint,
