@@ -4,12 +4,17 @@
 //! the outage and the recovery are security events; the `logs:disk` health
 //! check sees the volume; logging resumes by itself once there is room.
 //!
-//! Mounting needs root (CI runs as root); elsewhere the test says it is
+//! The rotating file alone on a full volume, too: it deletes its oldest
+//! old files to make room and keeps the newest lines.
+//!
+//! Mounting needs root (CI runs as root); elsewhere the tests say they are
 //! skipped.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use redline::health::Status;
+use redline::logs::rotation::{RotatingFile, RotationPolicy};
 use redline::logs::{LogOutput, SecurityEvent};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -161,4 +166,61 @@ fn a_full_disk_loses_counted_lines_and_logging_comes_back() {
     );
     assert_eq!(written_after, written + held + 100);
     assert_eq!(t.security().count(SecurityEvent::SysMonitorEnabled), 1);
+}
+
+/// The text of `app.log.N` (oldest first), then of `app.log`; fails on any
+/// other name or a gap in the numbers.
+fn files_oldest_first(dir: &std::path::Path) -> String {
+    let mut numbers: Vec<usize> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "app.log")
+        .map(|name| {
+            name.strip_prefix("app.log.")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected file {name}"))
+        })
+        .collect();
+    numbers.sort_unstable();
+    assert!(
+        numbers.iter().enumerate().all(|(i, n)| *n == i + 1),
+        "gap in old files: {numbers:?}"
+    );
+    let mut text = String::new();
+    for n in numbers.iter().rev() {
+        text.push_str(&std::fs::read_to_string(dir.join(format!("app.log.{n}"))).unwrap());
+    }
+    text + &std::fs::read_to_string(dir.join("app.log")).unwrap_or_default()
+}
+
+#[test]
+fn a_full_volume_drops_the_oldest_files_and_keeps_logging() {
+    // 256 KiB, for 64 KiB files and 5 old ones (384 KiB): it fills up.
+    let Some(volume) = SmallVolume::mount(256 * 1024) else {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    };
+    let policy = RotationPolicy {
+        max_bytes: 64 * 1024,
+        keep: 5,
+        compress: false,
+        ..RotationPolicy::default()
+    };
+    let file = RotatingFile::open(volume.0.path().join("app.log"), policy).unwrap();
+    let mut w = &file;
+    let lines = 6_000;
+    for i in 0..lines {
+        let line = format!("{{\"line\":{i:06},\"pad\":\"{}\"}}\n", "x".repeat(80));
+        w.write_all(line.as_bytes())
+            .unwrap_or_else(|e| panic!("line {i} on a full volume: {e}"));
+    }
+    let stats = file.stats();
+    assert!(stats.archives.deleted_no_space > 0, "{stats:?}");
+    assert_eq!(stats.write_errors, 0, "{stats:?}");
+    assert_eq!(stats.lines_written, lines as u64);
+    // The newest lines are all there, in order, none cut.
+    let text = files_oldest_first(volume.0.path());
+    let last: Vec<usize> = text.lines().map(|l| l[8..14].parse().unwrap()).collect();
+    assert_eq!(*last.last().unwrap(), lines - 1);
+    assert!(last.windows(2).all(|w| w[1] == w[0] + 1), "contiguous");
 }
