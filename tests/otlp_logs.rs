@@ -23,6 +23,8 @@ mod common;
 mod otlp;
 #[path = "common/otlp_logs.rs"]
 mod otlp_logs;
+#[path = "common/pii.rs"]
+mod pii;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,6 +34,7 @@ use axum::Router;
 use axum::extract::Path as UrlPath;
 use axum::routing::get;
 use otlp_logs::{LogReceiver, ReceivedLog, expected_from_line};
+use pii::{API_KEY, CARD, CARD_DIGITS, EMAIL, IBAN, JWT, PASSWORD, PHONE, SESSION, SSN};
 use redline::Telemetry;
 use redline::logs::{LogOutput, LogsExporter};
 use redline::traces::OtlpProtocol;
@@ -41,18 +44,10 @@ use tracing_subscriber::layer::SubscriberExt;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-// The corpus (as in `demo/tests/pii.rs`): none may reach a line or a record.
-const EMAIL: &str = "jane.doe@example.com";
+// The corpus (`tests/common/pii.rs`): none may reach a line or a record.
 const EMAIL_ENCODED: &str = "jane.doe%40example.com";
-const PHONE: &str = "+1 415-555-2671";
-const CARD: &str = "4242 4242 4242 4242";
-const CARD_DIGITS: u64 = 4_242_424_242_424_242;
-const SSN: &str = "123-45-6789";
-const IBAN: &str = "DE89370400440532013000";
-const PASSWORD: &str = "Hunter2Hunter2";
-const API_KEY: &str = "sk_live_9fQ2xLm8Zt";
-const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
-const SESSION: &str = "s3ss10n-B7x2Qk";
+/// The card number as an integer field.
+const CARD_NUMBER: u64 = 4_242_424_242_424_242;
 
 /// Every text that must not leak (the email's local part covers its
 /// encoded forms).
@@ -60,7 +55,7 @@ const SECRETS: [&str; 11] = [
     "jane.doe",
     PHONE,
     CARD,
-    "4242424242424242",
+    CARD_DIGITS,
     SSN,
     IBAN,
     PASSWORD,
@@ -71,11 +66,7 @@ const SECRETS: [&str; 11] = [
 ];
 
 fn leaks(haystack: &str) -> Vec<&'static str> {
-    SECRETS
-        .iter()
-        .copied()
-        .filter(|s| haystack.contains(s))
-        .collect()
+    pii::leaks(&SECRETS, haystack)
 }
 
 /// The receivers' runtime (their tasks run while the test thread blocks).
@@ -150,7 +141,7 @@ fn app() -> Router {
                 amount = 12,
                 ok = true,
                 ratio = 0.25,
-                card_number = CARD_DIGITS,
+                card_number = CARD_NUMBER,
                 note = %format!("call {PHONE}, ssn {SSN}, iban {IBAN}"),
                 "charging {EMAIL} with {CARD}"
             );

@@ -6,21 +6,13 @@
 mod common;
 #[path = "../../tests/common/otlp.rs"]
 mod otlp;
+#[path = "../../tests/common/pii.rs"]
+mod pii;
 
 use std::time::Duration;
 
 use common::*;
-
-const EMAIL: &str = "jane.doe@example.com";
-const PHONE: &str = "+1 415-555-2671";
-const CARD: &str = "4242 4242 4242 4242";
-const CARD_DIGITS: &str = "4242424242424242";
-const SSN: &str = "123-45-6789";
-const IBAN: &str = "DE89370400440532013000";
-const PASSWORD: &str = "Hunter2Hunter2";
-const API_KEY: &str = "sk_live_9fQ2xLm8Zt";
-const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
-const SESSION: &str = "s3ss10n-B7x2Qk";
+use pii::{API_KEY, CARD, CARD_DIGITS, EMAIL, IBAN, JWT, PASSWORD, PHONE, SESSION, SSN};
 
 /// Every string that must not leak, and the masked forms that show the
 /// text got through.
@@ -38,11 +30,7 @@ const SECRETS: [&str; 10] = [
 ];
 
 fn leaks(haystack: &str) -> Vec<&'static str> {
-    SECRETS
-        .iter()
-        .copied()
-        .filter(|s| haystack.contains(s))
-        .collect()
+    pii::leaks(&SECRETS, haystack)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
