@@ -115,18 +115,8 @@ impl TraceService for Store {
 
 /// The receiver: gRPC and HTTP listeners sharing one span store.
 pub struct Receiver {
-    pub grpc: SocketAddr,
-    pub http: SocketAddr,
+    served: Served,
     store: Store,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
 }
 
 impl Receiver {
@@ -134,7 +124,7 @@ impl Receiver {
         let store = Store::default();
         let svc = TraceServiceServer::new(store.clone());
         let http_store = store.clone();
-        let (grpc, http, tasks) = serve_otlp(
+        let served = serve_otlp(
             |server| server.add_service(svc),
             "/v1/traces",
             move |body| {
@@ -144,20 +134,15 @@ impl Receiver {
             },
         )
         .await;
-        Self {
-            grpc,
-            http,
-            store,
-            tasks,
-        }
+        Self { served, store }
     }
 
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc)
+        self.served.grpc_endpoint()
     }
 
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}/v1/traces", self.http)
+        self.served.http_endpoint()
     }
 
     pub fn spans(&self) -> Vec<Received> {
@@ -216,15 +201,41 @@ impl BlackHole {
     }
 }
 
+/// An OTLP receiver's listeners (see [`serve_otlp`]); they stop when it is
+/// dropped.
+pub struct Served {
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    path: &'static str,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Served {
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}{}", self.http, self.path)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
 /// Serves an OTLP receiver on 127.0.0.1: gRPC (the router `grpc` makes of
 /// a tonic server) and HTTP (protobuf `POST`s to `path`, answered with the
-/// body `http` returns, or 400 when it returns `None`). Returns the gRPC
-/// and HTTP addresses and the serving tasks.
+/// body `http` returns, or 400 when it returns `None`).
 pub async fn serve_otlp(
     grpc: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router,
     path: &'static str,
     http: impl Fn(bytes::Bytes) -> Option<Vec<u8>> + Clone + Send + Sync + 'static,
-) -> (SocketAddr, SocketAddr, Vec<tokio::task::JoinHandle<()>>) {
+) -> Served {
     let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc_addr = grpc_listener.local_addr().unwrap();
     let router = grpc(&mut tonic::transport::Server::builder());
@@ -256,5 +267,10 @@ pub async fn serve_otlp(
     let http_task = tokio::spawn(async move {
         let _ = axum::serve(http_listener, app).await;
     });
-    (grpc_addr, http_addr, vec![grpc_task, http_task])
+    Served {
+        grpc: grpc_addr,
+        http: http_addr,
+        path,
+        tasks: vec![grpc_task, http_task],
+    }
 }

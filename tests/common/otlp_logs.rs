@@ -5,8 +5,8 @@
 //! scope. Plus how to compare a record with a JSON line of redline's.
 #![allow(dead_code)]
 
+use super::otlp::{Served, serve_otlp};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -216,18 +216,8 @@ impl LogsService for Store {
 /// The receiver: gRPC and HTTP listeners sharing one record store. Start
 /// it on a runtime of its own when the test blocks (a flush waits for it).
 pub struct LogReceiver {
-    pub grpc: SocketAddr,
-    pub http: SocketAddr,
+    served: Served,
     store: Store,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for LogReceiver {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
 }
 
 impl LogReceiver {
@@ -235,7 +225,7 @@ impl LogReceiver {
         let store = Store::default();
         let svc = LogsServiceServer::new(store.clone());
         let http_store = store.clone();
-        let (grpc, http, tasks) = super::otlp::serve_otlp(
+        let served = serve_otlp(
             |server| server.add_service(svc),
             "/v1/logs",
             move |body| {
@@ -245,20 +235,15 @@ impl LogReceiver {
             },
         )
         .await;
-        Self {
-            grpc,
-            http,
-            store,
-            tasks,
-        }
+        Self { served, store }
     }
 
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc)
+        self.served.grpc_endpoint()
     }
 
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}/v1/logs", self.http)
+        self.served.http_endpoint()
     }
 
     pub fn records(&self) -> Vec<ReceivedLog> {
