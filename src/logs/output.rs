@@ -72,8 +72,6 @@ impl OutputCounters {
 pub(crate) struct LineBuffer<W: Write> {
     inner: W,
     buf: Vec<u8>,
-    /// Lines in `buf`.
-    lines: u64,
     capacity: usize,
     counters: Arc<OutputCounters>,
 }
@@ -93,7 +91,6 @@ impl<W: Write> LineBuffer<W> {
         Self {
             inner,
             buf: Vec::with_capacity(capacity),
-            lines: 0,
             capacity,
             counters,
         }
@@ -155,7 +152,6 @@ impl<W: Write> LineBuffer<W> {
         }
         self.buf = buf;
         self.buf.drain(..done);
-        self.lines = lines_in(&self.buf);
         result
     }
 }
@@ -168,13 +164,12 @@ impl<W: Write> Write for LineBuffer<W> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let lines = lines_in(buf);
         if self.buf.len() + buf.len() > self.capacity
             && let Err(e) = self.flush_gathered()
         {
             // The gathered lines stay, to be written first; this one is
             // lost.
-            self.counters.lose(lines, LostReason::of(&e));
+            self.counters.lose(lines_in(buf), LostReason::of(&e));
             return Ok(buf.len());
         }
         if buf.len() >= self.capacity {
@@ -185,7 +180,6 @@ impl<W: Write> Write for LineBuffer<W> {
             }
         } else {
             self.buf.extend_from_slice(buf);
-            self.lines += lines;
         }
         Ok(buf.len())
     }
@@ -201,7 +195,7 @@ impl<W: Write> Drop for LineBuffer<W> {
     /// A last try; what still cannot be written is counted lost.
     fn drop(&mut self) {
         if let Err(e) = self.flush_gathered() {
-            self.counters.lose(self.lines, LostReason::of(&e));
+            self.counters.lose(lines_in(&self.buf), LostReason::of(&e));
         }
     }
 }
