@@ -88,8 +88,9 @@ pub(crate) struct Parts {
     pub(crate) guards: Vec<WorkerGuard>,
     /// The file writer, for its statistics.
     pub(crate) file: Option<RotatingFile>,
-    /// Lines dropped by each non-blocking buffer.
-    pub(crate) dropped: Vec<ErrorCounter>,
+    /// Lines dropped by each non-blocking buffer, by output (`stdout`,
+    /// `file`).
+    pub(crate) dropped: Vec<(&'static str, ErrorCounter)>,
 }
 
 /// A JSON-lines fmt layer writing to `w`.
@@ -120,20 +121,20 @@ where
     let (filter, handle) = reload::Layer::<EnvFilter, S>::new(filter);
     let mut guards = Vec::new();
     let mut dropped = Vec::new();
-    let mut non_blocking = |writer: Box<dyn std::io::Write + Send>, name: &str| {
+    let mut non_blocking = |writer: Box<dyn std::io::Write + Send>, output: &'static str| {
         let (w, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(true)
             .buffered_lines_limit(config.buffer_lines)
-            .thread_name(name)
+            .thread_name(&format!("redline-log-{output}"))
             .finish(writer);
-        dropped.push(w.error_counter());
+        dropped.push((output, w.error_counter()));
         guards.push(guard);
         w
     };
     let stdout = if matches!(config.output, LogOutput::Stdout | LogOutput::Both) {
         let w = non_blocking(
             Box::new(super::stats::CountingStdout::new(stats.clone())),
-            "redline-log-stdout",
+            "stdout",
         );
         // The first JSON output carries the OTLP sink: each line is
         // formatted (and redacted) once for both.
@@ -152,10 +153,7 @@ where
         // Buffered like stdout (see `output`): the worker flushes when its
         // queue is empty, a rotation never splits a write, and every line
         // lost is counted.
-        let w = non_blocking(
-            Box::new(stats.file_writer(rotating.clone())),
-            "redline-log-file",
-        );
+        let w = non_blocking(Box::new(stats.file_writer(rotating.clone())), "file");
         (
             Some(json_layer(Lines::new(Some(w), otlp.take()), redactor)),
             Some(rotating),

@@ -170,13 +170,6 @@ impl LogControl {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(parts.guards);
-        // `layer::build` makes stdout's buffer first, then the file's.
-        let outputs = if parts.file.is_some() {
-            &["stdout", "file"][2 - parts.dropped.len().min(2)..]
-        } else {
-            &["stdout"][..parts.dropped.len().min(1)]
-        };
-        let dropped: Vec<_> = outputs.iter().copied().zip(parts.dropped).collect();
         if let Some(file) = parts.file {
             *stats
                 .inner
@@ -189,7 +182,7 @@ impl LogControl {
             .dropped
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend(dropped);
+            .extend(parts.dropped);
         Ok(())
     }
 

@@ -206,8 +206,7 @@ impl LogStats {
         let file = self.file_stats();
         let dropped = self.dropped();
         let mut lines_lost = BTreeMap::new();
-        for (output, reason, n) in self.lost() {
-            let _ = output;
+        for (_, reason, n) in self.lost() {
             *lines_lost.entry(reason).or_insert(0) += n;
         }
         LogSnapshot {
@@ -242,7 +241,7 @@ impl LogStats {
                 .sum()
         };
         let mut outputs = vec![("stdout", &i.stdout)];
-        if self.has_file() {
+        if self.file().is_some() {
             outputs.push(("file", &i.file_output));
         }
         let mut lost = Vec::new();
@@ -265,14 +264,6 @@ impl LogStats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    fn has_file(&self) -> bool {
-        self.inner
-            .file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
     }
 
     /// The writer of the file output: lines gathered in front of `file`,
