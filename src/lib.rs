@@ -72,6 +72,7 @@ mod settings;
 mod telemetry;
 mod text;
 mod timefmt;
+pub mod tls;
 pub mod traces;
 
 pub use config::{Config, UrlScheme};

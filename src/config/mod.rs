@@ -101,6 +101,14 @@ pub struct Config {
     /// `REDLINE_METRICS_AUTH`: whether `/metrics` needs the admin token too
     /// (Prometheus can send it: `authorization: {credentials: …}`).
     pub metrics_auth: bool,
+    /// `REDLINE_TLS_CERT_FILE` and `REDLINE_TLS_KEY_FILE`: the service
+    /// listener ([`Telemetry::serve`](crate::Telemetry::serve)) speaks TLS
+    /// (feature `tls`; see [`crate::tls`]).
+    pub tls: Option<crate::tls::ListenerTlsConfig>,
+    /// `REDLINE_ADMIN_TLS_CERT_FILE`, `REDLINE_ADMIN_TLS_KEY_FILE` and
+    /// `REDLINE_ADMIN_TLS_CLIENT_CA_FILE`: the admin listener speaks TLS,
+    /// and with the last asks clients for a certificate (mTLS).
+    pub admin_tls: Option<crate::tls::ListenerTlsConfig>,
     /// HTTP hardening: body limit, timeout, CORS origins (see
     /// [`crate::security::HardeningConfig`]).
     pub hardening: crate::security::HardeningConfig,
@@ -198,6 +206,8 @@ impl Default for Config {
             shutdown_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
             admin_token: None,
+            tls: None,
+            admin_tls: None,
             metrics_auth: false,
             hardening: crate::security::HardeningConfig::default(),
             rate_limit: crate::security::RateLimitConfig {
@@ -501,6 +511,12 @@ impl Config {
         }
         if let Some((var, v)) = get("REDLINE_METRICS_AUTH") {
             config.metrics_auth = parse_bool(&var, &v)?;
+        }
+        config.tls = crate::tls::listener_tls_from_source(&get, crate::tls::API_VARS)?;
+        config.admin_tls = crate::tls::listener_tls_from_source(&get, crate::tls::ADMIN_VARS)?;
+        // The service listener's TLS sets the scheme unless it is given.
+        if config.tls.is_some() && get("REDLINE_URL_SCHEME").is_none() {
+            config.url_scheme = UrlScheme::Https;
         }
         config.hardening = crate::security::HardeningConfig::from_source(&get)?;
         config.rate_limit = crate::security::RateLimitConfig::from_source(&get)?;
@@ -890,13 +906,38 @@ mod tests {
             "otlp-grpc" => cfg!(feature = "otlp-grpc"),
             "otlp-http" => cfg!(feature = "otlp-http"),
             "log-compress" => cfg!(feature = "log-compress"),
+            "tls" => cfg!(feature = "tls"),
             other => panic!("src/settings.rs names an unknown cargo feature `{other}`"),
         })
     }
 
     /// Settings whose effect shows only beside another: the other's
     /// variables and values, set in both runs compared.
-    const NEEDS: [(&str, &[(&str, &str)]); 2] = [
+    const NEEDS: [(&str, &[(&str, &str)]); 7] = [
+        // A listener's certificate and key come together.
+        (
+            "REDLINE_TLS_CERT_FILE",
+            &[("REDLINE_TLS_KEY_FILE", "/etc/redline/tls/tls.key")],
+        ),
+        (
+            "REDLINE_TLS_KEY_FILE",
+            &[("REDLINE_TLS_CERT_FILE", "/etc/redline/tls/tls.crt")],
+        ),
+        (
+            "REDLINE_ADMIN_TLS_CERT_FILE",
+            &[("REDLINE_ADMIN_TLS_KEY_FILE", "/k.pem")],
+        ),
+        (
+            "REDLINE_ADMIN_TLS_KEY_FILE",
+            &[("REDLINE_ADMIN_TLS_CERT_FILE", "/c.pem")],
+        ),
+        (
+            "REDLINE_ADMIN_TLS_CLIENT_CA_FILE",
+            &[
+                ("REDLINE_ADMIN_TLS_CERT_FILE", "/c.pem"),
+                ("REDLINE_ADMIN_TLS_KEY_FILE", "/k.pem"),
+            ],
+        ),
         // The ratio of the `…traceidratio` samplers only.
         (
             "OTEL_TRACES_SAMPLER_ARG",

@@ -35,15 +35,30 @@ pub(crate) fn method_id(method: &Method) -> u8 {
 pub(crate) const SCHEME_NAMES: [&str; 2] = ["http", "https"];
 
 /// The label id of the request's scheme: from an absolute request URI (HTTP/2
-/// `:scheme`) when present, else `default` (the listener's scheme).
+/// `:scheme`) when present, else `https` on a connection marked
+/// [`SecureConnection`], else `default` (`REDLINE_URL_SCHEME`).
 #[inline]
-pub(crate) fn scheme_id(uri: &http::Uri, default: u8) -> u8 {
-    match uri.scheme_str() {
+pub(crate) fn scheme_id<B>(request: &http::Request<B>, default: u8) -> u8 {
+    match request.uri().scheme_str() {
         Some("https") => 1,
         Some("http") => 0,
+        _ if request.extensions().get::<SecureConnection>().is_some() => 1,
         _ => default,
     }
 }
+
+/// Marks a request that arrived over TLS: redline's server
+/// ([`Telemetry::serve`](crate::Telemetry::serve), the admin listener) adds
+/// it on TLS connections, so `url_scheme` is `https` and a handler can set
+/// a cookie's `Secure` flag. A server of your own may add it the same way.
+///
+/// ```
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(redline::http::SecureConnection);
+/// assert!(request.extensions().get::<redline::http::SecureConnection>().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecureConnection;
 
 /// Why a request counts as failed: the `error_type` label. Its values are a
 /// closed set; for 5xx responses the label is the status code itself, as the

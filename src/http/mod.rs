@@ -45,7 +45,7 @@ mod span;
 
 pub(crate) use access::AccessLog;
 pub use future::ResponseFuture;
-pub use labels::ErrorType;
+pub use labels::{ErrorType, SecureConnection};
 pub use layer::HttpLayer;
 pub(crate) use metrics::DURATION;
 pub use metrics::{DEFAULT_DURATION_BUCKETS, HttpMetrics, UNMATCHED_ROUTE};

@@ -72,7 +72,7 @@ where
         let start = Instant::now();
         let metrics = self.metrics;
         let method = method_id(req.method());
-        let scheme = scheme_id(req.uri(), metrics.default_scheme);
+        let scheme = scheme_id(&req, metrics.default_scheme);
         let route = if self.extractor.uses_matched_path() {
             // One extension lookup; no `MatchedPath` means the fallback.
             match req.extensions().get::<axum::extract::MatchedPath>() {

@@ -251,6 +251,9 @@ struct ConnectionService {
     peer: SocketAddr,
     activity: Arc<Activity>,
     table: Arc<Table>,
+    /// The connection is TLS: each request carries
+    /// [`crate::http::SecureConnection`].
+    secure: bool,
 }
 
 type ResponseFuture =
@@ -268,6 +271,11 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Connectio
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
+        if self.secure {
+            request
+                .extensions_mut()
+                .insert(crate::http::SecureConnection);
+        }
         let response = self.router.clone().oneshot(request);
         Box::pin(async move {
             let response = response.await?;
@@ -294,6 +302,12 @@ pub(crate) fn serve_until(
     settings: ServerSettings,
 ) -> JoinHandle<()> {
     use hyper_util::rt::{TokioExecutor, TokioTimer};
+    // Before the first connection, so a certificate change (or `SIGHUP`)
+    // is seen from the start.
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &settings.tls {
+        tls.ensure_watching();
+    }
     tokio::spawn(async move {
         let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         builder
@@ -373,6 +387,7 @@ pub(crate) fn serve_until(
                 peer,
                 activity: activity.clone(),
                 table: table.clone(),
+                secure: false,
             };
             let open = OpenConnection {
                 id,
@@ -383,7 +398,7 @@ pub(crate) fn serve_until(
             open.gauge.inc();
             // Finished connections leave the set as new ones arrive.
             while connections.try_join_next().is_some() {}
-            connections.spawn(serve_connection(
+            connections.spawn(serve_stream(
                 builder.clone(),
                 stream,
                 service,
@@ -436,15 +451,47 @@ enum Close {
     Stop,
 }
 
-async fn serve_connection(
-    builder: Arc<hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>>,
+type Builder = hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>;
+
+/// Serves an accepted connection: over TLS after its handshake (within the
+/// idle timeout, given up when the connection is evicted or the listener
+/// stops) when the listener has TLS, else as it is.
+async fn serve_stream(
+    builder: Arc<Builder>,
     stream: tokio::net::TcpStream,
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))] mut service: ConnectionService,
+    activity: Arc<Activity>,
+    settings: Arc<ServerSettings>,
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))] mut stop: watch::Receiver<bool>,
+    open: (OpenConnection, mpsc::Sender<()>),
+) {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = settings.tls.clone() {
+        let stream = tokio::select! {
+            tls = tls.accept(stream, settings.idle_timeout) => match tls {
+                Some(tls) => tls,
+                None => return,
+            },
+            () = activity.evict.notified() => return,
+            () = stopped(&mut stop) => return,
+        };
+        service.secure = true;
+        return serve_connection(builder, stream, service, activity, settings, stop, open).await;
+    }
+    serve_connection(builder, stream, service, activity, settings, stop, open).await;
+}
+
+async fn serve_connection<I>(
+    builder: Arc<Builder>,
+    stream: I,
     service: ConnectionService,
     activity: Arc<Activity>,
     settings: Arc<ServerSettings>,
     mut stop: watch::Receiver<bool>,
     _open: (OpenConnection, mpsc::Sender<()>),
-) {
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let table = service.table.clone();
     let connection =
         builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service);

@@ -23,7 +23,8 @@ pub(crate) enum Listener {
 impl Listener {
     const ALL: [Listener; 2] = [Listener::Admin, Listener::Api];
 
-    fn label(self) -> &'static str {
+    /// The `listener` label.
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Listener::Admin => "admin",
             Listener::Api => "api",
@@ -40,6 +41,9 @@ pub(crate) struct ServerMetrics {
     connections: IntGaugeVec,
     closed: IntCounterVec,
     accept_errors: IntCounterVec,
+    /// Each listener's TLS, by [`Listener`] (`admin`, `api`), if configured.
+    #[cfg(feature = "tls")]
+    tls: [Option<std::sync::Arc<crate::tls::ServerTls>>; 2],
 }
 
 impl ServerMetrics {
@@ -80,7 +84,19 @@ impl ServerMetrics {
             connections,
             closed,
             accept_errors,
+            #[cfg(feature = "tls")]
+            tls: [None, None],
         })
+    }
+
+    /// Puts `listener` on TLS (its files already loaded and checked).
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_tls(
+        &mut self,
+        listener: Listener,
+        tls: std::sync::Arc<crate::tls::ServerTls>,
+    ) {
+        self.tls[listener as usize] = Some(tls);
     }
 
     fn listener(&self, listener: Listener) -> ListenerMetrics {
@@ -114,6 +130,9 @@ pub(crate) struct ServerSettings {
     /// Open connections at most.
     pub(super) max_connections: usize,
     pub(super) metrics: ListenerMetrics,
+    /// The listener's TLS, if it has it.
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<std::sync::Arc<crate::tls::ServerTls>>,
 }
 
 impl ServerSettings {
@@ -134,6 +153,8 @@ impl ServerSettings {
                 Listener::Api => service,
             },
             metrics: metrics.listener(listener),
+            #[cfg(feature = "tls")]
+            tls: metrics.tls[listener as usize].clone(),
         }
     }
 }

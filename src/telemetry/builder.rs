@@ -185,7 +185,10 @@ impl TelemetryBuilder {
         let errors: &'static crate::errors::ErrorTracker = crate::leak::leak(errors);
         let log_stats = crate::logs::LogStats::new();
         registry.register(Box::new(log_stats.clone()))?;
-        let server = crate::server::ServerMetrics::register(&registry)?;
+        #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+        let mut server = crate::server::ServerMetrics::register(&registry)?;
+        #[cfg(feature = "tls")]
+        load_tls(&config, &registry, &mut server)?;
         // Process checks only: liveness must not depend on other systems.
         // Non-critical, so they warn rather than get the process restarted.
         #[cfg(feature = "system")]
@@ -256,4 +259,30 @@ impl std::fmt::Debug for TelemetryBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TelemetryBuilder").finish_non_exhaustive()
     }
+}
+
+/// Reads and checks the listeners' certificates: a start-up error when one
+/// is missing, unreadable, expired or not its key's.
+#[cfg(feature = "tls")]
+fn load_tls(
+    config: &Config,
+    registry: &Registry,
+    server: &mut crate::server::ServerMetrics,
+) -> Result<(), Error> {
+    use crate::server::Listener;
+    if config.tls.is_none() && config.admin_tls.is_none() {
+        return Ok(());
+    }
+    let metrics = crate::tls::TlsMetrics::register(registry)?;
+    let listeners = [
+        (Listener::Admin, &config.admin_tls, crate::tls::ADMIN_VARS),
+        (Listener::Api, &config.tls, crate::tls::API_VARS),
+    ];
+    for (listener, files, vars) in listeners {
+        if let Some(files) = files {
+            let tls = crate::tls::ServerTls::load(files, vars, metrics.listener(listener.label()))?;
+            server.set_tls(listener, tls);
+        }
+    }
+    Ok(())
 }

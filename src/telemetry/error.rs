@@ -39,6 +39,10 @@ pub enum Error {
     /// The OTLP log pipeline could not start.
     #[error(transparent)]
     LogExport(#[from] crate::logs::LogExportError),
+    /// A listener's certificate, key or client authorities cannot be used
+    /// (missing, unreadable, expired, mismatched).
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// A redaction pattern of the configuration is invalid.
     #[error(transparent)]
     Redact(#[from] crate::redact::RedactError),

@@ -58,6 +58,9 @@ pub struct TraceConfig {
     pub shutdown_timeout: Duration,
     /// `REDLINE_TRACES_RESPONSE_HEADER`: when responses carry `traceparent`.
     pub response_traceparent: ResponseTraceparent,
+    /// `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`, `…_CLIENT_CERTIFICATE`
+    /// and `…_CLIENT_KEY`: TLS of an `https://` endpoint (feature `tls`).
+    pub tls: crate::tls::OtlpTls,
 }
 
 /// When a response carries the `traceparent` of its server span
@@ -168,6 +171,7 @@ impl Default for TraceConfig {
             export_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(3),
             response_traceparent: ResponseTraceparent::Sampled,
+            tls: crate::tls::OtlpTls::default(),
         }
     }
 }
@@ -228,6 +232,7 @@ impl TraceConfig {
         ]) {
             c.timeout = parse_millis(&var, &v)?;
         }
+        c.tls = crate::tls::otlp_tls_from_source(get, "TRACES")?;
         let arg = get("OTEL_TRACES_SAMPLER_ARG");
         if let Some((var, v)) = get("OTEL_TRACES_SAMPLER") {
             c.sampler = parse_sampler(&var, &v, arg.as_ref())?;
@@ -279,6 +284,7 @@ pub(crate) fn parse_endpoint(var: &str, v: &str) -> Result<String, ConfigError> 
     if !scheme_ok || uri.host().is_none_or(str::is_empty) {
         return Err(invalid(var, v, expected));
     }
+    crate::tls::check_endpoint_scheme(var, s)?;
     Ok(s.to_owned())
 }
 

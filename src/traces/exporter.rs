@@ -46,6 +46,14 @@ pub fn missing_feature(protocol: OtlpProtocol) -> Option<&'static str> {
     }
 }
 
+/// Whether an endpoint is reached over TLS.
+#[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub(crate) fn is_https(endpoint: &str) -> bool {
+    endpoint
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
 pub(super) fn build_exporter(tc: &TraceConfig, endpoint: &str) -> Result<OtlpExporter, TraceError> {
     let error = |e: &dyn std::fmt::Display| TraceError::Exporter {
         endpoint: endpoint.to_owned(),
@@ -73,13 +81,18 @@ fn grpc_exporter(
 ) -> Result<OtlpExporter, String> {
     use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
     let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
-    opentelemetry_otlp::SpanExporter::builder()
+    let builder = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .with_timeout(tc.timeout)
-        .with_metadata(metadata)
-        .build()
-        .map_err(|e| e.to_string())
+        .with_metadata(metadata);
+    #[cfg(feature = "tls")]
+    let builder = if crate::traces::is_https(endpoint) {
+        builder.with_tls_config(crate::tls::grpc_tls(&tc.tls).map_err(|e| e.to_string())?)
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "otlp-grpc"))]
@@ -92,14 +105,21 @@ fn grpc_exporter(_: &TraceConfig, _: &str, _: http::HeaderMap) -> Result<OtlpExp
 #[cfg(feature = "otlp-http")]
 fn http_exporter(tc: &TraceConfig, endpoint: &str) -> Result<OtlpExporter, String> {
     use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-    opentelemetry_otlp::SpanExporter::builder()
+    let builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(endpoint)
         .with_timeout(tc.timeout)
-        .with_headers(tc.headers.0.iter().cloned().collect())
-        .build()
-        .map_err(|e| e.to_string())
+        .with_headers(tc.headers.0.iter().cloned().collect());
+    #[cfg(feature = "tls")]
+    let builder = if crate::traces::is_https(endpoint) {
+        builder.with_http_client(
+            crate::tls::http_client(&tc.tls, tc.timeout).map_err(|e| e.to_string())?,
+        )
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "otlp-http"))]

@@ -36,6 +36,8 @@ use prometheus::Registry;
 
 pub(crate) use bounded::run_bounded;
 pub use config::{OtlpHeaders, OtlpProtocol, ResponseTraceparent, SamplerConfig, TraceConfig};
+#[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub(crate) use exporter::is_https;
 pub use exporter::missing_feature;
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
 pub(crate) use resource::{ResourceIdentity, resource};

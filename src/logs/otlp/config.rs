@@ -76,6 +76,9 @@ pub struct LogExportConfig {
     /// `OTEL_BLRP_EXPORT_TIMEOUT` (milliseconds): an export request is
     /// bounded by the smaller of this and [`LogExportConfig::timeout`].
     pub export_timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_[LOGS_]CERTIFICATE`, `…_CLIENT_CERTIFICATE` and
+    /// `…_CLIENT_KEY`: TLS of an `https://` endpoint (feature `tls`).
+    pub tls: crate::tls::OtlpTls,
 }
 
 impl Default for LogExportConfig {
@@ -90,6 +93,7 @@ impl Default for LogExportConfig {
             schedule_delay: Duration::from_millis(1000),
             max_export_batch_size: 512,
             export_timeout: Duration::from_secs(30),
+            tls: crate::tls::OtlpTls::default(),
         }
     }
 }
@@ -157,6 +161,7 @@ impl LogExportConfig {
         ]) {
             c.timeout = parse_millis(&var, &v)?;
         }
+        c.tls = crate::tls::otlp_tls_from_source(get, "LOGS")?;
         if let Some((var, v)) = get("OTEL_BLRP_MAX_QUEUE_SIZE") {
             c.max_queue_size = parse_count(&var, &v, 1, 1_000_000)?;
         }

@@ -37,13 +37,18 @@ fn grpc(
 ) -> Result<opentelemetry_otlp::LogExporter, String> {
     use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
     let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
-    opentelemetry_otlp::LogExporter::builder()
+    let builder = opentelemetry_otlp::LogExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .with_timeout(config.request_timeout())
-        .with_metadata(metadata)
-        .build()
-        .map_err(|e| e.to_string())
+        .with_metadata(metadata);
+    #[cfg(feature = "tls")]
+    let builder = if crate::traces::is_https(endpoint) {
+        builder.with_tls_config(crate::tls::grpc_tls(&config.tls).map_err(|e| e.to_string())?)
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "otlp-grpc"))]
@@ -63,14 +68,22 @@ fn http(
     endpoint: &str,
 ) -> Result<opentelemetry_otlp::LogExporter, String> {
     use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-    opentelemetry_otlp::LogExporter::builder()
+    let builder = opentelemetry_otlp::LogExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(endpoint)
         .with_timeout(config.request_timeout())
-        .with_headers(config.headers.0.iter().cloned().collect())
-        .build()
-        .map_err(|e| e.to_string())
+        .with_headers(config.headers.0.iter().cloned().collect());
+    #[cfg(feature = "tls")]
+    let builder = if crate::traces::is_https(endpoint) {
+        builder.with_http_client(
+            crate::tls::http_client(&config.tls, config.request_timeout())
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "otlp-http"))]

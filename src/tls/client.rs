@@ -1,0 +1,139 @@
+//! The OTLP exporters' TLS: the authorities they trust and the client
+//! certificate they present, for tonic (gRPC) and reqwest (HTTP). The files
+//! are checked here, so a bad one is a clear start-up error naming its
+//! variable rather than a transport's message at the first export.
+
+use super::{OtlpTls, TlsError, pem};
+
+/// The checked client identity, as PEM (what tonic takes).
+#[cfg_attr(not(feature = "otlp-grpc"), allow(dead_code))]
+struct Identity {
+    chain: Vec<u8>,
+    key: Vec<u8>,
+}
+
+/// Checks the client certificate and key (readable, matching, valid now).
+fn identity(tls: &OtlpTls) -> Result<Option<Identity>, TlsError> {
+    let (cert, key) = match (&tls.client_certificate, &tls.client_key) {
+        (Some(cert), Some(key)) => (cert, key),
+        (None, None) => return Ok(None),
+        (Some(_), None) | (None, Some(_)) => {
+            let (set, unset) = if tls.client_key.is_some() {
+                (2, 1)
+            } else {
+                (1, 2)
+            };
+            return Err(TlsError::Rustls {
+                variable: tls.variable(set),
+                reason: format!(
+                    "a client certificate needs its key: set {} too",
+                    tls.variable(unset)
+                ),
+            });
+        }
+    };
+    let provider = pem::provider();
+    pem::certified_key((tls.variable(1), cert), (tls.variable(2), key), &provider)?;
+    let read = |variable, path: &std::path::Path| {
+        std::fs::read(path).map_err(|source| TlsError::Read {
+            variable,
+            path: path.to_owned(),
+            source,
+        })
+    };
+    Ok(Some(Identity {
+        chain: read(tls.variable(1), cert)?,
+        key: read(tls.variable(2), key)?,
+    }))
+}
+
+/// tonic's TLS settings for an `https://` gRPC endpoint.
+#[cfg(feature = "otlp-grpc")]
+pub(crate) fn grpc_tls(tls: &OtlpTls) -> Result<tonic::transport::ClientTlsConfig, TlsError> {
+    use tonic::transport::{Certificate, ClientTlsConfig};
+    let mut config = ClientTlsConfig::new();
+    config = match &tls.certificate {
+        Some(path) => {
+            // Parsed first for a clear error; tonic takes the PEM itself.
+            pem::root_store(tls.variable(0), path)?;
+            let bundle = std::fs::read(path).map_err(|source| TlsError::Read {
+                variable: tls.variable(0),
+                path: path.clone(),
+                source,
+            })?;
+            config.ca_certificate(Certificate::from_pem(bundle))
+        }
+        None => config.with_native_roots(),
+    };
+    if let Some(id) = identity(tls)? {
+        config = config.identity(tonic::transport::Identity::from_pem(id.chain, id.key));
+    }
+    Ok(config)
+}
+
+/// The blocking HTTP client of an `https://` HTTP endpoint, built on a
+/// thread of its own (reqwest's blocking client must not be made inside
+/// an async runtime).
+#[cfg(feature = "otlp-http")]
+pub(crate) fn http_client(
+    tls: &OtlpTls,
+    timeout: std::time::Duration,
+) -> Result<reqwest::blocking::Client, TlsError> {
+    let config = client_config(tls)?;
+    let built = std::thread::Builder::new()
+        .name("redline-otlp-client".into())
+        .spawn(move || {
+            reqwest::blocking::Client::builder()
+                .timeout(timeout)
+                .tls_backend_preconfigured(config)
+                .build()
+        })
+        .map_err(|e| http_error(&e))?
+        .join()
+        .map_err(|_| http_error(&"the thread building the HTTP client panicked"))?;
+    built.map_err(|e| http_error(&e))
+}
+
+#[cfg(feature = "otlp-http")]
+fn http_error(e: &dyn std::fmt::Display) -> TlsError {
+    TlsError::Rustls {
+        variable: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        reason: format!("cannot build the HTTPS client: {e}"),
+    }
+}
+
+/// rustls' client configuration: the bundle's authorities or the system's,
+/// and the client certificate if there is one.
+#[cfg(feature = "otlp-http")]
+fn client_config(tls: &OtlpTls) -> Result<rustls::ClientConfig, TlsError> {
+    let roots = match &tls.certificate {
+        Some(path) => pem::root_store(tls.variable(0), path)?,
+        None => {
+            let mut roots = rustls::RootCertStore::empty();
+            // Unreadable system certificates are skipped, as curl does; an
+            // empty store fails every handshake, which is counted.
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+            roots
+        }
+    };
+    let rustls_error = |e: &dyn std::fmt::Display| TlsError::Rustls {
+        variable: tls.variable(0),
+        reason: e.to_string(),
+    };
+    let builder = rustls::ClientConfig::builder_with_provider(pem::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| rustls_error(&e))?
+        .with_root_certificates(roots);
+    identity(tls)?;
+    match (&tls.client_certificate, &tls.client_key) {
+        (Some(cert), Some(key)) => {
+            let chain = pem::certificates(tls.variable(1), cert)?;
+            let key = pem::private_key(tls.variable(2), key)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| rustls_error(&e))
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
+}
