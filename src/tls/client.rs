@@ -3,6 +3,7 @@
 //! are checked here, so a bad one is a clear start-up error naming its
 //! variable rather than a transport's message at the first export.
 
+use super::config::Signal;
 use super::{OtlpTls, TlsError, pem};
 
 /// The checked client identity, as PEM (what tonic takes).
@@ -13,7 +14,7 @@ struct Identity {
 }
 
 /// Checks the client certificate and key (readable, matching, valid now).
-fn identity(tls: &OtlpTls) -> Result<Option<Identity>, TlsError> {
+fn identity(tls: &OtlpTls, signal: Signal) -> Result<Option<Identity>, TlsError> {
     let (cert, key) = match (&tls.client_certificate, &tls.client_key) {
         (Some(cert), Some(key)) => (cert, key),
         (None, None) => return Ok(None),
@@ -24,16 +25,20 @@ fn identity(tls: &OtlpTls) -> Result<Option<Identity>, TlsError> {
                 (1, 2)
             };
             return Err(TlsError::Rustls {
-                variable: tls.variable(set),
+                variable: signal.variable(set),
                 reason: format!(
                     "a client certificate needs its key: set {} too",
-                    tls.variable(unset)
+                    signal.variable(unset)
                 ),
             });
         }
     };
     let provider = pem::provider();
-    pem::certified_key((tls.variable(1), cert), (tls.variable(2), key), &provider)?;
+    pem::certified_key(
+        (signal.variable(1), cert),
+        (signal.variable(2), key),
+        &provider,
+    )?;
     let read = |variable, path: &std::path::Path| {
         std::fs::read(path).map_err(|source| TlsError::Read {
             variable,
@@ -42,22 +47,25 @@ fn identity(tls: &OtlpTls) -> Result<Option<Identity>, TlsError> {
         })
     };
     Ok(Some(Identity {
-        chain: read(tls.variable(1), cert)?,
-        key: read(tls.variable(2), key)?,
+        chain: read(signal.variable(1), cert)?,
+        key: read(signal.variable(2), key)?,
     }))
 }
 
 /// tonic's TLS settings for an `https://` gRPC endpoint.
 #[cfg(feature = "otlp-grpc")]
-pub(crate) fn grpc_tls(tls: &OtlpTls) -> Result<tonic::transport::ClientTlsConfig, TlsError> {
+pub(crate) fn grpc_tls(
+    tls: &OtlpTls,
+    signal: Signal,
+) -> Result<tonic::transport::ClientTlsConfig, TlsError> {
     use tonic::transport::{Certificate, ClientTlsConfig};
     let mut config = ClientTlsConfig::new();
     config = match &tls.certificate {
         Some(path) => {
             // Parsed first for a clear error; tonic takes the PEM itself.
-            pem::root_store(tls.variable(0), path)?;
+            pem::root_store(signal.variable(0), path)?;
             let bundle = std::fs::read(path).map_err(|source| TlsError::Read {
-                variable: tls.variable(0),
+                variable: signal.variable(0),
                 path: path.clone(),
                 source,
             })?;
@@ -65,7 +73,7 @@ pub(crate) fn grpc_tls(tls: &OtlpTls) -> Result<tonic::transport::ClientTlsConfi
         }
         None => config.with_native_roots(),
     };
-    if let Some(id) = identity(tls)? {
+    if let Some(id) = identity(tls, signal)? {
         config = config.identity(tonic::transport::Identity::from_pem(id.chain, id.key));
     }
     Ok(config)
@@ -77,9 +85,20 @@ pub(crate) fn grpc_tls(tls: &OtlpTls) -> Result<tonic::transport::ClientTlsConfi
 #[cfg(feature = "otlp-http")]
 pub(crate) fn http_client(
     tls: &OtlpTls,
+    signal: Signal,
     timeout: std::time::Duration,
+    https: bool,
 ) -> Result<reqwest::blocking::Client, TlsError> {
-    let config = client_config(tls)?;
+    let config = if https {
+        client_config(tls, signal)?
+    } else {
+        // Never used for `http://`; no trust store to read.
+        rustls::ClientConfig::builder_with_provider(pem::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| http_error(&e))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+    };
     let built = std::thread::Builder::new()
         .name("redline-otlp-client".into())
         .spawn(move || {
@@ -105,9 +124,9 @@ fn http_error(e: &dyn std::fmt::Display) -> TlsError {
 /// rustls' client configuration: the bundle's authorities or the system's,
 /// and the client certificate if there is one.
 #[cfg(feature = "otlp-http")]
-fn client_config(tls: &OtlpTls) -> Result<rustls::ClientConfig, TlsError> {
+fn client_config(tls: &OtlpTls, signal: Signal) -> Result<rustls::ClientConfig, TlsError> {
     let roots = match &tls.certificate {
-        Some(path) => pem::root_store(tls.variable(0), path)?,
+        Some(path) => pem::root_store(signal.variable(0), path)?,
         None => {
             let mut roots = rustls::RootCertStore::empty();
             // Unreadable system certificates are skipped, as curl does; an
@@ -118,18 +137,18 @@ fn client_config(tls: &OtlpTls) -> Result<rustls::ClientConfig, TlsError> {
         }
     };
     let rustls_error = |e: &dyn std::fmt::Display| TlsError::Rustls {
-        variable: tls.variable(0),
+        variable: signal.variable(0),
         reason: e.to_string(),
     };
     let builder = rustls::ClientConfig::builder_with_provider(pem::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| rustls_error(&e))?
         .with_root_certificates(roots);
-    identity(tls)?;
+    identity(tls, signal)?;
     match (&tls.client_certificate, &tls.client_key) {
         (Some(cert), Some(key)) => {
-            let chain = pem::certificates(tls.variable(1), cert)?;
-            let key = pem::private_key(tls.variable(2), key)?;
+            let chain = pem::certificates(signal.variable(1), cert)?;
+            let key = pem::private_key(signal.variable(2), key)?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| rustls_error(&e))

@@ -135,20 +135,34 @@ pub struct OtlpTls {
     pub client_certificate: Option<PathBuf>,
     /// The client certificate's private key (PEM).
     pub client_key: Option<PathBuf>,
-    /// The variables that gave the three files, for messages.
-    pub(crate) variables: [&'static str; 3],
 }
 
-impl OtlpTls {
-    /// The setting that named each file, for messages.
-    pub(crate) fn variable(&self, i: usize) -> &'static str {
-        match self.variables[i] {
-            "" => [
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-            ][i],
-            v => v,
+/// The OTLP signal an exporter sends, for the names of its variables.
+#[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+}
+
+#[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
+impl Signal {
+    /// The settings of file `i` (certificate, client certificate, client
+    /// key), as the specification writes them, for messages.
+    pub(crate) fn variable(self, i: usize) -> &'static str {
+        const TRACES: [&str; 3] = [
+            "OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY",
+        ];
+        const LOGS: [&str; 3] = [
+            "OTEL_EXPORTER_OTLP_[LOGS_]CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_KEY",
+        ];
+        match self {
+            Signal::Traces => TRACES[i],
+            Signal::Logs => LOGS[i],
         }
     }
 }
@@ -185,7 +199,6 @@ pub(crate) fn otlp_tls_from_source(get: Get<'_>, signal: &str) -> Result<OtlpTls
         };
         if let Some((var, v)) = found {
             let p = Some(path(var, &v)?);
-            tls.variables[i] = var;
             match i {
                 0 => tls.certificate = p,
                 1 => tls.client_certificate = p,
@@ -257,6 +270,5 @@ mod tests {
         );
         let logs = otlp_tls_from_source(&get, "LOGS").unwrap();
         assert_eq!(logs.certificate, Some(PathBuf::from("/generic.pem")));
-        assert_eq!(logs.variable(0), "OTEL_EXPORTER_OTLP_CERTIFICATE");
     }
 }

@@ -88,7 +88,9 @@ fn grpc_exporter(
         .with_metadata(metadata);
     #[cfg(feature = "tls")]
     let builder = if crate::traces::is_https(endpoint) {
-        builder.with_tls_config(crate::tls::grpc_tls(&tc.tls).map_err(|e| e.to_string())?)
+        builder.with_tls_config(
+            crate::tls::grpc_tls(&tc.tls, crate::tls::Signal::Traces).map_err(|e| e.to_string())?,
+        )
     } else {
         builder
     };
@@ -111,14 +113,18 @@ fn http_exporter(tc: &TraceConfig, endpoint: &str) -> Result<OtlpExporter, Strin
         .with_endpoint(endpoint)
         .with_timeout(tc.timeout)
         .with_headers(tc.headers.0.iter().cloned().collect());
+    // reqwest's rustls backend has no process-wide provider to fall back
+    // on: the client is redline's, for `http://` endpoints too.
     #[cfg(feature = "tls")]
-    let builder = if crate::traces::is_https(endpoint) {
-        builder.with_http_client(
-            crate::tls::http_client(&tc.tls, tc.timeout).map_err(|e| e.to_string())?,
+    let builder = builder.with_http_client(
+        crate::tls::http_client(
+            &tc.tls,
+            crate::tls::Signal::Traces,
+            tc.timeout,
+            crate::traces::is_https(endpoint),
         )
-    } else {
-        builder
-    };
+        .map_err(|e| e.to_string())?,
+    );
     builder.build().map_err(|e| e.to_string())
 }
 

@@ -121,10 +121,16 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A receiver over TLS (`https://localhost:<port>` endpoints).
+    pub async fn start_with(tls: Option<ReceiverTls>) -> Self {
         let store = Store::default();
         let svc = TraceServiceServer::new(store.clone());
         let http_store = store.clone();
-        let served = serve_otlp(
+        let served = serve_otlp_with(
+            tls,
             |server| server.add_service(svc),
             "/v1/traces",
             move |body| {
@@ -206,18 +212,76 @@ impl BlackHole {
 pub struct Served {
     pub grpc: SocketAddr,
     pub http: SocketAddr,
+    tls: bool,
     path: &'static str,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Served {
+    fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc)
+        // `localhost`: the name the test certificates carry.
+        match self.tls {
+            true => format!("https://localhost:{}", self.grpc.port()),
+            false => format!("http://{}", self.grpc),
+        }
     }
 
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}{}", self.http, self.path)
+        match self.tls {
+            true => format!(
+                "{}://localhost:{}{}",
+                self.scheme(),
+                self.http.port(),
+                self.path
+            ),
+            false => format!("http://{}{}", self.http, self.path),
+        }
     }
+}
+
+/// A receiver's TLS: its certificate and key, and the authorities whose
+/// client certificates it requires (mTLS), all PEM.
+#[derive(Clone)]
+pub struct ReceiverTls {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub client_ca_pem: Option<String>,
+}
+
+fn rustls_config(tls: &ReceiverTls) -> std::sync::Arc<rustls::ServerConfig> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let chain: Vec<_> = CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes()).unwrap();
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match &tls.client_ca_pem {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+                roots.add(c.unwrap()).unwrap();
+            }
+            builder.with_client_cert_verifier(
+                rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    std::sync::Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap(),
+            )
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key).unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    std::sync::Arc::new(config)
 }
 
 impl Drop for Served {
@@ -236,9 +300,29 @@ pub async fn serve_otlp(
     path: &'static str,
     http: impl Fn(bytes::Bytes) -> Option<Vec<u8>> + Clone + Send + Sync + 'static,
 ) -> Served {
+    serve_otlp_with(None, grpc, path, http).await
+}
+
+/// [`serve_otlp`], over TLS when `tls` is given.
+pub async fn serve_otlp_with(
+    tls: Option<ReceiverTls>,
+    grpc: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router,
+    path: &'static str,
+    http: impl Fn(bytes::Bytes) -> Option<Vec<u8>> + Clone + Send + Sync + 'static,
+) -> Served {
     let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc_addr = grpc_listener.local_addr().unwrap();
-    let router = grpc(&mut tonic::transport::Server::builder());
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &tls {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let mut config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+        if let Some(ca) = &tls.client_ca_pem {
+            config = config.client_ca_root(Certificate::from_pem(ca));
+        }
+        server = server.tls_config(config).unwrap();
+    }
+    let router = grpc(&mut server);
     let grpc_task = tokio::spawn(async move {
         let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
         let _ = router.serve_with_incoming(incoming).await;
@@ -264,12 +348,39 @@ pub async fn serve_otlp(
             }
         }),
     );
-    let http_task = tokio::spawn(async move {
-        let _ = axum::serve(http_listener, app).await;
-    });
+    let http_task = match &tls {
+        None => tokio::spawn(async move {
+            let _ = axum::serve(http_listener, app).await;
+        }),
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(rustls_config(tls));
+            tokio::spawn(async move {
+                // Bounded: a test sends a handful of exports.
+                for _ in 0..10_000 {
+                    let Ok((stream, _)) = http_listener.accept().await else {
+                        break;
+                    };
+                    let (acceptor, app) = (acceptor.clone(), app.clone());
+                    tokio::spawn(async move {
+                        // A client that does not trust us fails here.
+                        let Ok(stream) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let service = hyper_util::service::TowerToHyperService::new(app);
+                        let _ = hyper_util::server::conn::auto::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                    });
+                }
+            })
+        }
+    };
     Served {
         grpc: grpc_addr,
         http: http_addr,
+        tls: tls.is_some(),
         path,
         tasks: vec![grpc_task, http_task],
     }

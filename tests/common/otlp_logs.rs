@@ -5,7 +5,7 @@
 //! scope. Plus how to compare a record with a JSON line of redline's.
 #![allow(dead_code)]
 
-use super::otlp::{Served, serve_otlp};
+use super::otlp::{ReceiverTls, Served, serve_otlp_with};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -222,10 +222,16 @@ pub struct LogReceiver {
 
 impl LogReceiver {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A receiver over TLS (`https://localhost:<port>` endpoints).
+    pub async fn start_with(tls: Option<ReceiverTls>) -> Self {
         let store = Store::default();
         let svc = LogsServiceServer::new(store.clone());
         let http_store = store.clone();
-        let served = serve_otlp(
+        let served = serve_otlp_with(
+            tls,
             |server| server.add_service(svc),
             "/v1/logs",
             move |body| {

@@ -44,7 +44,10 @@ fn grpc(
         .with_metadata(metadata);
     #[cfg(feature = "tls")]
     let builder = if crate::traces::is_https(endpoint) {
-        builder.with_tls_config(crate::tls::grpc_tls(&config.tls).map_err(|e| e.to_string())?)
+        builder.with_tls_config(
+            crate::tls::grpc_tls(&config.tls, crate::tls::Signal::Logs)
+                .map_err(|e| e.to_string())?,
+        )
     } else {
         builder
     };
@@ -74,15 +77,18 @@ fn http(
         .with_endpoint(endpoint)
         .with_timeout(config.request_timeout())
         .with_headers(config.headers.0.iter().cloned().collect());
+    // reqwest's rustls backend has no process-wide provider to fall back
+    // on: the client is redline's, for `http://` endpoints too.
     #[cfg(feature = "tls")]
-    let builder = if crate::traces::is_https(endpoint) {
-        builder.with_http_client(
-            crate::tls::http_client(&config.tls, config.request_timeout())
-                .map_err(|e| e.to_string())?,
+    let builder = builder.with_http_client(
+        crate::tls::http_client(
+            &config.tls,
+            crate::tls::Signal::Logs,
+            config.request_timeout(),
+            crate::traces::is_https(endpoint),
         )
-    } else {
-        builder
-    };
+        .map_err(|e| e.to_string())?,
+    );
     builder.build().map_err(|e| e.to_string())
 }
 
