@@ -42,6 +42,33 @@ pub enum ConfigError {
         /// The variables, each with the closest known name if one is close.
         variables: Vec<UnknownVariable>,
     },
+    /// The admin principals file (`REDLINE_ADMIN_PRINCIPALS_FILE`) cannot
+    /// be used. Names the principal when one is at fault; never a token.
+    ///
+    /// ```
+    /// let err = redline::ConfigError::AdminPrincipals {
+    ///     variable: "REDLINE_ADMIN_PRINCIPALS_FILE".into(),
+    ///     path: "/etc/redline/principals.toml".into(),
+    ///     principal: Some("\"ci-bot\"".into()),
+    ///     reason: "unknown role \"root\" (expected viewer or operator)".into(),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"invalid REDLINE_ADMIN_PRINCIPALS_FILE="/etc/redline/principals.toml", principal "ci-bot": unknown role "root" (expected viewer or operator)"#
+    /// );
+    /// ```
+    #[error("invalid {variable}={path:?}{}: {reason}", principal_of(principal.as_deref()))]
+    AdminPrincipals {
+        /// The variable (or file key) that names the file.
+        variable: String,
+        /// The principals file.
+        path: PathBuf,
+        /// The principal at fault (its name, or `#N` before its name is
+        /// known), if the fault is one principal's.
+        principal: Option<String>,
+        /// What is wrong and what would be accepted.
+        reason: String,
+    },
     /// The configuration file could not be read or parsed.
     #[error("cannot use configuration file {path}: {reason}")]
     File {
@@ -50,6 +77,10 @@ pub enum ConfigError {
         /// What went wrong.
         reason: String,
     },
+}
+
+fn principal_of(principal: Option<&str>) -> String {
+    principal.map_or_else(String::new, |p| format!(", principal {p}"))
 }
 
 fn list_unknown(variables: &[UnknownVariable]) -> String {

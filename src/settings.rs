@@ -284,7 +284,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
         default: "none (the demo generates one and prints it)",
         example: "0123456789abcdef0123",
         feature: None,
-        doc: "Bearer token of the protected admin endpoints (`/info`, `/errors/report`, `/logs/*`, `/health` details, `/faults`); 16+ visible characters.",
+        doc: "Bearer token of the principal `admin-token`, an `operator` (every protected admin endpoint: `/info`, `/errors/report`, `/logs/*`, `/health` details, `/faults`); 16+ visible characters. Kept as its SHA-256 digest.",
     },
     Setting {
         variables: &["REDLINE_ADMIN_TOKEN_FILE"],
@@ -295,12 +295,20 @@ pub(crate) const SETTINGS: &[Setting] = &[
         doc: "A file holding the admin token (a mounted secret), read when `REDLINE_ADMIN_TOKEN` is unset.",
     },
     Setting {
+        variables: &["REDLINE_ADMIN_PRINCIPALS_FILE"],
+        file_key: Some("admin_principals_file"),
+        default: "none",
+        example: "/etc/redline/principals.toml",
+        feature: Some("config-file"),
+        doc: "A TOML file of named admin credentials, each with a role (`viewer`, `operator`), a token digest and an optional expiry ([Admin principals](docs/OPERATIONS.md#admin-principals)); re-read while the service runs.",
+    },
+    Setting {
         variables: &["REDLINE_METRICS_AUTH"],
         file_key: Some("metrics_auth"),
         default: "`false`",
         example: "true",
         feature: None,
-        doc: "`/metrics` needs the admin token too.",
+        doc: "`/metrics` needs a credential too (the `viewer` role or above).",
     },
     Setting {
         variables: &["REDLINE_TLS_CERT_FILE"],

@@ -30,6 +30,90 @@ pub(crate) fn write_rfc3339_millis(out: &mut String, t: SystemTime) {
     );
 }
 
+/// Parses an RFC 3339 date-time with an offset (`2027-01-01T00:00:00Z`,
+/// `2027-01-01 09:30:00.5+02:00`); `None` for anything else, times before
+/// 1970 included. Leap seconds (`:60`) are read as the next second.
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
+pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let b = text.trim().as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = b.get(range)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &b[19..];
+    if rest.first() == Some(&b'.') {
+        let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &rest[1 + digits..];
+    }
+    let offset = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let hm = [*h1, *h2, *m1, *m2];
+            if !hm.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let [h1, h2, m1, m2] = hm.map(|c| i64::from(c - b'0'));
+            let (h, m) = (h1 * 10 + h2, m1 * 10 + m2);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let minutes = h * 60 + m;
+            if *sign == b'-' { -minutes } else { minutes }
+        }
+        _ => return None,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let days_in_month = *month_days.get(usize::try_from(month - 1).ok()?)?;
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60;
+    let secs = u64::try_from(secs).ok()?;
+    UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+}
+
+/// Howard Hinnant's `days_from_civil`: a proleptic Gregorian date to days
+/// since 1970-01-01.
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to a
 /// proleptic Gregorian date.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -110,6 +194,37 @@ mod tests {
                     y += 1;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn rfc3339_parses_offsets_and_refuses_the_rest() {
+        let at =
+            |s: &str| parse_rfc3339(s).map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs());
+        assert_eq!(at("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(at("2027-01-01T00:00:00Z"), Some(1_798_761_600));
+        assert_eq!(at("2027-01-01 02:00:00.250+02:00"), Some(1_798_761_600));
+        assert_eq!(at("2026-12-31t19:00:00-05:00"), Some(1_798_761_600));
+        assert_eq!(at("2024-02-29T00:00:00z"), Some(1_709_164_800));
+        for bad in [
+            "",
+            "2027-01-01",
+            "2027-01-01T00:00:00",
+            "2027-02-29T00:00:00Z",
+            "2027-13-01T00:00:00Z",
+            "2027-01-01T24:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2027-01-01T00:00:00+2:00",
+            "2027-01-01T00:00:00.Z",
+            "２０２7-01-01T00:00:00Z",
+            "+027-01-01T00:00:00Z",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+        for secs in [0u64, 951_782_400, 1_798_761_600, 4_102_444_800] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            let text = rfc3339_millis(t);
+            assert_eq!(at(&text), Some(secs), "{text}");
         }
     }
 }

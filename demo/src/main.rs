@@ -103,9 +103,11 @@ async fn run(args: DemoArgs) -> ExitCode {
     if let Some(admin) = args.admin_listen {
         config.admin_listen = Some(admin);
     }
-    // The demo always has an admin token, so its protected endpoints work
-    // out of the box: generated unless configured, and printed below.
-    let generated_token = config.admin_token.is_none().then(|| {
+    // The demo always has an admin credential, so its protected endpoints
+    // work out of the box: a token generated unless a token or principals
+    // are configured, and printed below.
+    let configured = config.admin_token.is_some() || config.admin_principals.is_some();
+    let generated_token = (!configured).then(|| {
         use rand::Rng;
         let bytes: [u8; 24] = rand::rng().random();
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -141,7 +143,23 @@ async fn run(args: DemoArgs) -> ExitCode {
         Some(token) => {
             println!("  admin:    token {token} (generated; set REDLINE_ADMIN_TOKEN to choose one)")
         }
-        None => println!("  admin:    token from REDLINE_ADMIN_TOKEN"),
+        None => match (
+            &demo.telemetry().config().admin_token,
+            &demo.telemetry().config().admin_principals,
+        ) {
+            (Some(_), None) => println!("  admin:    token from REDLINE_ADMIN_TOKEN"),
+            (token, Some(file)) => println!(
+                "  admin:    {} principals from {}{}",
+                file.principals().len(),
+                file.path().display(),
+                if token.is_some() {
+                    ", and the token from REDLINE_ADMIN_TOKEN"
+                } else {
+                    ""
+                }
+            ),
+            (None, None) => {}
+        },
     }
     let tracing = demo.telemetry().tracing();
     match tracing.endpoint() {

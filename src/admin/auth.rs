@@ -1,40 +1,43 @@
-//! Bearer-token checks for admin endpoints.
+//! Bearer-token checks for admin endpoints, by role.
 //!
-//! The token comes from `REDLINE_ADMIN_TOKEN` (or `REDLINE_ADMIN_TOKEN_FILE`)
-//! and is compared in constant time (`subtle`), so response timing does not
-//! reveal how much of a guess was right. Without a token configured,
-//! protected endpoints refuse every call with 403 and say how to set one.
-//! A missing or wrong token answers 401, records `authn_login_fail` with the
-//! caller's address (never what was sent), and is counted in
-//! `redline_security_events_total`.
+//! The token sent is hashed (SHA-256) and compared in constant time
+//! (`subtle`) with the digest of every principal in force, without stopping
+//! at a match, so response timing reveals neither how much of a guess was
+//! right nor which principal it matched. Without any principal configured,
+//! protected endpoints refuse every call with 403 and say how to configure
+//! one. What each outcome answers and records is in the module table of
+//! [`crate::admin`]; events carry the caller's address and the principal's
+//! name, never what was sent.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConditionallySelectable};
 
+use super::Role;
 use super::state::AdminState;
+use crate::config::AdminToken;
 use crate::logs::SecurityEvent;
 
 /// What a request's credentials amount to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
-    /// The right token.
-    Granted,
-    /// No token is configured on this service.
+    /// A principal in force: its name and role.
+    Granted { name: String, role: Role },
+    /// A principal's token, past its expiry.
+    Expired,
+    /// No principal is configured on this service.
     NotConfigured,
     /// No `Authorization: Bearer` header.
     Missing,
-    /// A token that does not match.
+    /// A token that is no principal's.
     Wrong,
 }
 
-pub(super) fn verdict(state: &AdminState, headers: &HeaderMap) -> Verdict {
-    let Some(token) = state.admin_token.as_ref() else {
-        return Verdict::NotConfigured;
-    };
-    let Some(sent) = headers
+/// The bearer token of `headers`, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         // The scheme is case-insensitive (RFC 9110, section 11.1).
@@ -44,16 +47,36 @@ pub(super) fn verdict(state: &AdminState, headers: &HeaderMap) -> Verdict {
                 .eq_ignore_ascii_case("bearer")
                 .then(|| token.trim_start())
         })
-    else {
+}
+
+pub(super) fn verdict(state: &AdminState, headers: &HeaderMap) -> Verdict {
+    let principals = state.principals.snapshot();
+    if principals.is_empty() {
+        return Verdict::NotConfigured;
+    }
+    let Some(sent) = bearer(headers) else {
         return Verdict::Missing;
     };
-    // `ct_eq` on slices of different lengths returns false without
-    // comparing; the length of the configured token is not a secret worth
-    // hiding (it is fixed by configuration).
-    if bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) {
-        Verdict::Granted
-    } else {
-        Verdict::Wrong
+    let digest = AdminToken::digest_of(sent);
+    // Every digest is compared, the match selected without a branch.
+    let mut found = Choice::from(0);
+    let mut index = 0u32;
+    for (i, p) in principals.iter().enumerate() {
+        let same = p.token().matches(&digest);
+        index = u32::conditional_select(&index, &u32::try_from(i).unwrap_or(u32::MAX), same);
+        found |= same;
+    }
+    let matched = usize::try_from(index)
+        .ok()
+        .and_then(|i| principals.get(i))
+        .filter(|_| bool::from(found));
+    match matched {
+        None => Verdict::Wrong,
+        Some(p) if p.is_expired(std::time::SystemTime::now()) => Verdict::Expired,
+        Some(p) => Verdict::Granted {
+            name: p.name().to_owned(),
+            role: p.role(),
+        },
     }
 }
 
@@ -65,8 +88,21 @@ pub(super) fn source(request_extensions: &axum::http::Extensions) -> String {
         .unwrap_or_default()
 }
 
-/// Records a refused credential and builds the answer.
-pub(super) fn refuse(state: &AdminState, verdict: Verdict, source: &str, what: &str) -> Response {
+/// `METHOD /template` of a request (the route template, not the raw path,
+/// when the router matched one).
+pub(super) fn route(request: &Request) -> String {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path(), MatchedPath::as_str);
+    format!("{} {path}", request.method())
+}
+
+/// Records a refused credential and builds the answer. `what` is the
+/// route.
+pub(super) fn refuse(state: &AdminState, verdict: &Verdict, source: &str, what: &str) -> Response {
+    const INVALID: &str = "expired or invalid admin credential\n";
+    let invalid_token = [(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)];
     match verdict {
         Verdict::NotConfigured => {
             state
@@ -74,35 +110,71 @@ pub(super) fn refuse(state: &AdminState, verdict: Verdict, source: &str, what: &
                 .record(SecurityEvent::AuthzFail, source, what);
             (
                 StatusCode::FORBIDDEN,
-                "this endpoint needs an admin token: set REDLINE_ADMIN_TOKEN (or REDLINE_ADMIN_TOKEN_FILE) and send it as `Authorization: Bearer <token>`\n",
+                "this endpoint needs an admin credential: set REDLINE_ADMIN_TOKEN (or REDLINE_ADMIN_TOKEN_FILE), or REDLINE_ADMIN_PRINCIPALS_FILE for named principals with roles, and send the token as `Authorization: Bearer <token>`\n",
             )
                 .into_response()
         }
-        _ => {
+        Verdict::Granted { name, role } => {
+            state.security.record_lazy(SecurityEvent::AuthzFail, || {
+                (source, format!("{what} refused to {name} (role {role})"))
+            });
+            (
+                StatusCode::FORBIDDEN,
+                "this admin credential's role does not allow this endpoint\n",
+            )
+                .into_response()
+        }
+        Verdict::Expired => {
+            state
+                .security
+                .record(SecurityEvent::AuthnTokenInvalid, source, what);
+            (StatusCode::UNAUTHORIZED, invalid_token, INVALID).into_response()
+        }
+        Verdict::Wrong => {
+            state
+                .security
+                .record(SecurityEvent::AuthnLoginFail, source, what);
+            (StatusCode::UNAUTHORIZED, invalid_token, INVALID).into_response()
+        }
+        Verdict::Missing => {
             state
                 .security
                 .record(SecurityEvent::AuthnLoginFail, source, what);
             (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
-                "missing or wrong admin token\n",
+                "missing admin credential: send `Authorization: Bearer <token>`\n",
             )
                 .into_response()
         }
     }
 }
 
-/// Middleware: lets the request through only with the admin token.
-pub(super) async fn require_token(
-    State(state): State<AdminState>,
+/// Middleware: lets the request through only for a principal with the
+/// role `needed` or above; audits each change of state it lets through
+/// (`authz_admin`, after the handler ran, with its status).
+pub(super) async fn require_role(
+    State((state, needed)): State<(AdminState, Role)>,
     request: Request,
     next: Next,
 ) -> Response {
-    match verdict(&state, request.headers()) {
-        Verdict::Granted => next.run(request).await,
-        v => {
-            let what = format!("{} {}", request.method(), request.uri().path());
-            refuse(&state, v, &source(request.extensions()), &what)
+    let verdict = verdict(&state, request.headers());
+    let source = source(request.extensions());
+    let what = route(&request);
+    match verdict {
+        Verdict::Granted { name, role } if role.allows(needed) => {
+            let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
+            let response = next.run(request).await;
+            if changes {
+                state.security.record_admin_action(
+                    &source,
+                    &name,
+                    &what,
+                    response.status().as_u16(),
+                );
+            }
+            response
         }
+        v => refuse(&state, &v, &source, &what),
     }
 }

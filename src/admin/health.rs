@@ -19,23 +19,32 @@ fn no_store() -> (header::HeaderName, HeaderValue) {
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
 
-/// Without the admin token, only the overall status (the checks' outputs
-/// can name internal hosts and errors); with it, the whole document.
+/// Without a viewer's credential, only the overall status (the checks'
+/// outputs can name internal hosts and errors); with it, the whole
+/// document.
 pub(super) async fn health(
     State(t): State<AdminState>,
     request: axum::extract::Request,
 ) -> Response {
+    use super::auth::Verdict;
     let verdict = super::auth::verdict(&t, request.headers());
-    if verdict == super::auth::Verdict::Wrong {
-        // Public endpoint, but a wrong credential is still an event.
+    // Public endpoint, but a refused credential is still an event.
+    let event = match verdict {
+        Verdict::Wrong => Some(crate::logs::SecurityEvent::AuthnLoginFail),
+        Verdict::Expired => Some(crate::logs::SecurityEvent::AuthnTokenInvalid),
+        _ => None,
+    };
+    if let Some(event) = event {
         t.security.record(
-            crate::logs::SecurityEvent::AuthnLoginFail,
+            event,
             &super::auth::source(request.extensions()),
             "GET /health",
         );
     }
+    let details =
+        matches!(verdict, Verdict::Granted { role, .. } if role.allows(super::Role::Viewer));
     let mut report = t.health.health().await;
-    if verdict != super::auth::Verdict::Granted {
+    if !details {
         report.checks.clear();
     }
     let body = crate::health::render(&report, &t.service_name, &t.build_info.version);

@@ -1,26 +1,43 @@
 //! The admin router. Every endpoint is listed once, with who may call it,
 //! in [`ROUTES`]; the router is built from that table, so an endpoint
 //! cannot be added without an access decision (and the table-driven test
-//! in `tests/admin_auth.rs` covers each one).
+//! in `demo/tests/admin_auth.rs` covers each one with each role).
 //!
 //! | endpoint | answer | access |
 //! |---|---|---|
-//! | `GET /metrics` | Prometheus text, or OpenMetrics with exemplars when `Accept` asks for it | public, or token with `REDLINE_METRICS_AUTH=true` (Prometheus sends `authorization` bearer tokens) |
-//! | `GET /health` | the overall status; with the token, every check in `application/health+json` | status public, details need the token |
+//! | `GET /metrics` | Prometheus text, or OpenMetrics with exemplars when `Accept` asks for it | public, or [`Role::Viewer`] with `REDLINE_METRICS_AUTH=true` (Prometheus sends `authorization` bearer tokens) |
+//! | `GET /health` | the overall status; for a viewer, every check in `application/health+json` | status public, details need [`Role::Viewer`] |
 //! | `GET /ready` | readiness: 200 `ready` / 503 `not ready` | public (probes) |
 //! | `GET /alive` | liveness: 200 `alive` / 503 `not alive` | public (probes) |
-//! | `GET /info` | service, build and process facts as JSON | token |
-//! | `GET /errors/report` | error groups by count and by recency, totals, rate | token |
-//! | `GET /logs/info` | log statistics and settings | token |
-//! | `PUT /logs/level` | new log filter as the body | token |
+//! | `GET /info` | service, build and process facts as JSON | [`Role::Viewer`] |
+//! | `GET /errors/report` | error groups by count and by recency, totals, rate | [`Role::Viewer`] |
+//! | `GET /logs/info` | log statistics and settings | [`Role::Viewer`] |
+//! | `PUT /logs/level` | new log filter as the body | [`Role::Operator`] |
 //!
 //! Routes added with [`Telemetry::serve_admin_with`](crate::Telemetry::serve_admin_with)
-//! (the demo's `/faults`) need the token too. The token is
-//! `REDLINE_ADMIN_TOKEN` (or the file named by `REDLINE_ADMIN_TOKEN_FILE`),
-//! sent as `Authorization: Bearer <token>` and compared in constant time.
-//! Without a configured token, protected endpoints answer 403 and say how to
-//! set one; a wrong or missing token answers 401 and records
-//! `authn_login_fail` (with the caller's address, never the token).
+//! (the demo's `/faults`) need [`Role::Operator`].
+//!
+//! Callers are [`Principal`]s: named credentials, each with a [`Role`] and
+//! an optional expiry, from the file named by
+//! `REDLINE_ADMIN_PRINCIPALS_FILE` (re-read while the service runs; see
+//! [`PrincipalsFile`]), and `REDLINE_ADMIN_TOKEN` (or the file named by
+//! `REDLINE_ADMIN_TOKEN_FILE`), the operator `admin-token`. A token is sent
+//! as `Authorization: Bearer <token>`, hashed (SHA-256) and compared in
+//! constant time with every principal's digest; tokens are never kept in
+//! clear. The answers:
+//!
+//! | credential | answer | security event |
+//! |---|---|---|
+//! | a principal with the role needed | the endpoint's | `authz_admin` after any change of state (not `GET`/`HEAD`): principal, route, status |
+//! | a principal whose role is too low | 403 | `authz_fail` |
+//! | an expired principal's | 401, `WWW-Authenticate: Bearer error="invalid_token"` | `authn_token_invalid` |
+//! | an unknown token | 401, the same answer | `authn_login_fail` |
+//! | none | 401, `WWW-Authenticate: Bearer` | `authn_login_fail` |
+//! | any, while no principal is configured | 403, saying how to configure one | `authz_fail` |
+//!
+//! Expiry is checked at each request, so a principal expiring while the
+//! service runs is refused from that moment. Events carry the caller's
+//! address and the principal's name, never a token.
 //!
 //! Serve the router on its own listener with
 //! [`Telemetry::serve_admin`](crate::Telemetry::serve_admin), or merge it
@@ -36,26 +53,52 @@ mod auth;
 mod health;
 mod info;
 mod logs;
+pub(crate) mod principals;
 mod state;
 
+pub use principals::{ADMIN_TOKEN_PRINCIPAL, Principal, PrincipalsFile, Role};
 pub(crate) use state::{AdminParts, AdminState};
 
 /// Who may call an admin endpoint.
 ///
 /// ```
-/// use redline::admin::{Access, ROUTES};
+/// use redline::admin::{Access, ROUTES, Role};
 /// assert!(ROUTES.iter().any(|r| r.path == "/ready" && r.access == Access::Public));
+/// assert!(ROUTES.iter().any(|r| r.path == "/logs/level" && r.access == Access::Role(Role::Operator)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone (probes).
     Public,
-    /// Anyone gets the summary; the token gets the details (`/health`).
+    /// Anyone gets the summary; a [`Role::Viewer`] or above gets the
+    /// details (`/health`).
     PublicSummary,
-    /// Public unless `REDLINE_METRICS_AUTH=true` (`/metrics`).
+    /// Public unless `REDLINE_METRICS_AUTH=true`, then [`Role::Viewer`]
+    /// (`/metrics`).
     Metrics,
-    /// Only with the admin token.
-    Token,
+    /// Only a principal with this role or a higher one.
+    Role(Role),
+}
+
+impl Access {
+    /// The role a caller needs for the whole answer, given
+    /// `REDLINE_METRICS_AUTH`; `None` when anyone gets it.
+    ///
+    /// ```
+    /// use redline::admin::{Access, Role};
+    /// assert_eq!(Access::Metrics.needs(false), None);
+    /// assert_eq!(Access::Metrics.needs(true), Some(Role::Viewer));
+    /// assert_eq!(Access::PublicSummary.needs(false), Some(Role::Viewer));
+    /// assert_eq!(Access::Role(Role::Operator).needs(false), Some(Role::Operator));
+    /// ```
+    pub fn needs(self, metrics_auth: bool) -> Option<Role> {
+        match self {
+            Access::Public => None,
+            Access::Metrics => metrics_auth.then_some(Role::Viewer),
+            Access::PublicSummary => Some(Role::Viewer),
+            Access::Role(role) => Some(role),
+        }
+    }
 }
 
 /// One admin endpoint.
@@ -103,22 +146,22 @@ pub const ROUTES: [AdminRoute; 8] = [
     AdminRoute {
         method: "GET",
         path: "/info",
-        access: Access::Token,
+        access: Access::Role(Role::Viewer),
     },
     AdminRoute {
         method: "GET",
         path: "/errors/report",
-        access: Access::Token,
+        access: Access::Role(Role::Viewer),
     },
     AdminRoute {
         method: "GET",
         path: "/logs/info",
-        access: Access::Token,
+        access: Access::Role(Role::Viewer),
     },
     AdminRoute {
         method: "PUT",
         path: "/logs/level",
-        access: Access::Token,
+        access: Access::Role(Role::Operator),
     },
 ];
 
@@ -145,15 +188,15 @@ pub(crate) fn router(state: &AdminState) -> Router {
     let mut router = Router::new();
     for route in &ROUTES {
         let mut h = handler(route);
-        let protected = match route.access {
-            Access::Token => true,
-            Access::Metrics => state.metrics_auth,
-            Access::Public | Access::PublicSummary => false,
+        let needs = match route.access {
+            // `/health` checks the credential itself: its summary is public.
+            Access::PublicSummary => None,
+            access => access.needs(state.metrics_auth),
         };
-        if protected {
+        if let Some(role) = needs {
             h = h.route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
+                (state.clone(), role),
+                auth::require_role,
             ));
         }
         router = router.route(route.path, h);
@@ -161,15 +204,15 @@ pub(crate) fn router(state: &AdminState) -> Router {
     crate::security::hardening::harden_admin(router.with_state(state.clone()))
 }
 
-/// `extra` with every route behind the admin token (for routes merged into
-/// the admin listener).
+/// `extra` with every route behind [`Role::Operator`] (for routes merged
+/// into the admin listener).
 pub(crate) fn protect(state: &AdminState, extra: Router) -> Router {
     if !extra.has_routes() {
         return extra;
     }
     extra.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_token,
+        (state.clone(), Role::Operator),
+        auth::require_role,
     ))
 }
 

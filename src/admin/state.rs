@@ -6,7 +6,6 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::config::AdminToken;
 use crate::errors::ErrorTracker;
 use crate::health::HealthRegistry;
 use crate::logs::{LogConfig, LogControl, LogError, LogStats, SecurityEvents};
@@ -23,9 +22,10 @@ pub(crate) struct AdminState(Arc<AdminParts>);
 
 /// The parts of [`AdminState`].
 pub(crate) struct AdminParts {
-    /// `REDLINE_ADMIN_TOKEN`: protected endpoints need it.
-    pub(crate) admin_token: Option<AdminToken>,
-    /// `REDLINE_METRICS_AUTH`: `/metrics` needs the token too.
+    /// The principals in force (`REDLINE_ADMIN_TOKEN`'s and those of
+    /// `REDLINE_ADMIN_PRINCIPALS_FILE`).
+    pub(crate) principals: super::principals::Principals,
+    /// `REDLINE_METRICS_AUTH`: `/metrics` needs a viewer.
     pub(crate) metrics_auth: bool,
     /// The service's name, for `/health` and `/info`.
     pub(crate) service_name: String,

@@ -98,6 +98,10 @@ pub struct Config {
     /// `REDLINE_ADMIN_TOKEN_FILE`: the bearer token of protected admin
     /// endpoints (see [`crate::admin`]). Never printed.
     pub admin_token: Option<AdminToken>,
+    /// `REDLINE_ADMIN_PRINCIPALS_FILE` (feature `config-file`): named admin
+    /// credentials with roles and expiry, read at start and re-read while
+    /// the service runs (see [`crate::admin`]).
+    pub admin_principals: Option<crate::admin::PrincipalsFile>,
     /// `REDLINE_METRICS_AUTH`: whether `/metrics` needs the admin token too
     /// (Prometheus can send it: `authorization: {credentials: …}`).
     pub metrics_auth: bool,
@@ -136,33 +140,73 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-/// The admin bearer token. Its `Debug` output never shows it.
+/// An admin bearer token, kept as its SHA-256 digest: the token itself is
+/// hashed when it is read and never kept in memory. Its `Debug` output
+/// shows neither.
 ///
 /// ```
 /// let t = redline::config::AdminToken::new("0123456789abcdef0123");
 /// assert_eq!(format!("{t:?}"), "AdminToken(<redacted>)");
+/// assert!(t.verify("0123456789abcdef0123"));
+/// assert!(!t.verify("0123456789abcdef012"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct AdminToken(String);
+pub struct AdminToken([u8; 32]);
 
 impl AdminToken {
-    /// Wraps a token.
+    /// Hashes a token (the clear token is not kept).
     ///
     /// ```
     /// let t = redline::config::AdminToken::new("s3cret-s3cret-s3cret");
-    /// assert_eq!(t.expose(), "s3cret-s3cret-s3cret");
+    /// assert!(t.verify("s3cret-s3cret-s3cret"));
     /// ```
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+    pub fn new(token: impl AsRef<str>) -> Self {
+        Self(Self::digest_of(token.as_ref()))
     }
 
-    /// The token itself (to compare, never to print).
+    /// A token given by its SHA-256 digest in hexadecimal (64 characters,
+    /// as `printf %s "$TOKEN" | sha256sum` prints it); `None` otherwise.
     ///
     /// ```
-    /// assert_eq!(redline::config::AdminToken::new("x").expose(), "x");
+    /// use redline::config::AdminToken;
+    /// let hex = "4a3057fd3371720d01f5d351fecab0d7948fd22e15a5c2c2b92b0b2696d3eeca";
+    /// assert!(AdminToken::from_sha256_hex(hex).unwrap().verify("s3cret-s3cret-s3cret"));
+    /// assert!(AdminToken::from_sha256_hex("abc").is_none());
     /// ```
-    pub fn expose(&self) -> &str {
-        &self.0
+    pub fn from_sha256_hex(hex: &str) -> Option<Self> {
+        let hex = hex.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut digest = [0u8; 32];
+        for (byte, pair) in digest.iter_mut().zip(hex.chunks_exact(2)) {
+            let high = char::from(pair[0]).to_digit(16)?;
+            let low = char::from(pair[1]).to_digit(16)?;
+            *byte = u8::try_from(high * 16 + low).ok()?;
+        }
+        Some(Self(digest))
+    }
+
+    /// Whether `token` is this token, compared in constant time.
+    ///
+    /// ```
+    /// let t = redline::config::AdminToken::new("s3cret-s3cret-s3cret");
+    /// assert!(!t.verify("guess"));
+    /// ```
+    pub fn verify(&self, token: &str) -> bool {
+        self.matches(&Self::digest_of(token)).into()
+    }
+
+    /// The SHA-256 digest of `token`.
+    pub(crate) fn digest_of(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// Whether `digest` is this token's, in constant time.
+    pub(crate) fn matches(&self, digest: &[u8; 32]) -> subtle::Choice {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(digest)
     }
 }
 
@@ -208,6 +252,7 @@ impl Default for Config {
             admin_token: None,
             tls: None,
             admin_tls: None,
+            admin_principals: None,
             metrics_auth: false,
             hardening: crate::security::HardeningConfig::default(),
             rate_limit: crate::security::RateLimitConfig {
@@ -507,7 +552,11 @@ impl Config {
                     "at least 16 visible ASCII characters (generate one with `openssl rand -hex 32`)",
                 ));
             }
-            config.admin_token = Some(AdminToken(token.to_owned()));
+            config.admin_token = Some(AdminToken::new(token));
+        }
+        if let Some((var, path)) = get("REDLINE_ADMIN_PRINCIPALS_FILE") {
+            config.admin_principals =
+                Some(read_principals(&var, &path, config.admin_token.as_ref())?);
         }
         if let Some((var, v)) = get("REDLINE_METRICS_AUTH") {
             config.metrics_auth = parse_bool(&var, &v)?;
@@ -554,6 +603,34 @@ impl Config {
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
+}
+
+/// `REDLINE_ADMIN_PRINCIPALS_FILE`: the file, checked, and checked against
+/// `REDLINE_ADMIN_TOKEN` (no shared name or token).
+#[cfg(feature = "config-file")]
+fn read_principals(
+    var: &str,
+    path: &str,
+    admin_token: Option<&AdminToken>,
+) -> Result<crate::admin::PrincipalsFile, ConfigError> {
+    let file = crate::admin::PrincipalsFile::load_as(var, Path::new(path.trim()))?;
+    crate::admin::principals::combine(var, file.path(), admin_token, file.principals())?;
+    Ok(file)
+}
+
+#[cfg(not(feature = "config-file"))]
+fn read_principals(
+    var: &str,
+    path: &str,
+    _: Option<&AdminToken>,
+) -> Result<crate::admin::PrincipalsFile, ConfigError> {
+    Err(without_feature(
+        var,
+        path,
+        "unset",
+        "config-file",
+        "enable it for admin principals with roles",
+    ))
 }
 
 #[cfg(test)]
@@ -967,6 +1044,10 @@ mod tests {
                 ("redline.toml", "service_name = \"from-file\"\n"),
                 ("token", "0123456789abcdef0123\n"),
                 ("patterns", "\\bemp-\\d+\n"),
+                (
+                    "principals.toml",
+                    "[[principal]]\nname = \"ci-bot\"\nrole = \"viewer\"\ntoken_sha256 = \"4a3057fd3371720d01f5d351fecab0d7948fd22e15a5c2c2b92b0b2696d3eeca\"\n",
+                ),
             ];
             for (name, text) in files {
                 std::fs::write(dir.path().join(name), text).unwrap();
@@ -979,6 +1060,7 @@ mod tests {
                 "REDLINE_CONFIG_FILE" => "redline.toml",
                 "REDLINE_ADMIN_TOKEN_FILE" => "token",
                 "REDLINE_REDACT_PATTERNS_FILE" => "patterns",
+                "REDLINE_ADMIN_PRINCIPALS_FILE" => "principals.toml",
                 _ => return setting.example.to_owned(),
             };
             self.dir.path().join(file).to_str().unwrap().to_owned()

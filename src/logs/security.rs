@@ -182,9 +182,7 @@ impl SecurityEvents {
         event: SecurityEvent,
         text: impl FnOnce() -> (S, D),
     ) {
-        self.counter.with_label_values(&[event.as_str()]).inc();
-        let index = SecurityEvent::ALL.iter().position(|e| *e == event);
-        let Some(suppressed) = index.and_then(|i| self.budgets[i].take()) else {
+        let Some(suppressed) = self.count_and_take(event) else {
             return;
         };
         let (source, detail) = text();
@@ -197,6 +195,45 @@ impl SecurityEvents {
             suppressed,
             "security event"
         );
+    }
+
+    /// Records an administrative action (`authz_admin`): who (`principal`,
+    /// a name, never a credential), what (`route`, method and path
+    /// template), from where (`source`) and the outcome (`status`, the
+    /// response's). Logged with those fields, throttled and counted as
+    /// [`SecurityEvents::record`] is.
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// t.security().record_admin_action("10.0.0.7", "ops", "PUT /logs/level", 200);
+    /// assert_eq!(t.security().count(redline::logs::SecurityEvent::AuthzAdmin), 1);
+    /// ```
+    pub fn record_admin_action(&self, source: &str, principal: &str, route: &str, status: u16) {
+        let event = SecurityEvent::AuthzAdmin;
+        let Some(suppressed) = self.count_and_take(event) else {
+            return;
+        };
+        tracing::warn!(
+            target: "redline::security",
+            event = event.as_str(),
+            source,
+            principal,
+            route,
+            status,
+            detail = format_args!("{route} by {principal}: {status}"),
+            suppressed,
+            "security event"
+        );
+    }
+
+    /// Counts `event`; `Some(lines suppressed before this one)` if a line
+    /// may be written.
+    fn count_and_take(&self, event: SecurityEvent) -> Option<u64> {
+        self.counter.with_label_values(&[event.as_str()]).inc();
+        let index = SecurityEvent::ALL.iter().position(|e| *e == event);
+        index
+            .and_then(|i| self.budgets.get(i))
+            .and_then(LineBudget::take)
     }
 
     /// Counts `event` without a log line (for floods already logged once,

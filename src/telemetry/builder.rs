@@ -169,6 +169,21 @@ impl TelemetryBuilder {
         registry.register(Box::new(health.clone()))?;
         let access_log = crate::http::AccessLog::new(&config.logs).map(crate::leak::leak);
         let security = crate::logs::SecurityEvents::register(&registry)?;
+        let principals = crate::admin::principals::Principals::register(
+            &registry,
+            crate::admin::principals::in_force(
+                config.admin_token.as_ref(),
+                config.admin_principals.as_ref(),
+            )?,
+        )?;
+        #[cfg(feature = "config-file")]
+        let principals_watch = config.admin_principals.as_ref().and_then(|file| {
+            crate::admin::principals::Watcher::start(
+                file,
+                config.admin_token.clone(),
+                principals.clone(),
+            )
+        });
         #[cfg(feature = "rate-limit")]
         let rate_limiter = crate::security::rate_limit::RateLimiter::new(
             &config.rate_limit,
@@ -242,6 +257,9 @@ impl TelemetryBuilder {
                 log_control: std::sync::Arc::default(),
                 access_log,
                 security,
+                principals,
+                #[cfg(feature = "config-file")]
+                _principals_watch: principals_watch,
                 errors,
                 #[cfg(feature = "rate-limit")]
                 rate_limiter,

@@ -38,6 +38,11 @@ pub(super) struct Inner {
     pub(super) log_control: std::sync::Arc<crate::logs::LogControl>,
     pub(super) access_log: Option<&'static crate::http::AccessLog>,
     pub(super) security: crate::logs::SecurityEvents,
+    /// The admin principals in force.
+    pub(super) principals: crate::admin::principals::Principals,
+    /// Re-reads `REDLINE_ADMIN_PRINCIPALS_FILE`; stops when dropped.
+    #[cfg(feature = "config-file")]
+    pub(super) _principals_watch: Option<crate::admin::principals::Watcher>,
     pub(super) errors: &'static crate::errors::ErrorTracker,
     #[cfg(feature = "rate-limit")]
     pub(super) rate_limiter: Option<crate::security::rate_limit::RateLimiter>,

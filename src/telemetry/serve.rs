@@ -23,7 +23,7 @@ impl Telemetry {
         let inner = &self.inner;
         let telemetry = self.clone();
         crate::admin::AdminState::new(crate::admin::AdminParts {
-            admin_token: inner.config.admin_token.clone(),
+            principals: inner.principals.clone(),
             metrics_auth: inner.config.metrics_auth,
             service_name: inner.config.service_name.clone(),
             logs: inner.config.logs.clone(),
@@ -96,8 +96,9 @@ impl Telemetry {
     }
 
     /// Like [`Telemetry::serve_admin`], with extra routes merged into the
-    /// admin router (the demo adds `/faults` this way). They need the admin
-    /// token, like the protected admin endpoints.
+    /// admin router (the demo adds `/faults` this way). They need the
+    /// [`Role::Operator`](crate::admin::Role::Operator) role; each call
+    /// other than `GET` and `HEAD` is audited (`authz_admin`).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -11,6 +11,8 @@ use std::time::Duration;
 use redline_demo::{Demo, DemoOptions};
 pub use shared::*;
 
+pub mod principals;
+
 /// Demo options on ephemeral loopback ports, with system metrics refreshed
 /// often enough for short tests.
 pub fn demo_options() -> DemoOptions {
