@@ -17,7 +17,7 @@ use subtle::{Choice, ConditionallySelectable};
 
 use super::Role;
 use super::state::AdminState;
-use crate::config::AdminToken;
+use crate::admin::AdminToken;
 use crate::logs::SecurityEvent;
 
 /// What a request's credentials amount to.

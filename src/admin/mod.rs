@@ -55,9 +55,11 @@ mod info;
 mod logs;
 pub(crate) mod principals;
 mod state;
+mod token;
 
 pub use principals::{ADMIN_TOKEN_PRINCIPAL, Principal, PrincipalsFile, Role};
 pub(crate) use state::{AdminParts, AdminState};
+pub use token::AdminToken;
 
 /// Who may call an admin endpoint.
 ///

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::config::AdminToken;
+use crate::admin::AdminToken;
 use crate::parse::ConfigError;
 
 #[cfg(feature = "config-file")]

@@ -27,7 +27,7 @@ const PLAIN_HTTP_DRAIN: Duration = Duration::from_millis(50);
 
 /// One TLS listener: its files, its current configuration, its metrics.
 pub(crate) struct ServerTls {
-    pub(super) files: ListenerTlsConfig,
+    files: ListenerTlsConfig,
     vars: ListenerVars,
     config: ArcSwap<rustls::ServerConfig>,
     metrics: ListenerTlsMetrics,
@@ -125,6 +125,29 @@ impl ServerTls {
             self.metrics.failed(why);
         }
         None
+    }
+}
+
+impl super::watch::Reload for ServerTls {
+    fn files(&self) -> [Option<&std::path::Path>; 3] {
+        let f = &self.files;
+        [
+            Some(&f.cert_file),
+            Some(&f.key_file),
+            f.client_ca_file.as_deref(),
+        ]
+    }
+
+    fn reload_and_report(&self) {
+        match self.reload() {
+            Ok(()) => eprintln!(
+                "redline: TLS certificate reloaded from {}",
+                self.files.cert_file.display()
+            ),
+            Err(e) => {
+                eprintln!("redline: TLS certificate not reloaded, the one in use is kept: {e}")
+            }
+        }
     }
 }
 

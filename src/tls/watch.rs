@@ -5,10 +5,16 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
-use super::server::ServerTls;
-
 /// How often the files' metadata is looked at.
 const POLL: Duration = Duration::from_secs(1);
+
+/// What the watcher reloads: the TLS configuration of a listener.
+pub(super) trait Reload: Send + Sync + 'static {
+    /// The files to watch.
+    fn files(&self) -> [Option<&std::path::Path>; 3];
+    /// Reads them again, and says what happened.
+    fn reload_and_report(&self);
+}
 
 /// What a file looks like from outside: a change in any part is a change.
 type Stamp = Option<(SystemTime, u64, u64)>;
@@ -22,22 +28,17 @@ fn stamp(path: &std::path::Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), inode))
 }
 
-fn stamps(tls: &ServerTls) -> [Stamp; 3] {
-    let f = &tls.files;
-    [
-        stamp(&f.cert_file),
-        stamp(&f.key_file),
-        f.client_ca_file.as_deref().and_then(stamp),
-    ]
+fn stamps(tls: &dyn Reload) -> [Stamp; 3] {
+    tls.files().map(|f| f.and_then(stamp))
 }
 
 /// Watches `tls` until it is dropped (the task holds a weak reference).
-pub(super) fn spawn(tls: &Arc<ServerTls>) {
+pub(super) fn spawn<T: Reload>(tls: &Arc<T>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
     let weak = Arc::downgrade(tls);
-    let first = stamps(tls);
+    let first = stamps(tls.as_ref());
     // The handler is installed before the listener serves, so a `SIGHUP`
     // from then on reloads rather than ends the process.
     #[cfg(unix)]
@@ -56,7 +57,7 @@ type Hangup = Option<tokio::signal::unix::Signal>;
 type Hangup = Option<()>;
 
 #[cfg_attr(not(unix), allow(unused_mut, unused_variables))]
-async fn watch(weak: Weak<ServerTls>, mut last: [Stamp; 3], mut hangup: Hangup) {
+async fn watch<T: Reload>(weak: Weak<T>, mut last: [Stamp; 3], mut hangup: Hangup) {
     loop {
         #[cfg(unix)]
         let signalled = tokio::select! {
@@ -71,18 +72,10 @@ async fn watch(weak: Weak<ServerTls>, mut last: [Stamp; 3], mut hangup: Hangup) 
         let Some(tls) = weak.upgrade() else {
             return;
         };
-        let now = stamps(&tls);
+        let now = stamps(tls.as_ref());
         if signalled || now != last {
             last = now;
-            match tls.reload() {
-                Ok(()) => eprintln!(
-                    "redline: TLS certificate reloaded from {}",
-                    tls.files.cert_file.display()
-                ),
-                Err(e) => {
-                    eprintln!("redline: TLS certificate not reloaded, the one in use is kept: {e}")
-                }
-            }
+            tls.reload_and_report();
         }
     }
 }

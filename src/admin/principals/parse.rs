@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{Principal, Role};
-use crate::config::AdminToken;
+use crate::admin::AdminToken;
 use crate::parse::ConfigError;
 
 /// The keys a `[[principal]]` table may hold.

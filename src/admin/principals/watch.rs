@@ -95,7 +95,7 @@ impl Watcher {
     /// (logged; the principals read at start stay in force).
     pub(crate) fn start(
         file: &super::PrincipalsFile,
-        admin_token: Option<crate::config::AdminToken>,
+        admin_token: Option<crate::admin::AdminToken>,
         principals: Principals,
     ) -> Option<Self> {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
