@@ -755,10 +755,45 @@ sum by ({r}, metric) (
 
 
 def security_group(o: Options) -> Group:
-    s, by = o.sel, o.by
+    s, by, r = o.sel, o.by, o.replica
+    left = f'{s("redline_tls_certificate_expiry_timestamp_seconds")} - time()'
     return Group("redline.security", """\
 Security incidents (redline_security_events_total, OWASP vocabulary),
-summed over the service's replicas: an attacker spreads over them.""", [
+summed over the service's replicas: an attacker spreads over them. And the
+certificates of TLS listeners, per replica (each reads its own files).""", [
+        alert("RedlineTlsCertificateExpiringSoon", f"""\
+{left} < 14 * 86400
+and
+{left} >= 3 * 86400""", "warning",
+              "A redline TLS certificate expires within two weeks.",
+              f"The certificate of the {{{{ $labels.listener }}}} listener of {of_instance()} "
+              "expires in {{ $value | humanizeDuration }}: renew it (the files are reloaded "
+              "when they change).",
+              comment="THRESHOLD: 14 days left (cert-manager renews at 30 days, certbot at\n"
+                      "30: a renewal that has not happened by 14 is stuck). Below 3 days\n"
+                      "RedlineTlsCertificateExpiryImminent takes over."),
+        alert("RedlineTlsCertificateExpiryImminent", f"""\
+{left} < 3 * 86400""", "critical",
+              "A redline TLS certificate expires within three days, or has expired.",
+              f"The certificate of the {{{{ $labels.listener }}}} listener of {of_instance()} "
+              "expires in {{ $value | humanizeDuration }} (negative: expired; clients refuse "
+              "it): renew it now.",
+              comment="THRESHOLD: 3 days left, or past expiry."),
+        alert("RedlineTlsCertificateReloadFailing", f"""\
+sum by ({r}, listener) (
+  increase({s("redline_tls_certificate_reloads_total", 'result="error"')}[15m])
+) > 0
+unless
+sum by ({r}, listener) (
+  increase({s("redline_tls_certificate_reloads_total", 'result="ok"')}[15m])
+) > 0""", "warning",
+              "A redline TLS listener cannot load its new certificate files.",
+              f"The {{{{ $labels.listener }}}} listener of {of_instance()} failed to reload "
+              "its certificate files {{ $value | humanize }} times in the last 15 minutes and "
+              "keeps serving the old certificate; its stderr says why (unreadable, expired, "
+              "key mismatch).",
+              comment="THRESHOLD: a failed reload in the last 15m not followed by a\n"
+                      "successful one (files written one after the other can fail once)."),
         alert("RedlineAuthFailureSpike", f"""\
 sum by ({by}) (
   increase({s("redline_security_events_total", 'event=~"authn_login_fail|authn_token_invalid"')}[5m])
