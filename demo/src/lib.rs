@@ -106,6 +106,11 @@ pub enum DemoError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The traffic generator speaks plain HTTP, and the API has TLS.
+    #[error(
+        "the traffic generator (--load) speaks plain HTTP and REDLINE_TLS_CERT_FILE puts the API on TLS: run with --load 0 and send traffic with an HTTPS client"
+    )]
+    LoadOverTls,
 }
 
 /// A running demo.
@@ -147,6 +152,9 @@ impl Demo {
     /// # });
     /// ```
     pub async fn start(options: DemoOptions) -> Result<Self, DemoError> {
+        if options.load_rps > 0 && options.config.tls.is_some() {
+            return Err(DemoError::LoadOverTls);
+        }
         // Named `redline-demo` unless OTEL_SERVICE_NAME says otherwise.
         let build = redline::build_info!().with_service_name("redline-demo");
         let telemetry = Telemetry::builder()

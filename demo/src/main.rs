@@ -129,14 +129,20 @@ async fn run(args: DemoArgs) -> ExitCode {
         }
     };
     let app = demo.app_addr();
-    println!("redline demo ({})", demo.telemetry().config().service_name);
+    let config = demo.telemetry().config();
+    let scheme = |tls: bool| if tls { "https" } else { "http" };
+    let (api, adm) = (
+        scheme(config.tls.is_some()),
+        scheme(config.admin_tls.is_some()),
+    );
+    println!("redline demo ({})", config.service_name);
     println!(
-        "  API:      http://{app}/hello  (also /messages, /conversations/{{id}}, /media, /batch, /groups/{{id}}/members)"
+        "  API:      {api}://{app}/hello  (also /messages, /conversations/{{id}}, /media, /batch, /groups/{{id}}/members)"
     );
     if let Some(admin) = demo.admin_addr() {
-        println!("  metrics:  http://{admin}/metrics");
+        println!("  metrics:  {adm}://{admin}/metrics");
         println!(
-            "  faults:   curl -X PUT http://{admin}/faults -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
+            "  faults:   curl -X PUT {adm}://{admin}/faults -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
         );
     }
     match &generated_token {
