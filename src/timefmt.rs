@@ -76,22 +76,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
         }
         _ => return None,
     };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let days_in_month = *month_days.get(usize::try_from(month - 1).ok()?)?;
+    let days_in_month = days_in_month(year, month)?;
     if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
@@ -127,6 +112,18 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Days in `month` (1 to 12) of `year` (Gregorian), `None` for another month.
+fn days_in_month(year: i64, month: i64) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    match month {
+        2 if leap => Some(29),
+        2 => Some(28),
+        4 | 6 | 9 | 11 => Some(30),
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -170,23 +167,8 @@ mod tests {
         let (mut y, mut m, mut d) = (1970i64, 1u32, 1u32);
         for days in 0..(430 * 366) {
             assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
-            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-            let month_days = [
-                31,
-                if leap { 29 } else { 28 },
-                31,
-                30,
-                31,
-                30,
-                31,
-                31,
-                30,
-                31,
-                30,
-                31,
-            ];
             d += 1;
-            if d > month_days[m as usize - 1] {
+            if i64::from(d) > days_in_month(y, i64::from(m)).unwrap() {
                 d = 1;
                 m += 1;
                 if m > 12 {

@@ -38,26 +38,13 @@ pub fn entry(name: &str, role: &str, token: &str, expires: Option<&str>) -> Stri
 
 /// `t` as an RFC 3339 date-time in UTC, rounded up to the second.
 pub fn rfc3339(t: SystemTime) -> String {
+    // Whole seconds, rounded up, so "expires at" is never before `t`.
     let d = t.duration_since(UNIX_EPOCH).unwrap();
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    let days = (secs / 86_400) as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap())
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 /// A principals file in its own temporary directory.
