@@ -47,10 +47,9 @@ pub use error::TlsError;
 pub(crate) use client::grpc_tls;
 #[cfg(all(feature = "tls", feature = "otlp-http"))]
 pub(crate) use client::http_client;
-#[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
-pub(crate) use config::Signal;
 pub(crate) use config::{
-    ADMIN_VARS, API_VARS, check_endpoint_scheme, listener_tls_from_source, otlp_tls_from_source,
+    ADMIN_VARS, API_VARS, Signal, check_endpoint_scheme, listener_tls_from_source,
+    otlp_tls_from_source,
 };
 #[cfg(feature = "tls")]
 pub(crate) use metrics::TlsMetrics;

@@ -21,6 +21,7 @@ pub(crate) mod pipeline;
 pub(crate) mod propagation;
 mod resource;
 pub(crate) mod sampling;
+pub(crate) mod transport;
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -36,8 +37,6 @@ use prometheus::Registry;
 
 pub(crate) use bounded::run_bounded;
 pub use config::{OtlpHeaders, OtlpProtocol, ResponseTraceparent, SamplerConfig, TraceConfig};
-#[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
-pub(crate) use exporter::is_https;
 pub use exporter::missing_feature;
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
 pub(crate) use resource::{ResourceIdentity, resource};
