@@ -4,16 +4,17 @@
 //! variable rather than a transport's message at the first export.
 
 use super::config::Signal;
-use super::{OtlpTls, TlsError, pem};
+use super::pem::{self, PemFile};
+use super::{OtlpTls, TlsError};
 
-/// The checked client identity, as PEM (what tonic takes).
-#[cfg_attr(not(feature = "otlp-grpc"), allow(dead_code))]
+/// The client certificate and key, each read once and checked
+/// (readable, matching, valid now): tonic takes their PEM, rustls their DER.
 struct Identity {
-    chain: Vec<u8>,
-    key: Vec<u8>,
+    chain: PemFile,
+    key: PemFile,
 }
 
-/// Checks the client certificate and key (readable, matching, valid now).
+/// The client identity, if one is configured.
 fn identity(tls: &OtlpTls, signal: Signal) -> Result<Option<Identity>, TlsError> {
     let (cert, key) = match (&tls.client_certificate, &tls.client_key) {
         (Some(cert), Some(key)) => (cert, key),
@@ -33,23 +34,12 @@ fn identity(tls: &OtlpTls, signal: Signal) -> Result<Option<Identity>, TlsError>
             });
         }
     };
-    let provider = pem::provider();
-    pem::certified_key(
-        (signal.variable(1), cert),
-        (signal.variable(2), key),
-        &provider,
-    )?;
-    let read = |variable, path: &std::path::Path| {
-        std::fs::read(path).map_err(|source| TlsError::Read {
-            variable,
-            path: path.to_owned(),
-            source,
-        })
+    let identity = Identity {
+        chain: PemFile::read(signal.variable(1), cert)?,
+        key: PemFile::read(signal.variable(2), key)?,
     };
-    Ok(Some(Identity {
-        chain: read(signal.variable(1), cert)?,
-        key: read(signal.variable(2), key)?,
-    }))
+    pem::certified_key(&identity.chain, &identity.key, &pem::provider())?;
+    Ok(Some(identity))
 }
 
 /// tonic's TLS settings for an `https://` gRPC endpoint.
@@ -63,18 +53,17 @@ pub(crate) fn grpc_tls(
     config = match &tls.certificate {
         Some(path) => {
             // Parsed first for a clear error; tonic takes the PEM itself.
-            pem::root_store(signal.variable(0), path)?;
-            let bundle = std::fs::read(path).map_err(|source| TlsError::Read {
-                variable: signal.variable(0),
-                path: path.clone(),
-                source,
-            })?;
-            config.ca_certificate(Certificate::from_pem(bundle))
+            let bundle = PemFile::read(signal.variable(0), path)?;
+            bundle.root_store()?;
+            config.ca_certificate(Certificate::from_pem(bundle.bytes))
         }
         None => config.with_native_roots(),
     };
     if let Some(id) = identity(tls, signal)? {
-        config = config.identity(tonic::transport::Identity::from_pem(id.chain, id.key));
+        config = config.identity(tonic::transport::Identity::from_pem(
+            id.chain.bytes,
+            id.key.bytes,
+        ));
     }
     Ok(config)
 }
@@ -126,7 +115,7 @@ fn http_error(e: &dyn std::fmt::Display) -> TlsError {
 #[cfg(feature = "otlp-http")]
 fn client_config(tls: &OtlpTls, signal: Signal) -> Result<rustls::ClientConfig, TlsError> {
     let roots = match &tls.certificate {
-        Some(path) => pem::root_store(signal.variable(0), path)?,
+        Some(path) => PemFile::read(signal.variable(0), path)?.root_store()?,
         None => {
             let mut roots = rustls::RootCertStore::empty();
             // Unreadable system certificates are skipped, as curl does; an
@@ -144,15 +133,10 @@ fn client_config(tls: &OtlpTls, signal: Signal) -> Result<rustls::ClientConfig, 
         .with_safe_default_protocol_versions()
         .map_err(|e| rustls_error(&e))?
         .with_root_certificates(roots);
-    identity(tls, signal)?;
-    match (&tls.client_certificate, &tls.client_key) {
-        (Some(cert), Some(key)) => {
-            let chain = pem::certificates(signal.variable(1), cert)?;
-            let key = pem::private_key(signal.variable(2), key)?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| rustls_error(&e))
-        }
-        _ => Ok(builder.with_no_client_auth()),
+    match identity(tls, signal)? {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.certificates()?, id.key.private_key()?)
+            .map_err(|e| rustls_error(&e)),
+        None => Ok(builder.with_no_client_auth()),
     }
 }

@@ -2,7 +2,7 @@
 //! bad file a clear error: unreadable, empty, unparsable, outside its
 //! validity period, or a key that is not the certificate's.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,47 +17,68 @@ pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn read(variable: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
-        variable,
-        path: path.to_owned(),
-        source,
-    })
+/// A PEM file read once, with the setting that names it (for messages).
+pub(crate) struct PemFile {
+    variable: &'static str,
+    path: PathBuf,
+    pub(crate) bytes: Vec<u8>,
 }
 
-/// Every certificate of a PEM file (a chain or a bundle); at least one.
-pub(crate) fn certificates(
-    variable: &'static str,
-    path: &Path,
-) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = read(variable, path)?;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|_| TlsError::NoCertificate {
+impl PemFile {
+    /// Reads the file; a missing or unreadable one names its setting.
+    pub(crate) fn read(variable: &'static str, path: &Path) -> Result<Self, TlsError> {
+        let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
             variable,
             path: path.to_owned(),
+            source,
         })?;
-    if certs.is_empty() {
-        return Err(TlsError::NoCertificate {
+        Ok(Self {
             variable,
             path: path.to_owned(),
-        });
+            bytes,
+        })
     }
-    Ok(certs)
-}
 
-/// The first private key of a PEM file.
-pub(crate) fn private_key(
-    variable: &'static str,
-    path: &Path,
-) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let bytes = read(variable, path)?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsError::NoKey {
-        variable,
-        path: path.to_owned(),
-        // The PEM parser's reason names sections, never key material.
-        reason: e.to_string(),
-    })
+    /// Every certificate in it (a chain or a bundle); at least one.
+    pub(crate) fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let none = || TlsError::NoCertificate {
+            variable: self.variable,
+            path: self.path.clone(),
+        };
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(&self.bytes)
+            .collect::<Result<_, _>>()
+            .map_err(|_| none())?;
+        if certs.is_empty() {
+            return Err(none());
+        }
+        Ok(certs)
+    }
+
+    /// Its first private key.
+    pub(crate) fn private_key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+        PrivateKeyDer::from_pem_slice(&self.bytes).map_err(|e| self.no_key(&e))
+    }
+
+    fn no_key(&self, e: &dyn std::fmt::Display) -> TlsError {
+        TlsError::NoKey {
+            variable: self.variable,
+            path: self.path.clone(),
+            // The parsers' reasons name sections, never key material.
+            reason: e.to_string(),
+        }
+    }
+
+    /// A store of the authorities in it.
+    pub(crate) fn root_store(&self) -> Result<rustls::RootCertStore, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in self.certificates()? {
+            roots.add(cert).map_err(|e| TlsError::Rustls {
+                variable: self.variable,
+                reason: format!("{}: {e}", self.path.display()),
+            })?;
+        }
+        Ok(roots)
+    }
 }
 
 /// The leaf's validity period, in seconds since the epoch.
@@ -87,17 +108,17 @@ pub(crate) fn now_seconds() -> i64 {
 /// and the leaf is valid now. Returns the leaf's expiry (seconds since the
 /// epoch) with it.
 pub(crate) fn certified_key(
-    (cert_variable, cert_path): (&'static str, &Path),
-    (key_variable, key_path): (&'static str, &Path),
+    cert: &PemFile,
+    key: &PemFile,
     provider: &rustls::crypto::CryptoProvider,
 ) -> Result<(Arc<CertifiedKey>, i64), TlsError> {
-    let chain = certificates(cert_variable, cert_path)?;
-    let key = private_key(key_variable, key_path)?;
-    let (not_before, not_after) = validity(cert_variable, cert_path, &chain[0])?;
+    let chain = cert.certificates()?;
+    let der = key.private_key()?;
+    let (not_before, not_after) = validity(cert.variable, &cert.path, &chain[0])?;
     let now = now_seconds();
     let expired = |state, at: i64| TlsError::Expired {
-        variable: cert_variable,
-        path: cert_path.to_owned(),
+        variable: cert.variable,
+        path: cert.path.clone(),
         state,
         at: crate::timefmt::rfc3339_millis(
             UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0)),
@@ -111,35 +132,16 @@ pub(crate) fn certified_key(
     }
     let signing = provider
         .key_provider
-        .load_private_key(key)
-        .map_err(|e| TlsError::NoKey {
-            variable: key_variable,
-            path: key_path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .load_private_key(der)
+        .map_err(|e| key.no_key(&e))?;
     let certified = CertifiedKey::new(chain, signing);
     if certified.keys_match().is_err() {
         return Err(TlsError::Mismatch {
-            cert_variable,
-            cert: cert_path.to_owned(),
-            key_variable,
-            key: key_path.to_owned(),
+            cert_variable: cert.variable,
+            cert: cert.path.clone(),
+            key_variable: key.variable,
+            key: key.path.clone(),
         });
     }
     Ok((Arc::new(certified), not_after))
-}
-
-/// A store of the authorities in a PEM bundle.
-pub(crate) fn root_store(
-    variable: &'static str,
-    path: &Path,
-) -> Result<rustls::RootCertStore, TlsError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in certificates(variable, path)? {
-        roots.add(cert).map_err(|e| TlsError::Rustls {
-            variable,
-            reason: format!("{}: {e}", path.display()),
-        })?;
-    }
-    Ok(roots)
 }

@@ -169,8 +169,8 @@ fn build(
 ) -> Result<(rustls::ServerConfig, i64), TlsError> {
     let provider = pem::provider();
     let (key, not_after) = pem::certified_key(
-        (vars.cert, &files.cert_file),
-        (vars.key, &files.key_file),
+        &pem::PemFile::read(vars.cert, &files.cert_file)?,
+        &pem::PemFile::read(vars.key, &files.key_file)?,
         &provider,
     )?;
     let rustls_error = |variable, e: &dyn std::fmt::Display| TlsError::Rustls {
@@ -183,7 +183,7 @@ fn build(
         .map_err(|e| rustls_error(vars.cert, &e))?;
     let builder = match &files.client_ca_file {
         Some(ca) => {
-            let roots = pem::root_store(vars.client_ca, ca)?;
+            let roots = pem::PemFile::read(vars.client_ca, ca)?.root_store()?;
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
                 .map_err(|e| rustls_error(vars.client_ca, &e))?;
