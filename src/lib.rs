@@ -69,6 +69,7 @@ pub mod redact;
 pub mod security;
 pub mod server;
 mod settings;
+pub mod status;
 mod telemetry;
 mod text;
 mod timefmt;

@@ -174,7 +174,7 @@ async fn redline_logs_through_a_layer_of_the_services_own_subscriber() {
         assert!(Instant::now() < deadline, "no lines counted: {info}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(info["filter"], "info,redline::security=warn");
+    assert_eq!(info["filter"], "info,redline::security=info");
     assert_eq!(info["output"], "file");
     assert!(info["events"]["INFO"].as_u64().unwrap() >= 2, "{info}");
 
@@ -183,7 +183,7 @@ async fn redline_logs_through_a_layer_of_the_services_own_subscriber() {
     assert_eq!(send_as(&c, "PUT", &url, b"warn", None, None).await.0, 401);
     let (status, body) = send(&c, "PUT", &url, b"warn", None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, "log filter: warn,redline::security=warn\n");
+    assert_eq!(body, "log filter: warn,redline::security=info\n");
     assert_eq!(
         send(&c, "PUT", &url, b"redline::security=off", None)
             .await
@@ -200,7 +200,7 @@ async fn redline_logs_through_a_layer_of_the_services_own_subscriber() {
     .await;
     assert_eq!(status, 200);
     let info = log_info(&c, admin).await;
-    assert_eq!(info["filter"], "warn,redline::security=warn");
+    assert_eq!(info["filter"], "warn,redline::security=info");
 
     // The handler's `tracing` span went into the request's trace.
     let spans = receiver

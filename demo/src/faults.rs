@@ -141,6 +141,72 @@ impl Faults {
     }
 }
 
+/// The faults on the status page's operator panel: the same settings as
+/// `PUT /faults`, changed from the browser.
+///
+/// ```
+/// use redline::status::StatusPanel;
+/// let faults = redline_demo::Faults::default();
+/// let panel = redline_demo::FaultsPanel(faults.clone());
+/// panel.apply("error_rate", 0.2).unwrap();
+/// assert_eq!(faults.get().error_rate, Some(0.2));
+/// assert!(panel.apply("latency_ms", 0.5).is_err());
+/// assert_eq!(panel.fields().len(), 2);
+/// ```
+pub struct FaultsPanel(pub Faults);
+
+impl redline::status::StatusPanel for FaultsPanel {
+    fn title(&self) -> String {
+        "Fault injection".into()
+    }
+
+    fn fields(&self) -> Vec<redline::status::PanelField> {
+        use redline::status::PanelField;
+        let now = self.0.get();
+        vec![
+            PanelField::new(
+                "error_rate",
+                "Error rate",
+                0.0,
+                1.0,
+                0.01,
+                now.error_rate.unwrap_or(0.0),
+            )
+            .unit("ratio"),
+            PanelField::new(
+                "latency_ms",
+                "Added latency",
+                0.0,
+                MAX_LATENCY_MS as f64,
+                10.0,
+                now.latency_ms.unwrap_or(0) as f64,
+            )
+            .unit("ms"),
+        ]
+    }
+
+    fn apply(&self, name: &str, value: f64) -> Result<(), String> {
+        let settings = match name {
+            "error_rate" => FaultSettings {
+                error_rate: Some(value),
+                latency_ms: None,
+            },
+            "latency_ms" if value >= 0.0 && value.fract() == 0.0 => FaultSettings {
+                error_rate: None,
+                latency_ms: Some(value as u64),
+            },
+            "latency_ms" => return Err("latency_ms must be a whole number from 0 to 60000".into()),
+            _ => return Err("no such field".into()),
+        };
+        self.0.set(settings).map_err(|e| match e {
+            FaultError::ErrorRate(_) => "error_rate must be a number from 0 to 1".to_owned(),
+            FaultError::Latency(_) => {
+                "latency_ms must be a whole number from 0 to 60000".to_owned()
+            }
+        })
+    }
+}
+
 /// A request chosen to fail: `POST /messages` fails in its handler, which
 /// knows the chat (the user the error reaches) and fails as a real store
 /// would, with a cause and its source chain.

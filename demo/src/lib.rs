@@ -32,7 +32,7 @@ pub use app::{MAX_BODY_BYTES, router};
 pub use bot::{BatchReport, Bot, GROUP_COUNT, MAX_BATCH, Message, Reply};
 pub use command::{Command, MAX_COMMAND_NAME, MAX_ECHO_CHARS, parse_command, validate_text};
 pub use error::ApiError;
-pub use faults::{FaultError, FaultSettings, Faults, MAX_LATENCY_MS};
+pub use faults::{FaultError, FaultSettings, Faults, FaultsPanel, MAX_LATENCY_MS};
 pub use load::LoadStats;
 pub use media::{MEDIA_CACHE_ENTRIES, MediaCache, MediaInfo};
 use redline::{Config, ShutdownGuard, Telemetry};
@@ -157,9 +157,11 @@ impl Demo {
         }
         // Named `redline-demo` unless OTEL_SERVICE_NAME says otherwise.
         let build = redline::build_info!().with_service_name("redline-demo");
+        let faults = Faults::new(options.error_rate, options.latency_ms)?;
         let telemetry = Telemetry::builder()
             .config(options.config)
             .build_info(build)
+            .status_panel(FaultsPanel(faults.clone()))
             .build()?;
         // Beside the default process checks: the disk the demo runs on
         // (non-critical: a full disk warns, the API still serves).
@@ -170,7 +172,6 @@ impl Demo {
                 .component("working-directory", "system"),
             redline::health::checks::disk_free(".", 0.10, 0.02),
         );
-        let faults = Faults::new(options.error_rate, options.latency_ms)?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|source| DemoError::Bind {

@@ -50,6 +50,11 @@ struct DemoArgs {
     /// Stop by itself after this many seconds (default: run until Ctrl-C / SIGTERM).
     #[arg(long, env = "REDLINE_DEMO_DURATION")]
     duration: Option<u64>,
+    /// Print the JSON log lines (the access log among them) here instead of
+    /// a live summary line every 5 seconds; without it they go to a file
+    /// (printed), unless REDLINE_LOG_OUTPUT or REDLINE_LOG_FILE say otherwise.
+    #[arg(long)]
+    log_stdout: bool,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -103,6 +108,17 @@ async fn run(args: DemoArgs) -> ExitCode {
     if let Some(admin) = args.admin_listen {
         config.admin_listen = Some(admin);
     }
+    // A terminal is for people: the JSON lines go to a file unless asked
+    // for here or configured.
+    let configured_output = ["REDLINE_LOG_OUTPUT", "REDLINE_LOG_FILE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    let log_file = (!args.log_stdout && !configured_output).then(|| {
+        let file = std::env::temp_dir().join(format!("redline-demo-{}.log", std::process::id()));
+        config.logs.output = redline::logs::LogOutput::File;
+        config.logs.file = file.clone();
+        file
+    });
     // The demo always has an admin credential, so its protected endpoints
     // work out of the box: a token generated unless a token or principals
     // are configured, and printed below.
@@ -136,24 +152,33 @@ async fn run(args: DemoArgs) -> ExitCode {
         scheme(config.admin_tls.is_some()),
     );
     println!("redline demo ({})", config.service_name);
+    if let Some(admin) = demo.admin_addr() {
+        match &generated_token {
+            // The fragment never reaches the server (nor its logs): the
+            // page reads it, logs in and forgets it.
+            Some(token) => println!("  status:   {adm}://{admin}/status#token={token}"),
+            None => println!("  status:   {adm}://{admin}/status  (log in with an admin token)"),
+        }
+    }
     println!(
         "  API:      {api}://{app}/hello  (also /messages, /conversations/{{id}}, /media, /batch, /groups/{{id}}/members)"
     );
     if let Some(admin) = demo.admin_addr() {
         println!("  metrics:  {adm}://{admin}/metrics");
-        println!(
-            "  faults:   curl -X PUT {adm}://{admin}/faults -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
-        );
     }
     match &generated_token {
-        Some(token) => {
-            println!("  admin:    token {token} (generated; set REDLINE_ADMIN_TOKEN to choose one)")
-        }
+        Some(token) => println!(
+            "  admin:    export TOKEN={token}   (generated; set REDLINE_ADMIN_TOKEN to choose one)"
+        ),
         None => match (
             &demo.telemetry().config().admin_token,
             &demo.telemetry().config().admin_principals,
         ) {
-            (Some(_), None) => println!("  admin:    token from REDLINE_ADMIN_TOKEN"),
+            (Some(_), None) => {
+                println!(
+                    "  admin:    export TOKEN=\"$REDLINE_ADMIN_TOKEN\"   (the token of REDLINE_ADMIN_TOKEN)"
+                )
+            }
             (token, Some(file)) => println!(
                 "  admin:    {} principals from {}{}",
                 file.principals().len(),
@@ -167,6 +192,11 @@ async fn run(args: DemoArgs) -> ExitCode {
             (None, None) => {}
         },
     }
+    if let Some(admin) = demo.admin_addr() {
+        println!(
+            "  faults:   curl -X PUT {adm}://{admin}/faults -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"error_rate\":0.1,\"latency_ms\":200}}'"
+        );
+    }
     let tracing = demo.telemetry().tracing();
     match tracing.endpoint() {
         Some(endpoint) if tracing.is_enabled() => println!("  traces:   OTLP to {endpoint}"),
@@ -174,6 +204,13 @@ async fn run(args: DemoArgs) -> ExitCode {
             println!("  traces:   local only (set OTEL_EXPORTER_OTLP_ENDPOINT to export)")
         }
         _ => println!("  traces:   off (OTEL_SDK_DISABLED)"),
+    }
+    match &log_file {
+        Some(file) => println!(
+            "  logs:     JSON lines to {} (--log-stdout to print them here)",
+            file.display()
+        ),
+        None => println!("  logs:     JSON lines as configured"),
     }
     if args.load_rps > 0 {
         println!(
@@ -192,6 +229,22 @@ async fn run(args: DemoArgs) -> ExitCode {
         "",
         "demo started",
     );
+    // A live line instead of the JSON lines, when they go to a file.
+    let quiet = demo.telemetry().config().logs.output == redline::logs::LogOutput::File;
+    let live = quiet.then(|| {
+        let telemetry = demo.telemetry().clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Some(summary) = telemetry.status_summary(std::time::Duration::from_secs(10))
+                {
+                    println!("{}  {summary}", clock());
+                }
+            }
+        })
+    });
     match args.duration {
         Some(secs) => {
             tokio::select! {
@@ -200,6 +253,9 @@ async fn run(args: DemoArgs) -> ExitCode {
             }
         }
         None => redline_demo::shutdown_signal().await,
+    }
+    if let Some(live) = live {
+        live.abort();
     }
     println!("shutting down…");
     demo.telemetry().security().record(
@@ -219,4 +275,14 @@ async fn run(args: DemoArgs) -> ExitCode {
         println!("load generator: {sent} responses, {failed} transport failures");
     }
     ExitCode::SUCCESS
+}
+
+/// The time of day (UTC), `HH:MM:SS`.
+fn clock() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }

@@ -81,7 +81,7 @@ async fn json_lines_carry_the_ids_of_the_exported_span() {
     let (_, body) = get(&c, &format!("{admin}/logs/info")).await;
     let info: serde_json::Value = serde_json::from_str(&body).unwrap();
     // The audit floor is part of every filter installed.
-    assert_eq!(info["filter"], "warn,redline::security=warn");
+    assert_eq!(info["filter"], "warn,redline::security=info");
     let (_, metrics) = get(&c, &format!("{admin}/metrics")).await;
     assert!(
         metrics.contains(r#"redline_security_events_total{event="authn_login_fail"} 2"#),

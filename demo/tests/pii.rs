@@ -1,7 +1,7 @@
 //! End to end: messages, paths, query strings and headers full of personal
 //! data and secrets, sent to the demo binary, never appear in its log file,
-//! its error report, or the spans it exports over OTLP; their masked forms
-//! do (so the text did reach all three).
+//! its error report, its status page, or the spans it exports over OTLP;
+//! their masked forms do (so the text did reach them).
 
 mod common;
 #[path = "../../tests/common/otlp.rs"]
@@ -88,6 +88,23 @@ async fn personal_data_never_reaches_logs_error_reports_or_spans() {
     assert_eq!(leaks(&report), Vec::<&str>::new(), "error report: {report}");
     assert!(report.contains("j***@example.com"), "{report}");
     assert!(report.contains("**** **** **** 4242"), "{report}");
+
+    // The status page's data and the page itself, after a request whose
+    // id is personal data (the layer refuses such ids) and a slow one.
+    let request = hyper::Request::get(format!("{api}/hello?email={EMAIL}"))
+        .header("x-request-id", EMAIL)
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    assert_eq!(c.request(request).await.unwrap().status(), 200);
+    let (status, data) = get(&c, &format!("{admin}/status/data")).await;
+    assert_eq!(status, 200);
+    assert_eq!(leaks(&data), Vec::<&str>::new(), "status data: {data}");
+    // The text got there: the error groups, the recent requests.
+    assert!(data.contains("BotError"), "{data}");
+    assert!(data.contains("\"slowest\":[{"), "{data}");
+    let (status, page) = get(&c, &format!("{admin}/status")).await;
+    assert_eq!(status, 200);
+    assert_eq!(leaks(&page), Vec::<&str>::new(), "status page: {page}");
 
     // The spans: every field of every span (names, attributes, events,
     // status) as the receiver decoded them.

@@ -23,8 +23,13 @@ use crate::logs::SecurityEvent;
 /// What a request's credentials amount to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
-    /// A principal in force: its name and role.
-    Granted { name: String, role: Role },
+    /// A principal in force: its name and role; with the CSRF token its
+    /// changes must carry when the credential was a session cookie.
+    Granted {
+        name: String,
+        role: Role,
+        csrf: Option<String>,
+    },
     /// A principal's token, past its expiry.
     Expired,
     /// No principal is configured on this service.
@@ -54,11 +59,40 @@ pub(super) fn verdict(state: &AdminState, headers: &HeaderMap) -> Verdict {
     if principals.is_empty() {
         return Verdict::NotConfigured;
     }
-    let Some(sent) = bearer(headers) else {
-        return Verdict::Missing;
-    };
+    if let Some(sent) = bearer(headers) {
+        return match principal_of(&principals, sent) {
+            Ok(p) => Verdict::Granted {
+                name: p.name().to_owned(),
+                role: p.role(),
+                csrf: None,
+            },
+            Err(v) => v,
+        };
+    }
+    // No bearer header: a status page session, if any.
+    let session = state
+        .status
+        .as_ref()
+        .zip(super::status::session::cookie(headers));
+    match session.map(|(status, id)| status.sessions.lookup(id, &principals)) {
+        Some(super::status::session::Lookup::Granted(g)) => Verdict::Granted {
+            name: g.principal,
+            role: g.role,
+            csrf: Some(g.csrf),
+        },
+        Some(_) => Verdict::Expired,
+        None => Verdict::Missing,
+    }
+}
+
+/// The principal whose token is `sent`: every digest is compared, the
+/// match selected without a branch. `Err` is [`Verdict::Wrong`] or
+/// [`Verdict::Expired`].
+pub(super) fn principal_of<'a>(
+    principals: &'a [super::Principal],
+    sent: &str,
+) -> Result<&'a super::Principal, Verdict> {
     let digest = AdminToken::digest_of(sent);
-    // Every digest is compared, the match selected without a branch.
     let mut found = Choice::from(0);
     let mut index = 0u32;
     for (i, p) in principals.iter().enumerate() {
@@ -71,12 +105,9 @@ pub(super) fn verdict(state: &AdminState, headers: &HeaderMap) -> Verdict {
         .and_then(|i| principals.get(i))
         .filter(|_| bool::from(found));
     match matched {
-        None => Verdict::Wrong,
-        Some(p) if p.is_expired(std::time::SystemTime::now()) => Verdict::Expired,
-        Some(p) => Verdict::Granted {
-            name: p.name().to_owned(),
-            role: p.role(),
-        },
+        None => Err(Verdict::Wrong),
+        Some(p) if p.is_expired(std::time::SystemTime::now()) => Err(Verdict::Expired),
+        Some(p) => Ok(p),
     }
 }
 
@@ -114,7 +145,7 @@ pub(super) fn refuse(state: &AdminState, verdict: &Verdict, source: &str, what: 
             )
                 .into_response()
         }
-        Verdict::Granted { name, role } => {
+        Verdict::Granted { name, role, .. } => {
             state.security.record_lazy(SecurityEvent::AuthzFail, || {
                 (source, format!("{what} refused to {name} (role {role})"))
             });
@@ -162,8 +193,33 @@ pub(super) async fn require_role(
     let source = source(request.extensions());
     let what = route(&request);
     match verdict {
-        Verdict::Granted { name, role } if role.allows(needed) => {
+        Verdict::Granted { name, role, csrf } if role.allows(needed) => {
             let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
+            // A change authenticated by the page's cookie must carry the
+            // session's CSRF token (a bearer header cannot be forged by
+            // another site, a cookie can be sent by one).
+            if changes
+                && let Some(expected) = csrf
+                && !super::status::session::csrf_matches(
+                    &expected,
+                    request
+                        .headers()
+                        .get(super::status::CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok()),
+                )
+            {
+                state.security.record_lazy(SecurityEvent::AuthzFail, || {
+                    (
+                        source,
+                        format!("{what} refused to {name}: no valid CSRF token"),
+                    )
+                });
+                return super::status::json_error(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "this change needs the X-CSRF-Token of the session: reload the page",
+                );
+            }
             let response = next.run(request).await;
             if changes {
                 state.security.record_admin_action(

@@ -13,6 +13,12 @@
 //! | `GET /errors/report` | error groups by count and by recency, totals, rate | [`Role::Viewer`] |
 //! | `GET /logs/info` | log statistics and settings | [`Role::Viewer`] |
 //! | `PUT /logs/level` | new log filter as the body | [`Role::Operator`] |
+//! | `GET /` | a list of these endpoints | public |
+//! | `GET /status` (and its `app.js`, `app.css`) | the live status page: no data in it, it logs in and polls `/status/data` | public |
+//! | `GET /status/data` | what the page shows, as JSON | [`Role::Viewer`], or public with `REDLINE_STATUS_PUBLIC=true` |
+//! | `POST /status/login` | form `token=…`: a session cookie for the page | public (failures are events, throttled per address) |
+//! | `POST /status/logout` | ends the page's session | public (a session needs its CSRF token) |
+//! | `PUT /status/panel` | changes a field of the application's [`StatusPanel`](crate::status::StatusPanel) | [`Role::Operator`] |
 //!
 //! Routes added with [`Telemetry::serve_admin_with`](crate::Telemetry::serve_admin_with)
 //! (the demo's `/faults`) need [`Role::Operator`].
@@ -22,7 +28,8 @@
 //! `REDLINE_ADMIN_PRINCIPALS_FILE` (re-read while the service runs; see
 //! [`PrincipalsFile`]), and `REDLINE_ADMIN_TOKEN` (or the file named by
 //! `REDLINE_ADMIN_TOKEN_FILE`), the operator `admin-token`. A token is sent
-//! as `Authorization: Bearer <token>`, hashed (SHA-256) and compared in
+//! as `Authorization: Bearer <token>` (or, for the status page, exchanged
+//! for a session cookie at `POST /status/login`; see `status/session.rs`), hashed (SHA-256) and compared in
 //! constant time with every principal's digest; tokens are never kept in
 //! clear. The answers:
 //!
@@ -47,7 +54,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, put};
+use axum::routing::{MethodRouter, get, post, put};
 
 mod auth;
 mod health;
@@ -55,6 +62,7 @@ mod info;
 mod logs;
 pub(crate) mod principals;
 mod state;
+pub(crate) mod status;
 mod token;
 
 pub use principals::{ADMIN_TOKEN_PRINCIPAL, Principal, PrincipalsFile, Role};
@@ -78,6 +86,9 @@ pub enum Access {
     /// Public unless `REDLINE_METRICS_AUTH=true`, then [`Role::Viewer`]
     /// (`/metrics`).
     Metrics,
+    /// [`Role::Viewer`] unless `REDLINE_STATUS_PUBLIC=true`, then anyone
+    /// (`/status/data`).
+    Status,
     /// Only a principal with this role or a higher one.
     Role(Role),
 }
@@ -92,12 +103,13 @@ impl Access {
     /// assert_eq!(Access::Metrics.needs(true), Some(Role::Viewer));
     /// assert_eq!(Access::PublicSummary.needs(false), Some(Role::Viewer));
     /// assert_eq!(Access::Role(Role::Operator).needs(false), Some(Role::Operator));
+    /// assert_eq!(Access::Status.needs(false), Some(Role::Viewer)); // unless REDLINE_STATUS_PUBLIC
     /// ```
     pub fn needs(self, metrics_auth: bool) -> Option<Role> {
         match self {
             Access::Public => None,
             Access::Metrics => metrics_auth.then_some(Role::Viewer),
-            Access::PublicSummary => Some(Role::Viewer),
+            Access::PublicSummary | Access::Status => Some(Role::Viewer),
             Access::Role(role) => Some(role),
         }
     }
@@ -122,9 +134,9 @@ pub struct AdminRoute {
 /// Every endpoint of the admin router, with its access rule.
 ///
 /// ```
-/// assert!(redline::admin::ROUTES.iter().all(|r| r.method == "GET" || r.method == "PUT"));
+/// assert!(redline::admin::ROUTES.iter().all(|r| ["GET", "PUT", "POST"].contains(&r.method)));
 /// ```
-pub const ROUTES: [AdminRoute; 8] = [
+pub const ROUTES: [AdminRoute; 16] = [
     AdminRoute {
         method: "GET",
         path: "/metrics",
@@ -165,6 +177,46 @@ pub const ROUTES: [AdminRoute; 8] = [
         path: "/logs/level",
         access: Access::Role(Role::Operator),
     },
+    AdminRoute {
+        method: "GET",
+        path: "/",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "GET",
+        path: "/status",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "GET",
+        path: "/status/app.js",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "GET",
+        path: "/status/app.css",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "GET",
+        path: "/status/data",
+        access: Access::Status,
+    },
+    AdminRoute {
+        method: "POST",
+        path: "/status/login",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "POST",
+        path: "/status/logout",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "PUT",
+        path: "/status/panel",
+        access: Access::Role(Role::Operator),
+    },
 ];
 
 /// The handler of a route in [`ROUTES`].
@@ -178,6 +230,14 @@ fn handler(route: &AdminRoute) -> MethodRouter<AdminState> {
         ("GET", "/errors/report") => get(errors_report),
         ("GET", "/logs/info") => get(logs::info),
         ("PUT", "/logs/level") => put(logs::set_level),
+        ("GET", "/") => get(status::index),
+        ("GET", "/status") => get(status::page),
+        ("GET", "/status/app.js") => get(status::script),
+        ("GET", "/status/app.css") => get(status::style),
+        ("GET", "/status/data") => get(status::data),
+        ("POST", "/status/login") => post(status::login),
+        ("POST", "/status/logout") => post(status::logout),
+        ("PUT", "/status/panel") => put(status::panel),
         // A row without a handler is a programming error caught by every
         // test that builds the router.
         (m, p) => unreachable!("admin route {m} {p} has no handler"),
@@ -189,10 +249,15 @@ fn handler(route: &AdminRoute) -> MethodRouter<AdminState> {
 pub(crate) fn router(state: &AdminState) -> Router {
     let mut router = Router::new();
     for route in &ROUTES {
+        // `REDLINE_STATUS_PAGE=false`: no page, no login.
+        if route.path.starts_with("/status") && state.status.is_none() {
+            continue;
+        }
         let mut h = handler(route);
         let needs = match route.access {
             // `/health` checks the credential itself: its summary is public.
             Access::PublicSummary => None,
+            Access::Status if state.status.as_ref().is_some_and(|s| s.config.public) => None,
             access => access.needs(state.metrics_auth),
         };
         if let Some(role) = needs {

@@ -45,6 +45,10 @@ pub(crate) struct AdminParts {
     /// The trace pipeline's mode, for `/info`.
     pub(crate) tracing: Tracing,
     pub(crate) render_metrics: Box<RenderMetrics>,
+    /// Masks what the status page shows of checks' outputs.
+    pub(crate) redactor: crate::redact::Redactor,
+    /// The status page, unless `REDLINE_STATUS_PAGE=false`.
+    pub(crate) status: Option<super::status::StatusState>,
 }
 
 impl AdminState {

@@ -113,6 +113,9 @@ pub struct Config {
     /// `REDLINE_ADMIN_TLS_CLIENT_CA_FILE`: the admin listener speaks TLS,
     /// and with the last asks clients for a certificate (mTLS).
     pub admin_tls: Option<crate::tls::ListenerTlsConfig>,
+    /// The live status page: on or off, public or not, session lifetime,
+    /// trace viewer link (see [`crate::status::StatusConfig`]).
+    pub status: crate::status::StatusConfig,
     /// HTTP hardening: body limit, timeout, CORS origins (see
     /// [`crate::security::HardeningConfig`]).
     pub hardening: crate::security::HardeningConfig,
@@ -180,6 +183,7 @@ impl Default for Config {
             admin_tls: None,
             admin_principals: None,
             metrics_auth: false,
+            status: crate::status::StatusConfig::default(),
             hardening: crate::security::HardeningConfig::default(),
             rate_limit: crate::security::RateLimitConfig {
                 max_keys: 100_000,
@@ -493,6 +497,7 @@ impl Config {
         if config.tls.is_some() && get("REDLINE_URL_SCHEME").is_none() {
             config.url_scheme = UrlScheme::Https;
         }
+        config.status = crate::status::StatusConfig::from_source(&get)?;
         config.hardening = crate::security::HardeningConfig::from_source(&get)?;
         config.rate_limit = crate::security::RateLimitConfig::from_source(&get)?;
         config.logs = crate::logs::LogConfig::from_source(&get)?;

@@ -119,6 +119,9 @@ pub(crate) struct HttpMetricsInner {
     active_seen: AtomicU32,
     pub(crate) default_scheme: u8,
     descs: Vec<Desc>,
+    /// The status page's slowest and failed recent requests (off unless
+    /// the page is on).
+    pub(crate) recent: crate::status::recent::RecentRequests,
 }
 
 /// The HTTP server metrics: shared by every clone of the HTTP layer.
@@ -196,6 +199,7 @@ impl HttpMetrics {
                 active_seen: AtomicU32::new(0),
                 default_scheme,
                 descs,
+                recent: crate::status::recent::RecentRequests::default(),
             }),
         }
     }

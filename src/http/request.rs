@@ -130,6 +130,17 @@ impl RequestState {
         // Also brings the active-requests gauge back down.
         self.metrics
             .record(&key, elapsed, self.request_size, response_size, exemplar);
+        // The status page's recent requests: one relaxed load unless kept.
+        let failed = matches!(
+            self.error,
+            ErrorType::ServerStatus
+                | ErrorType::HandlerError
+                | ErrorType::Panic
+                | ErrorType::BodyError
+        );
+        if self.metrics.recent.wants(elapsed, failed) {
+            self.offer_recent(elapsed, failed, span.as_deref());
+        }
         if let Some(errors) = self.errors
             && matches!(
                 self.error,
@@ -161,6 +172,37 @@ impl RequestState {
 }
 
 impl RequestState {
+    /// Builds the status page's entry for this request and offers it.
+    #[cold]
+    fn offer_recent(&self, nanos: u64, failed: bool, span: Option<&ServerSpan>) {
+        let method = super::labels::METHOD_NAMES[self.method as usize];
+        let route = self
+            .metrics
+            .span_name(self.method, method, self.route)
+            .map_or_else(|| super::UNMATCHED_ROUTE.into(), |(_, r)| r.into());
+        let trace_id = span
+            .and_then(ServerSpan::ids)
+            .and_then(|tp| std::str::from_utf8(&tp[3..35]).ok().map(Into::into));
+        self.metrics.recent.offer(
+            crate::status::recent::Recent {
+                at_ms: crate::status::history::now_ms(),
+                method,
+                route,
+                status: self.status,
+                nanos,
+                // Checked by the layer (length, characters, no data).
+                request_id: self
+                    .request_id
+                    .as_deref()
+                    .and_then(|v| v.to_str().ok())
+                    .map(Into::into),
+                trace_id,
+                error: self.error.label(self.status),
+            },
+            failed,
+        );
+    }
+
     /// Hands a failed request to the error tracker, with its route, request
     /// id and trace id (a panic also with its message).
     #[cold]

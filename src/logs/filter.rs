@@ -1,17 +1,18 @@
 //! The log filter's audit floor: a filter can lower noise, never silence
-//! the `redline::security` events (OWASP-named security and audit events,
-//! all written at WARN). Every filter redline installs, at start
+//! the `redline::security` events (OWASP-named security and audit events:
+//! failures at WARN, lifecycle and audit records such as `sys_startup` and
+//! `authz_admin` at INFO). Every filter redline installs, at start
 //! (`REDLINE_LOG`) or at run time (`PUT /logs/level`), gets
-//! `redline::security=warn` appended unless it names that target itself;
+//! `redline::security=info` appended unless it names that target itself;
 //! a filter that would hide them (`redline::security=off`,
-//! `redline::security=error`), or that names no level at all (`wran`, a
+//! `redline::security=warn`), or that names no level at all (`wran`, a
 //! typo read as a target name, which would silence everything else), is
 //! refused with a message.
 
 use super::LogError;
 
 /// The directive every installed filter ends with.
-pub(crate) const AUDIT_FLOOR: &str = "redline::security=warn";
+pub(crate) const AUDIT_FLOOR: &str = "redline::security=info";
 const AUDIT_TARGET: &str = "redline::security";
 const LEVELS: [&str; 11] = [
     "off", "error", "warn", "info", "debug", "trace", "0", "1", "2", "3", "4",
@@ -20,7 +21,7 @@ const LEVELS: [&str; 11] = [
 /// `directives` as installed: checked, with the audit floor appended.
 ///
 /// ```text
-/// assert_eq!(with_audit_floor("info").unwrap(), "info,redline::security=warn");
+/// assert_eq!(with_audit_floor("info").unwrap(), "info,redline::security=info");
 /// ```
 pub(crate) fn with_audit_floor(directives: &str) -> Result<String, LogError> {
     let directives = directives.trim();
@@ -46,10 +47,10 @@ pub(crate) fn with_audit_floor(directives: &str) -> Result<String, LogError> {
         names_audit |= is_audit;
         if is_audit
             && let Some(level) = level
-            && hides_warn(level)
+            && hides_info(level)
         {
             return Err(LogError::HidesAudit(format!(
-                "a level below warn for {AUDIT_TARGET} would silence the security and audit events (written at WARN); a filter may lower noise but not hide them"
+                "a level below info for {AUDIT_TARGET} would silence the security and audit events (written at INFO and WARN); a filter may lower noise but not hide them"
             )));
         }
     }
@@ -117,8 +118,8 @@ fn is_level(word: &str) -> bool {
 }
 
 /// Whether `level` leaves WARN events out.
-fn hides_warn(level: &str) -> bool {
-    ["off", "error", "0", "1"]
+fn hides_info(level: &str) -> bool {
+    ["off", "error", "warn", "0", "1", "2"]
         .iter()
         .any(|l| l.eq_ignore_ascii_case(level))
 }
@@ -131,28 +132,28 @@ mod tests {
     fn the_floor_is_appended_unless_named() {
         assert_eq!(
             with_audit_floor("info").unwrap(),
-            "info,redline::security=warn"
+            "info,redline::security=info"
         );
         assert_eq!(
             with_audit_floor(" off ").unwrap(),
-            "off,redline::security=warn"
+            "off,redline::security=info"
         );
         assert_eq!(
             with_audit_floor("error,redline=error").unwrap(),
-            "error,redline=error,redline::security=warn",
+            "error,redline=error,redline::security=info",
             "a more specific directive wins in EnvFilter"
         );
         assert_eq!(
-            with_audit_floor("warn,redline::security=info").unwrap(),
-            "warn,redline::security=info"
+            with_audit_floor("warn,redline::security=debug").unwrap(),
+            "warn,redline::security=debug"
         );
         assert_eq!(
             with_audit_floor("info,my[span{a=1,b=2}]=debug").unwrap(),
-            "info,my[span{a=1,b=2}]=debug,redline::security=warn"
+            "info,my[span{a=1,b=2}]=debug,redline::security=info"
         );
         assert_eq!(
             with_audit_floor("info,redline::securityx=off").unwrap(),
-            "info,redline::securityx=off,redline::security=warn"
+            "info,redline::securityx=off,redline::security=info"
         );
     }
 
@@ -161,6 +162,7 @@ mod tests {
         for hides in [
             "info,redline::security=off",
             "redline::security=error",
+            "redline::security=warn",
             "info,redline::security[x]=OFF",
         ] {
             assert!(
@@ -190,10 +192,11 @@ mod tests {
         });
         let subscriber = tracing_subscriber::registry().with(filter).with(layer);
         tracing::subscriber::with_default(subscriber, || {
-            tracing::warn!(target: "redline::security", "audit");
+            tracing::warn!(target: "redline::security", "refusal");
+            tracing::info!(target: "redline::security", "audit record");
             tracing::error!(target: "redline::demo", "silenced");
-            tracing::info!(target: "redline::security", "below the floor");
+            tracing::debug!(target: "redline::security", "below the floor");
         });
-        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 }

@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(user.load(Ordering::Relaxed), 5, "the user's layer sees all");
         assert_eq!(
             t.log_filter().as_deref(),
-            Some("debug,redline::security=warn")
+            Some("debug,redline::security=info")
         );
         let snap = t.log_stats().snapshot();
         assert_eq!(snap.events["INFO"], 1);

@@ -32,7 +32,7 @@
 //!
 //! Inside the layer, one per-layer filter (the reloadable `EnvFilter` of
 //! `REDLINE_LOG`; every filter installed keeps the audit floor
-//! `redline::security=warn`) governs redline's outputs: the JSON lines to
+//! `redline::security=info`) governs redline's outputs: the JSON lines to
 //! stdout and/or the file, the statistics, and the `tracing-opentelemetry`
 //! bridge when traces are enabled (so do not add
 //! `Tracing::tracing_layer` beside it). The service's other layers are not

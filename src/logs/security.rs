@@ -59,6 +59,27 @@ impl SecurityEvent {
         SecurityEvent::SysMonitorEnabled,
     ];
 
+    /// Whether the event is a refusal or a loss (logged at WARN), rather
+    /// than a record of what went as it should (at INFO: `sys_startup`,
+    /// `sys_shutdown`, `sys_monitor_enabled`, `authn_login_success`,
+    /// `authz_admin`).
+    ///
+    /// ```
+    /// use redline::logs::SecurityEvent;
+    /// assert!(SecurityEvent::AuthnLoginFail.is_failure());
+    /// assert!(!SecurityEvent::SysStartup.is_failure());
+    /// ```
+    pub fn is_failure(self) -> bool {
+        !matches!(
+            self,
+            SecurityEvent::SysStartup
+                | SecurityEvent::SysShutdown
+                | SecurityEvent::SysMonitorEnabled
+                | SecurityEvent::AuthnLoginSuccess
+                | SecurityEvent::AuthzAdmin
+        )
+    }
+
     /// The OWASP vocabulary name.
     ///
     /// ```
@@ -187,14 +208,28 @@ impl SecurityEvents {
         };
         let (source, detail) = text();
         let (source, detail) = (source.as_ref(), detail.as_ref());
-        tracing::warn!(
-            target: "redline::security",
-            event = event.as_str(),
-            source,
-            detail,
-            suppressed,
-            "security event"
-        );
+        // Records of what went as it should (start, stop, a login, a
+        // change made) at INFO; refusals and losses at WARN. The audit
+        // floor keeps both.
+        if event.is_failure() {
+            tracing::warn!(
+                target: "redline::security",
+                event = event.as_str(),
+                source,
+                detail,
+                suppressed,
+                "security event"
+            );
+        } else {
+            tracing::info!(
+                target: "redline::security",
+                event = event.as_str(),
+                source,
+                detail,
+                suppressed,
+                "security event"
+            );
+        }
     }
 
     /// Records an administrative action (`authz_admin`): who (`principal`,
@@ -213,7 +248,7 @@ impl SecurityEvents {
         let Some(suppressed) = self.count_and_take(event) else {
             return;
         };
-        tracing::warn!(
+        tracing::info!(
             target: "redline::security",
             event = event.as_str(),
             source,

@@ -30,6 +30,7 @@ pub struct TelemetryBuilder {
     config: Option<Config>,
     build_info: Option<BuildInfo>,
     registry: Option<Registry>,
+    status_panel: Option<Arc<dyn crate::status::StatusPanel>>,
 }
 
 impl TelemetryBuilder {
@@ -77,6 +78,25 @@ impl TelemetryBuilder {
     /// ```
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = Some(registry);
+        self
+    }
+
+    /// Puts `panel`'s controls on the status page, for operators (the
+    /// demo's fault injection). See [`crate::status::StatusPanel`].
+    ///
+    /// ```
+    /// use redline::status::{PanelField, StatusPanel};
+    /// struct Nothing;
+    /// impl StatusPanel for Nothing {
+    ///     fn title(&self) -> String { "Nothing".into() }
+    ///     fn fields(&self) -> Vec<PanelField> { Vec::new() }
+    ///     fn apply(&self, _: &str, _: f64) -> Result<(), String> { Err("no fields".into()) }
+    /// }
+    /// let t = redline::Telemetry::builder().status_panel(Nothing).build().unwrap();
+    /// # let _ = t;
+    /// ```
+    pub fn status_panel(mut self, panel: impl crate::status::StatusPanel) -> Self {
+        self.status_panel = Some(Arc::new(panel));
         self
     }
 
@@ -243,8 +263,20 @@ impl TelemetryBuilder {
                 crate::health::checks::disk_free(dir, 0.10, 0.02),
             );
         }
+        let status = config.status.enabled.then(|| {
+            http.inner.recent.enable();
+            let gather = registry.clone();
+            crate::admin::status::StatusState::new(
+                config.status.clone(),
+                crate::status::history::History::new(Arc::new(move || gather.gather())),
+                &http.inner.recent,
+                self.status_panel,
+                config.admin_tls.is_some(),
+            )
+        });
         Ok(Telemetry {
             inner: Arc::new(Inner {
+                status,
                 last_render: AtomicUsize::new(64 * 1024),
                 config,
                 registry,

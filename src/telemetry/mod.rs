@@ -51,6 +51,8 @@ pub(super) struct Inner {
     pub(super) redactor: crate::redact::Redactor,
     pub(super) build_info: BuildInfo,
     pub(super) started: std::time::SystemTime,
+    /// The status page's state, unless `REDLINE_STATUS_PAGE=false`.
+    pub(super) status: Option<crate::admin::status::StatusState>,
 }
 
 /// Owns all of redline's instrumentation for one service. Cheap to clone.
@@ -304,7 +306,7 @@ impl Telemetry {
     ///     t.set_log_filter("warn").unwrap(); // redline's output only
     ///     tracing::info!("your layer writes this; redline's does not");
     /// });
-    /// assert_eq!(t.log_filter().as_deref(), Some("warn,redline::security=warn"));
+    /// assert_eq!(t.log_filter().as_deref(), Some("warn,redline::security=info"));
     /// assert_eq!(t.log_stats().snapshot().events["INFO"], 0);
     /// ```
     pub fn logging_layer<S>(&self) -> Result<crate::logs::LogLayer<S>, crate::logs::LogError>
@@ -327,7 +329,7 @@ impl Telemetry {
     /// redline's logging layer, whether [`Telemetry::install_logging`]
     /// installed it or it was added to your subscriber
     /// ([`Telemetry::logging_layer`]). The audit floor
-    /// (`redline::security=warn`) is appended unless named.
+    /// (`redline::security=info`) is appended unless named.
     ///
     /// ```
     /// let t = redline::Telemetry::builder().build().unwrap();
@@ -432,6 +434,35 @@ impl Telemetry {
     /// ```
     pub fn build_info(&self) -> &BuildInfo {
         &self.inner.build_info
+    }
+
+    /// Status page sessions kept now (at most 1024), `None` with the page
+    /// off (`REDLINE_STATUS_PAGE=false`).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.status_sessions(), Some(0));
+    /// ```
+    pub fn status_sessions(&self) -> Option<usize> {
+        self.inner.status.as_ref().map(|s| s.sessions.len())
+    }
+
+    /// The whole service over about the last `window` (a multiple of the
+    /// history's 5-second step), from the status page's history: request
+    /// rate, error ratio, p95, requests in flight, the busiest route. `None`
+    /// with the page off, or until the history has two snapshots (it starts
+    /// with the admin router).
+    ///
+    /// ```
+    /// let t = redline::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.status_summary(std::time::Duration::from_secs(10)), None);
+    /// ```
+    pub fn status_summary(&self, window: std::time::Duration) -> Option<crate::status::Summary> {
+        let status = self.inner.status.as_ref()?;
+        let window_ms = window.as_millis().min(u128::from(u64::MAX)) as u64;
+        status
+            .history
+            .read(|ring| crate::status::summary::summarize(ring, window_ms))
     }
 
     /// When this `Telemetry` was built (about when the service started).

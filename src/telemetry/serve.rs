@@ -36,6 +36,17 @@ impl Telemetry {
             log_control: inner.log_control.clone(),
             tracing: inner.tracing.clone(),
             render_metrics: Box::new(move |accept| telemetry.render_for(accept)),
+            redactor: inner.redactor.clone(),
+            status: inner.status.clone().inspect(|status| {
+                // The history starts with the first admin router.
+                let recent = status.recent;
+                status
+                    .history
+                    .start(crate::status::history::INTERVAL, move || {
+                        let span = crate::status::history::SPAN.as_millis() as u64;
+                        recent.expire(crate::status::history::now_ms().saturating_sub(span));
+                    });
+            }),
         })
     }
 
