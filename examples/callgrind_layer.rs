@@ -61,6 +61,9 @@ fn main() {
         process_metrics: false,
         ..Default::default()
     };
+    // `STATUS=off`: without the status page (its recent-requests check is
+    // the only cost it adds to a request).
+    config.status.enabled = std::env::var("STATUS").as_deref() != Ok("off");
     match std::env::var("TRACES").as_deref().unwrap_or("off") {
         "off" => config.traces.enabled = false,
         "local" => {}

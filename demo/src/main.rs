@@ -51,8 +51,9 @@ struct DemoArgs {
     #[arg(long, env = "REDLINE_DEMO_DURATION")]
     duration: Option<u64>,
     /// Print the JSON log lines (the access log among them) here instead of
-    /// a live summary line every 5 seconds; without it they go to a file
-    /// (printed), unless REDLINE_LOG_OUTPUT or REDLINE_LOG_FILE say otherwise.
+    /// a live summary line every 5 seconds. Without it, in a terminal, they
+    /// go to a file (printed), unless REDLINE_LOG_OUTPUT or REDLINE_LOG_FILE
+    /// say otherwise; piped (a container), they stay on stdout.
     #[arg(long)]
     log_stdout: bool,
 }
@@ -113,7 +114,10 @@ async fn run(args: DemoArgs) -> ExitCode {
     let configured_output = ["REDLINE_LOG_OUTPUT", "REDLINE_LOG_FILE"]
         .iter()
         .any(|v| std::env::var_os(v).is_some());
-    let log_file = (!args.log_stdout && !configured_output).then(|| {
+    // Only in a terminal: piped (a container, a test), stdout keeps the
+    // JSON lines that log collectors read.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let log_file = (terminal && !args.log_stdout && !configured_output).then(|| {
         let file = std::env::temp_dir().join(format!("redline-demo-{}.log", std::process::id()));
         config.logs.output = redline::logs::LogOutput::File;
         config.logs.file = file.clone();
@@ -152,7 +156,7 @@ async fn run(args: DemoArgs) -> ExitCode {
         scheme(config.admin_tls.is_some()),
     );
     println!("redline demo ({})", config.service_name);
-    if let Some(admin) = demo.admin_addr() {
+    if let Some(admin) = demo.admin_addr().filter(|_| config.status.enabled) {
         match &generated_token {
             // The fragment never reaches the server (nor its logs): the
             // page reads it, logs in and forgets it.

@@ -15,6 +15,7 @@
 //! | `PUT /logs/level` | new log filter as the body | [`Role::Operator`] |
 //! | `GET /` | a list of these endpoints | public |
 //! | `GET /status` (and its `app.js`, `app.css`) | the live status page: no data in it, it logs in and polls `/status/data` | public |
+//! | `GET /status/session` | whether the caller has a session: the page's first question | public |
 //! | `GET /status/data` | what the page shows, as JSON | [`Role::Viewer`], or public with `REDLINE_STATUS_PUBLIC=true` |
 //! | `POST /status/login` | form `token=…`: a session cookie for the page | public (failures are events, throttled per address) |
 //! | `POST /status/logout` | ends the page's session | public (a session needs its CSRF token) |
@@ -136,7 +137,7 @@ pub struct AdminRoute {
 /// ```
 /// assert!(redline::admin::ROUTES.iter().all(|r| ["GET", "PUT", "POST"].contains(&r.method)));
 /// ```
-pub const ROUTES: [AdminRoute; 16] = [
+pub const ROUTES: [AdminRoute; 17] = [
     AdminRoute {
         method: "GET",
         path: "/metrics",
@@ -199,6 +200,11 @@ pub const ROUTES: [AdminRoute; 16] = [
     },
     AdminRoute {
         method: "GET",
+        path: "/status/session",
+        access: Access::Public,
+    },
+    AdminRoute {
+        method: "GET",
         path: "/status/data",
         access: Access::Status,
     },
@@ -234,6 +240,7 @@ fn handler(route: &AdminRoute) -> MethodRouter<AdminState> {
         ("GET", "/status") => get(status::page),
         ("GET", "/status/app.js") => get(status::script),
         ("GET", "/status/app.css") => get(status::style),
+        ("GET", "/status/session") => get(status::session),
         ("GET", "/status/data") => get(status::data),
         ("POST", "/status/login") => post(status::login),
         ("POST", "/status/logout") => post(status::logout),

@@ -26,6 +26,9 @@ struct Document {
     viewer: Option<Viewer>,
     health: Health,
     interval_seconds: u64,
+    /// How often the page polls: faster than the history's step, so a
+    /// new snapshot shows within about two seconds.
+    refresh_seconds: u64,
     #[serde(flatten)]
     measured: Measured,
     errors: Errors,
@@ -203,6 +206,7 @@ pub(in crate::admin) async fn data(State(t): State<AdminState>, request: Request
         }),
         health,
         interval_seconds: INTERVAL.as_secs(),
+        refresh_seconds: 2,
         measured,
         errors: Errors {
             total: errors.total,
@@ -227,6 +231,31 @@ pub(in crate::admin) async fn data(State(t): State<AdminState>, request: Request
             HeaderValue::from_static("application/json"),
         )],
         body,
+    )
+        .into_response()
+}
+
+/// `GET /status/session`: whether this caller has a session (or the data
+/// is public), so the page shows its login form without a failed request.
+pub(in crate::admin) async fn session(State(t): State<AdminState>, request: Request) -> Response {
+    let Some(status) = t.status.as_ref() else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    // The cookie only: a bearer header is not looked at here, so this
+    // public route cannot test token guesses.
+    let authenticated = super::session::cookie(request.headers()).is_some_and(|id| {
+        matches!(
+            status.sessions.lookup(id, &t.principals.snapshot()),
+            super::session::Lookup::Granted(_)
+        )
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        serde_json::json!({ "authenticated": authenticated, "public": status.config.public })
+            .to_string(),
     )
         .into_response()
 }

@@ -119,6 +119,13 @@ pub(in crate::admin) async fn login(State(t): State<AdminState>, request: Reques
     };
     let from = source(request.extensions());
     let address = from.parse::<IpAddr>().ok();
+    // `Secure` on a TLS admin listener, and wherever the connection is
+    // known to be TLS (the router merged into a TLS service listener).
+    let secure = status.secure
+        || request
+            .extensions()
+            .get::<crate::http::SecureConnection>()
+            .is_some();
     if cross_site(
         request.headers(),
         request.uri().authority().map(|a| a.as_str()),
@@ -179,7 +186,7 @@ pub(in crate::admin) async fn login(State(t): State<AdminState>, request: Reques
                 .record_lazy(SecurityEvent::AuthnLoginSuccess, || {
                     (&from, format!("status page login of {}", p.name()))
                 });
-            let set = set_cookie(&id, status.sessions.ttl(), status.secure);
+            let set = set_cookie(&id, status.sessions.ttl(), secure);
             let mut r = StatusCode::NO_CONTENT.into_response();
             if let Ok(v) = HeaderValue::from_str(&set) {
                 r.headers_mut().insert(header::SET_COOKIE, v);

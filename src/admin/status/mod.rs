@@ -6,6 +6,7 @@
 //! | route | answer | access |
 //! |---|---|---|
 //! | `GET /status`, `/status/app.js`, `/status/app.css` | the page (no data in it) | public |
+//! | `GET /status/session` | `{"authenticated", "public"}`: whether to show the login form | public |
 //! | `GET /status/data` | the JSON the page draws | viewer (session or bearer), public with `REDLINE_STATUS_PUBLIC=true` |
 //! | `POST /status/login` | form `token=…` → session cookie | public; failures are `authn_login_fail`, throttled per address |
 //! | `POST /status/logout` | ends the session, clears the cookie | the session's CSRF token |
@@ -26,7 +27,7 @@ mod data;
 mod login;
 pub(crate) mod session;
 
-pub(super) use data::data;
+pub(super) use data::{data, session};
 pub(super) use login::{login, logout};
 
 /// The header a change made from the page carries its CSRF token in.

@@ -457,7 +457,7 @@ function render(d) {
 }
 
 function intervalMs() {
-  const s = data && data.interval_seconds;
+  const s = data && (data.refresh_seconds || data.interval_seconds);
   return (num(s) ? Math.min(300, Math.max(1, s)) : 5) * 1000;
 }
 
@@ -563,7 +563,18 @@ function init() {
   window.addEventListener('resize', () => { cancelAnimationFrame(raf); raf = requestAnimationFrame(drawCharts); });
 
   window.addEventListener('hashchange', hashLogin);
-  if (!hashLogin()) poll();
+  if (!hashLogin()) start();
+}
+
+// Asks whether this browser has a session (or the data is public) before
+// polling, so a first visit shows the login form without a failed request.
+async function start() {
+  try {
+    const res = await fetch('/status/session', FETCH);
+    const s = res.ok ? await res.json() : null;
+    if (s && (s.authenticated || s.public)) return poll();
+  } catch (e) { /* fall through to the form */ }
+  showLogin('');
 }
 
 // Login link: /status#token=... logs in once and drops the fragment from the address bar.
