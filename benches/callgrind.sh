@@ -35,3 +35,11 @@ done
 echo
 echo "added by redline (tower): metrics $(( per[instrumented/off] - per[bare] )), + trace context $(( per[instrumented/local] - per[instrumented/off] )), + sampled span $(( per[instrumented/sampled] - per[instrumented/off] ))"
 echo "added by redline (axum, over the no-op layer): metrics $(( per[axum-instrumented/off] - per[axum-noop] )), axum's per-route layering $(( per[axum-noop] - per[axum-bare] ))"
+echo
+# What the status page costs a request (metrics only): the same binary with
+# the page on and off (`REDLINE_STATUS_PAGE=false`).
+for mode in instrumented axum-instrumented; do
+  off=$(( $(STATUS=off count off "$mode") / N ))
+  on=$(( $(STATUS=on count off "$mode") / N ))
+  echo "status page ($mode): $off off, $on on, $(( on - off )) added per request"
+done

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::history::{Counts, Kind, Ring, Snapshot};
+use super::history::{Counts, Kind, Pipeline, Ring, Snapshot};
 use super::quantile::quantile;
 use super::recent::Recent;
 
@@ -81,17 +81,6 @@ impl From<Recent> for RecentRow {
     }
 }
 
-/// The pipeline's counters (cumulative).
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct PipelineDoc {
-    pub(crate) spans_exported: f64,
-    pub(crate) spans_dropped: f64,
-    pub(crate) span_export_errors: f64,
-    pub(crate) log_lines_written: f64,
-    pub(crate) log_lines_dropped: f64,
-    pub(crate) metric_overflow: f64,
-}
-
 /// The process' readings.
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct ProcessDoc {
@@ -110,7 +99,7 @@ pub(crate) struct Measured {
     pub(crate) routes: Vec<Row>,
     pub(crate) operations: Vec<Row>,
     pub(crate) chart: Chart,
-    pub(crate) pipeline: PipelineDoc,
+    pub(crate) pipeline: Pipeline,
     pub(crate) process: ProcessDoc,
 }
 
@@ -234,15 +223,7 @@ pub(crate) fn measure(ring: &Ring) -> Measured {
         .map_or(&[][..], |b| &b[..]);
     m.chart = series_of(ring, 1, |s| service_total(ring, s), http_bounds);
     m.chart.end_ms = newest.at_ms;
-    let p = newest.pipeline;
-    m.pipeline = PipelineDoc {
-        spans_exported: p.spans_exported,
-        spans_dropped: p.spans_dropped,
-        span_export_errors: p.span_export_errors,
-        log_lines_written: p.log_lines_written,
-        log_lines_dropped: p.log_lines_dropped,
-        metric_overflow: p.metric_overflow,
-    };
+    m.pipeline = newest.pipeline;
     let minute_ago = before(ring, 60_000).unwrap_or(newest);
     let cpu = match (newest.process.cpu_seconds, minute_ago.process.cpu_seconds) {
         (Some(n), Some(o)) if newest.at_ms > minute_ago.at_ms => {
@@ -294,7 +275,6 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::status::history::Pipeline;
 
     fn snapshot(at_ms: u64, count: u64, errors: u64, fast: u64) -> Snapshot {
         let mut series = HashMap::new();

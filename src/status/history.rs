@@ -49,8 +49,9 @@ pub(crate) struct Counts {
     pub(crate) buckets: Box<[u64]>,
 }
 
-/// Cumulative counters of the telemetry pipeline.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Cumulative counters of the telemetry pipeline (as the JSON document
+/// gives them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub(crate) struct Pipeline {
     pub(crate) spans_exported: f64,
     pub(crate) spans_dropped: f64,
