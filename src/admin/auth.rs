@@ -186,7 +186,7 @@ pub(super) fn refuse(state: &AdminState, verdict: &Verdict, source: &str, what: 
 /// (`authz_admin`, after the handler ran, with its status).
 pub(super) async fn require_role(
     State((state, needed)): State<(AdminState, Role)>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let verdict = verdict(&state, request.headers());
@@ -199,14 +199,8 @@ pub(super) async fn require_role(
             // session's CSRF token (a bearer header cannot be forged by
             // another site, a cookie can be sent by one).
             if changes
-                && let Some(expected) = csrf
-                && !super::status::session::csrf_matches(
-                    &expected,
-                    request
-                        .headers()
-                        .get(super::status::CSRF_HEADER)
-                        .and_then(|v| v.to_str().ok()),
-                )
+                && let Some(expected) = &csrf
+                && !super::status::session::csrf_sent(expected, request.headers())
             {
                 state.security.record_lazy(SecurityEvent::AuthzFail, || {
                     (
@@ -220,6 +214,13 @@ pub(super) async fn require_role(
                     "this change needs the X-CSRF-Token of the session: reload the page",
                 );
             }
+            // Handlers that show who called (`/status/data`) read it here
+            // instead of checking the credential again.
+            request.extensions_mut().insert(Verdict::Granted {
+                name: name.clone(),
+                role,
+                csrf,
+            });
             let response = next.run(request).await;
             if changes {
                 state.security.record_admin_action(

@@ -210,25 +210,24 @@ impl SecurityEvents {
         let (source, detail) = (source.as_ref(), detail.as_ref());
         // Records of what went as it should (start, stop, a login, a
         // change made) at INFO; refusals and losses at WARN. The audit
-        // floor keeps both.
+        // floor keeps both. (`tracing`'s level must be known where the
+        // event is written: one line, written at either level.)
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    target: "redline::security",
+                    event = event.as_str(),
+                    source,
+                    detail,
+                    suppressed,
+                    "security event"
+                )
+            };
+        }
         if event.is_failure() {
-            tracing::warn!(
-                target: "redline::security",
-                event = event.as_str(),
-                source,
-                detail,
-                suppressed,
-                "security event"
-            );
+            line!(warn);
         } else {
-            tracing::info!(
-                target: "redline::security",
-                event = event.as_str(),
-                source,
-                detail,
-                suppressed,
-                "security event"
-            );
+            line!(info);
         }
     }
 

@@ -218,18 +218,14 @@ pub(in crate::admin) async fn logout(State(t): State<AdminState>, request: Reque
     };
     if let Some(id) = cookie(request.headers()) {
         let principals = t.principals.snapshot();
-        if let super::session::Lookup::Granted(g) = status.sessions.lookup(id, &principals) {
-            let sent = request
-                .headers()
-                .get(super::CSRF_HEADER)
-                .and_then(|v| v.to_str().ok());
-            if !super::session::csrf_matches(&g.csrf, sent) {
-                return json_error(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "logging out needs the X-CSRF-Token of the session: reload the page",
-                );
-            }
+        if let super::session::Lookup::Granted(g) = status.sessions.lookup(id, &principals)
+            && !super::session::csrf_sent(&g.csrf, request.headers())
+        {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "logging out needs the X-CSRF-Token of the session: reload the page",
+            );
         }
         status.sessions.end(id);
     }

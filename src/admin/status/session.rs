@@ -179,8 +179,17 @@ pub(crate) fn cookie(headers: &http::HeaderMap) -> Option<&str> {
         })
 }
 
+/// Whether `headers` carry the session's CSRF token in
+/// [`CSRF_HEADER`](super::CSRF_HEADER) (compared in constant time).
+pub(crate) fn csrf_sent(expected: &str, headers: &http::HeaderMap) -> bool {
+    let sent = headers
+        .get(super::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok());
+    csrf_matches(expected, sent)
+}
+
 /// Whether `sent` is the session's CSRF token (constant time).
-pub(crate) fn csrf_matches(expected: &str, sent: Option<&str>) -> bool {
+fn csrf_matches(expected: &str, sent: Option<&str>) -> bool {
     sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())))
 }
 
