@@ -34,7 +34,7 @@ COPY benches ./benches
 RUN mkdir -p src demo/src tests examples \
  && echo 'fn main() {}' > demo/src/main.rs \
  && touch src/lib.rs demo/src/lib.rs \
- && touch tests/traces.rs tests/tls.rs tests/otlp_tls.rs tests/tonic.rs tests/logging_layer.rs \
+ && touch tests/traces.rs tests/tail_sampling.rs tests/tls.rs tests/otlp_tls.rs tests/tonic.rs tests/logging_layer.rs \
  && touch examples/bench_server.rs examples/callgrind_layer.rs \
  && cargo build --release --locked \
  && rm -rf src demo/src

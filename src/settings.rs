@@ -748,6 +748,22 @@ pub(crate) const SETTINGS: &[Setting] = &[
         doc: "How long shutdown waits for the last spans, and for the last OTLP log records (`500ms`, `5s`…).",
     },
     Setting {
+        variables: &["REDLINE_TRACES_KEEP_ERRORS"],
+        file_key: Some("traces_keep_errors"),
+        default: "`false`",
+        example: "true",
+        feature: None,
+        doc: "Export the trace of every failed request (5xx, handler error, panic), also those the sampler left out; decided when the response starts.",
+    },
+    Setting {
+        variables: &["REDLINE_TRACES_SLOW_THRESHOLD"],
+        file_key: Some("traces_slow_threshold"),
+        default: "unset (off)",
+        example: "500ms",
+        feature: None,
+        doc: "Export the trace of every request whose response took at least this long, also those the sampler left out.",
+    },
+    Setting {
         variables: &["REDLINE_TRACES_RESPONSE_HEADER"],
         file_key: Some("traces_response_header"),
         default: "`sampled`",

@@ -77,6 +77,7 @@ where
                         let ids = state.span.as_ref().and_then(|s| s.ids());
                         state.capture(errors, ids.as_ref(), Some(&message));
                     }
+                    state.decide_span();
                     let traceparent = state.span.as_ref().and_then(|s| s.traceparent());
                     state.finish(PANIC_BODY.len() as u64, None);
                     let mut response = Response::new(axum::body::Body::from(PANIC_BODY));
@@ -118,6 +119,7 @@ where
                         }));
                     }
                 }
+                state.decide_span();
                 if let Some(value) = state.span.as_ref().and_then(|s| s.traceparent()) {
                     response.headers_mut().insert(TRACEPARENT, value);
                 }

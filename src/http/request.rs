@@ -125,7 +125,13 @@ impl RequestState {
             scheme: self.scheme,
             error: self.error as u8,
         };
-        let span = self.span.take();
+        let mut span = self.span.take();
+        if let Some(s) = span.as_mut() {
+            // A tentative span not decided when the response started (the
+            // handler failed, or the client left): decided now, before
+            // the exemplar, which must point at an exported trace.
+            s.decide(self.error, elapsed);
+        }
         let exemplar = span.as_ref().and_then(|s| s.exemplar_ids());
         // Also brings the active-requests gauge back down.
         self.metrics
@@ -166,12 +172,24 @@ impl RequestState {
             );
         }
         if let Some(span) = span {
-            span.end(self.status, self.error);
+            span.end(self.status, self.error, elapsed);
         }
     }
 }
 
 impl RequestState {
+    /// Decides a tentative server span as its response starts (see
+    /// [`ServerSpan::decide`]): one clock read, only for such spans.
+    #[inline]
+    pub(super) fn decide_span(&mut self) {
+        if let Some(span) = self.span.as_mut()
+            && span.undecided()
+        {
+            let elapsed = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+            span.decide(self.error, elapsed);
+        }
+    }
+
     /// Builds the status page's entry for this request and offers it.
     #[cold]
     fn offer_recent(&self, nanos: u64, failed: bool, span: Option<&ServerSpan>) {

@@ -10,13 +10,16 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt, TraceFlags};
 
 use super::labels::{ErrorType, METHOD_NAMES, METHOD_OTHER, SCHEME_NAMES};
 use super::metrics::HttpMetricsInner;
 use crate::headers::{BAGGAGE, TRACEPARENT};
+use crate::traces::held::TentativeTrace;
 use crate::traces::propagation::{baggage_attributes, extract_context, traceparent_bytes};
+use crate::traces::record::SpanRecord;
+use crate::traces::sampling::{Head, Tail};
 use crate::traces::{ResponseTraceparent, TraceHot, sampling};
 
 /// Baggage entries copied onto a span, at most (baggage is caller input).
@@ -30,8 +33,49 @@ use crate::headers::RequestId;
 /// A request's trace context: the server span inside it.
 pub(crate) struct ServerSpan {
     pub(crate) cx: Context,
-    recording: bool,
+    /// The span being recorded (sampled or tentative, and exporting):
+    /// redline records the server span itself, not through the SDK (see
+    /// `crate::traces::record`).
+    recorded: Option<Recorded>,
     response_header: ResponseTraceparent,
+}
+
+/// A recorded server span: what it will be written from, and whether it
+/// is kept.
+struct Recorded {
+    rec: SpanRecord,
+    inputs: Inputs,
+    keep: Keep,
+    /// What a tentative span is kept for.
+    tail: Option<Tail>,
+}
+
+/// Whether a recorded span is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Yes, for this `sampling.reason`.
+    Yes(&'static str),
+    /// Decided when the response starts (or the request ends).
+    Undecided,
+    No,
+}
+
+/// What the span's attributes are written from, when it ends and only if
+/// it is kept: the request's own values (the URI and headers are shared
+/// buffers: cloning them copies no text), nothing encoded or masked before
+/// the span is known to be exported.
+struct Inputs {
+    name: Cow<'static, str>,
+    route: Option<Cow<'static, str>>,
+    method: u8,
+    method_original: Option<http::Method>,
+    scheme: u8,
+    version: http::Version,
+    uri: http::Uri,
+    peer: Option<SocketAddr>,
+    user_agent: Option<http::HeaderValue>,
+    request_id: Option<http::HeaderValue>,
+    baggage: Vec<opentelemetry::KeyValue>,
 }
 
 impl ServerSpan {
@@ -58,8 +102,8 @@ impl ServerSpan {
         // The request id travels in the context too, so every log line
         // written while the request is served carries it (an allocation
         // only when the header is there).
-        let request_id = request_id.and_then(|v| v.to_str().ok());
-        if let Some(id) = request_id.filter(|id| !id.is_empty()) {
+        let request_id_text = request_id.and_then(|v| v.to_str().ok());
+        if let Some(id) = request_id_text.filter(|id| !id.is_empty()) {
             parent = parent.with_value(RequestId(std::sync::Arc::from(id)));
         }
         let parent_sc = parent.span().span_context().clone();
@@ -68,16 +112,18 @@ impl ServerSpan {
         } else {
             sampling::new_trace_id()
         };
-        if !hot.decider.sampled(&parent_sc, trace_id) {
-            // No SDK span: ids and context only (see `traces::sampling`).
-            return Self {
-                cx: sampling::unsampled_context(parent, &parent_sc, trace_id),
-                recording: false,
-                response_header: hot.response_traceparent,
-            };
-        }
-        // Sampled: the name (cached per route) and the attributes go into
-        // the builder, so the SDK takes them as they are.
+        let head = hot.decider.head(&parent_sc, trace_id);
+        let queue = match hot.queue {
+            Some(queue) if head != Head::Drop => queue,
+            _ => {
+                // Not recorded: ids and context only (see `traces::sampling`).
+                return Self {
+                    cx: sampling::unsampled_context(parent, &parent_sc, trace_id),
+                    recorded: None,
+                    response_header: hot.response_traceparent,
+                };
+            }
+        };
         let method_name: &'static str = if method == METHOD_OTHER {
             "HTTP"
         } else {
@@ -87,81 +133,115 @@ impl ServerSpan {
             Some((name, route)) => (name, Some(route)),
             None => (Cow::Borrowed(method_name), None),
         };
-        let mut attrs = Vec::with_capacity(16);
-        attrs.push(KeyValue::new(
-            "http.request.method",
-            if method == METHOD_OTHER {
-                "_OTHER"
-            } else {
-                METHOD_NAMES[method as usize]
-            },
-        ));
-        if method == METHOD_OTHER {
-            attrs.push(KeyValue::new(
-                "http.request.method_original",
-                truncate(req.method().as_str(), 64),
-            ));
-        }
-        if let Some(route) = route {
-            attrs.push(KeyValue::new("http.route", route));
-        }
-        attrs.push(KeyValue::new("url.path", truncate(req.uri().path(), 1024)));
-        attrs.push(KeyValue::new("url.scheme", SCHEME_NAMES[scheme as usize]));
-        attrs.push(KeyValue::new(
-            "network.protocol.version",
-            protocol_version(req.version()),
-        ));
-        if let Some(peer) = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        {
-            attrs.push(KeyValue::new("client.address", peer.0.ip().to_string()));
-            attrs.push(KeyValue::new("client.port", peer.0.port() as i64));
-        }
-        if let Some(ua) = headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-        {
-            attrs.push(KeyValue::new("user_agent.original", truncate(ua, 512)));
-        }
-        if let Some(id) = request_id {
-            attrs.push(KeyValue::new(
-                "http.request.header.x-request-id",
-                id.to_owned(),
-            ));
-        }
-        attrs.extend(baggage_attributes(&parent, MAX_BAGGAGE_ATTRIBUTES));
-        let builder = hot
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Server)
-            .with_attributes(attrs);
-        let span = sampling::build_sampled(trace_id, || {
-            builder.start_with_context(&hot.tracer, &parent)
-        });
-        // False only if the provider was shut down meanwhile.
-        let recording = opentelemetry::trace::Span::is_recording(&span);
+        let inputs = Inputs {
+            name,
+            route,
+            method,
+            method_original: (method == METHOD_OTHER).then(|| req.method().clone()),
+            scheme,
+            version: req.version(),
+            uri: req.uri().clone(),
+            peer: req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
+            request_id: request_id.filter(|_| request_id_text.is_some()).cloned(),
+            baggage: baggage_attributes(&parent, MAX_BAGGAGE_ATTRIBUTES),
+        };
+        let rec = SpanRecord::start(queue, &parent_sc);
+        // Sampled in this process, also when tentative: its children are
+        // recorded (and held, see `traces::held`) until the decision.
+        let sc = SpanContext::new(
+            trace_id,
+            sampling::new_span_id(),
+            TraceFlags::SAMPLED,
+            false,
+            parent_sc.trace_state().clone(),
+        );
+        let mut cx = parent.with_remote_span_context(sc);
+        let keep = if head == Head::Tentative {
+            cx = cx.with_value(TentativeTrace);
+            Keep::Undecided
+        } else {
+            Keep::Yes(head.reason())
+        };
         Self {
-            cx: parent.with_span(span),
-            recording,
+            cx,
+            recorded: Some(Recorded {
+                rec,
+                inputs,
+                keep,
+                tail: hot.decider.tail,
+            }),
             response_header: hot.response_traceparent,
         }
     }
 
-    /// The `traceparent` to put on the response, as configured.
+    /// Decides a tentative span when its response starts: kept if it failed
+    /// or was slow. The `traceparent` of the response then says what
+    /// happens to it. No effect on a span already decided.
+    #[inline]
+    pub(crate) fn decide(&mut self, error: ErrorType, elapsed_nanos: u64) {
+        let Some(r) = self.recorded.as_mut() else {
+            return;
+        };
+        if r.keep != Keep::Undecided {
+            return;
+        }
+        let Some(tail) = r.tail else {
+            r.keep = Keep::No;
+            return;
+        };
+        r.keep = if tail.keep_errors && is_failure(error) {
+            Keep::Yes("error")
+        } else if elapsed_nanos >= tail.slow_nanos {
+            Keep::Yes("slow")
+        } else {
+            Keep::No
+        };
+    }
+
+    /// Whether the span is still to be decided (the layer then reads the
+    /// clock for [`ServerSpan::decide`]).
+    #[inline]
+    pub(crate) fn undecided(&self) -> bool {
+        self.recorded
+            .as_ref()
+            .is_some_and(|r| r.keep == Keep::Undecided)
+    }
+
+    /// Whether the span is exported (decided and kept).
+    #[inline]
+    fn kept(&self) -> bool {
+        self.recorded
+            .as_ref()
+            .is_some_and(|r| matches!(r.keep, Keep::Yes(_)))
+    }
+
+    /// The `traceparent` to put on the response, as configured. Its sampled
+    /// flag says whether the span is exported: a tentative span left out
+    /// answers `00`.
     #[inline]
     pub(crate) fn traceparent(&self) -> Option<http::HeaderValue> {
         let span = self.cx.span();
         let sc = span.span_context();
+        let sampled = sc.is_sampled() && (self.recorded.is_none() || self.kept());
         let wanted = match self.response_header {
-            ResponseTraceparent::Sampled => sc.is_sampled(),
+            ResponseTraceparent::Sampled => sampled,
             ResponseTraceparent::Always => true,
             ResponseTraceparent::Never => false,
         };
         if !wanted || !sc.is_valid() {
             return None;
         }
-        http::HeaderValue::from_bytes(&traceparent_bytes(sc)).ok()
+        let mut bytes = traceparent_bytes(sc);
+        if !sampled {
+            // The flags, `-00` at the end.
+            bytes[53] = b'0';
+            bytes[54] = b'0';
+        }
+        http::HeaderValue::from_bytes(&bytes).ok()
     }
 
     /// The span's ids formatted as a `traceparent` (for the access log).
@@ -172,10 +252,11 @@ impl ServerSpan {
         sc.is_valid().then(|| traceparent_bytes(sc))
     }
 
-    /// Trace and span id of a sampled span, for exemplars.
+    /// Trace and span id of an exported span, for exemplars (which must
+    /// point at traces that exist).
     #[inline]
     pub(crate) fn exemplar_ids(&self) -> Option<(u128, u64)> {
-        if !self.recording {
+        if !self.kept() {
             return None;
         }
         let span = self.cx.span();
@@ -188,33 +269,120 @@ impl ServerSpan {
         })
     }
 
-    /// Ends the span with the request's outcome.
+    /// Ends the span with the request's outcome, `elapsed_nanos` after it
+    /// started: written and queued if kept, with the children held for it.
     #[inline]
-    pub(crate) fn end(self, status: u16, error: ErrorType) {
+    pub(crate) fn end(mut self, status: u16, error: ErrorType, elapsed_nanos: u64) {
+        self.decide(error, elapsed_nanos);
+        let Some(Recorded {
+            mut rec,
+            inputs,
+            keep,
+            ..
+        }) = self.recorded.take()
+        else {
+            return;
+        };
         let span = self.cx.span();
-        if self.recording {
-            if status != 0 {
-                span.set_attribute(KeyValue::new("http.response.status_code", status as i64));
-            }
-            if let Some(e) = error.label(status) {
-                span.set_attribute(KeyValue::new("error.type", e));
-            }
-            // Server spans: 5xx and failures are errors, 4xx are not (the
-            // client's mistake), nor a client that left.
-            let failed = matches!(
-                error,
-                ErrorType::ServerStatus
-                    | ErrorType::HandlerError
-                    | ErrorType::Panic
-                    | ErrorType::BodyError
-            );
-            if failed {
-                span.set_status(Status::Error {
-                    description: Cow::Borrowed(""),
-                });
+        let sc = span.span_context();
+        let held = rec.release_held(sc);
+        let Keep::Yes(reason) = keep else {
+            return;
+        };
+        rec.push_held(held);
+        inputs.write(&mut rec);
+        rec.safe("sampling.reason", reason);
+        if status != 0 {
+            rec.int("http.response.status_code", status as i64);
+        }
+        if let Some(e) = error.label(status) {
+            rec.safe("error.type", e);
+        }
+        // Server spans: 5xx and failures are errors, 4xx are not (the
+        // client's mistake), nor a client that left.
+        rec.finish(
+            sc,
+            &inputs.name,
+            SpanKind::Server,
+            elapsed_nanos,
+            if is_failure(error) { 2 } else { 0 },
+        );
+    }
+}
+
+/// Whether the request failed on the server's side.
+fn is_failure(error: ErrorType) -> bool {
+    matches!(
+        error,
+        ErrorType::ServerStatus | ErrorType::HandlerError | ErrorType::Panic | ErrorType::BodyError
+    )
+}
+
+impl Inputs {
+    /// The HTTP server span's attributes (semantic conventions), masked
+    /// where they come from the client.
+    fn write(&self, rec: &mut SpanRecord) {
+        rec.reserve(192 + self.uri.path().len().min(1024));
+        let method = self.method;
+        rec.safe(
+            "http.request.method",
+            if method == METHOD_OTHER {
+                "_OTHER"
+            } else {
+                METHOD_NAMES[method as usize]
+            },
+        );
+        if let Some(m) = &self.method_original {
+            rec.masked("http.request.method_original", truncate(m.as_str(), 64));
+        }
+        if let Some(route) = &self.route {
+            rec.safe("http.route", route);
+        }
+        rec.masked("url.path", truncate(self.uri.path(), 1024));
+        rec.safe("url.scheme", SCHEME_NAMES[self.scheme as usize]);
+        rec.safe("network.protocol.version", protocol_version(self.version));
+        if let Some(peer) = self.peer {
+            let mut ip = IpText::default();
+            rec.safe("client.address", ip.format(peer.ip()));
+            rec.int("client.port", peer.port() as i64);
+        }
+        if let Some(ua) = self.user_agent.as_ref().and_then(|v| v.to_str().ok()) {
+            rec.masked("user_agent.original", truncate(ua, 512));
+        }
+        if let Some(id) = self.request_id.as_ref().and_then(|v| v.to_str().ok()) {
+            rec.masked("http.request.header.x-request-id", id);
+        }
+        for kv in &self.baggage {
+            if let opentelemetry::Value::String(v) = &kv.value {
+                rec.masked(kv.key.as_str(), v.as_str());
             }
         }
-        span.end();
+    }
+}
+
+/// An IP address as text, on the stack.
+struct IpText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Default for IpText {
+    fn default() -> Self {
+        Self {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl IpText {
+    fn format(&mut self, ip: std::net::IpAddr) -> &str {
+        use std::io::Write;
+        let mut cursor = std::io::Cursor::new(&mut self.buf[..]);
+        // 48 bytes hold any IPv6 text form (at most 45).
+        let _ = write!(cursor, "{ip}");
+        self.len = cursor.position() as usize;
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
@@ -230,13 +398,13 @@ fn protocol_version(v: http::Version) -> &'static str {
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
-fn truncate(s: &str, max: usize) -> String {
+fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
-        return s.to_owned();
+        return s;
     }
     let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_owned()
+    &s[..end]
 }

@@ -140,6 +140,8 @@ pub struct OtlpTls {
 /// The OTLP signal an exporter sends, for the names of its variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
+    /// Made by the span exporter, built with a transport only.
+    #[cfg_attr(not(feature = "otlp-logs"), allow(dead_code))]
     Traces,
     /// Made by the log exporter, built with a transport only.
     #[cfg_attr(not(feature = "otlp-logs"), allow(dead_code))]

@@ -58,6 +58,14 @@ pub struct TraceConfig {
     pub shutdown_timeout: Duration,
     /// `REDLINE_TRACES_RESPONSE_HEADER`: when responses carry `traceparent`.
     pub response_traceparent: ResponseTraceparent,
+    /// `REDLINE_TRACES_KEEP_ERRORS`: a request the sampler left out is
+    /// still exported when it fails (5xx, handler error, panic). The
+    /// decision is taken when the response starts (see
+    /// `docs/TRACING.md`, "Sampling at the end of a request").
+    pub keep_errors: bool,
+    /// `REDLINE_TRACES_SLOW_THRESHOLD`: a request the sampler left out is
+    /// still exported when its response took at least this long.
+    pub slow_threshold: Option<Duration>,
     /// `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`, `…_CLIENT_CERTIFICATE`
     /// and `…_CLIENT_KEY`: TLS of an `https://` endpoint (feature `tls`).
     pub tls: crate::tls::OtlpTls,
@@ -171,6 +179,8 @@ impl Default for TraceConfig {
             export_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(3),
             response_traceparent: ResponseTraceparent::Sampled,
+            keep_errors: false,
+            slow_threshold: None,
             tls: crate::tls::OtlpTls::default(),
         }
     }
@@ -253,6 +263,16 @@ impl TraceConfig {
         c.max_export_batch_size = c.max_export_batch_size.min(c.max_queue_size);
         if let Some((var, v)) = get("REDLINE_TRACES_SHUTDOWN_TIMEOUT") {
             c.shutdown_timeout = crate::parse::parse_duration(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_TRACES_KEEP_ERRORS") {
+            c.keep_errors = parse_bool(&var, &v)?;
+        }
+        if let Some((var, v)) = get("REDLINE_TRACES_SLOW_THRESHOLD") {
+            let threshold = crate::parse::parse_duration(&var, &v)?;
+            if threshold.is_zero() {
+                return Err(invalid(&var, &v, "a duration above zero"));
+            }
+            c.slow_threshold = Some(threshold);
         }
         if let Some((var, v)) = get("REDLINE_TRACES_RESPONSE_HEADER") {
             c.response_traceparent = match v.trim() {

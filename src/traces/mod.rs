@@ -23,6 +23,30 @@ mod resource;
 pub(crate) mod sampling;
 pub(crate) mod transport;
 
+// The lean export path (issue 17): spans encoded straight to OTLP protobuf
+// and sent by redline's own exporter thread. Only with a transport: without
+// one nothing is ever sampled (see `lean_stub`).
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod export;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod held;
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+mod lean_stub;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod processor;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod queue;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod record;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod scratch;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod send;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) mod wire;
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub(crate) use lean_stub::{held, queue, record};
+
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -30,9 +54,7 @@ use std::time::Duration;
 use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use prometheus::Registry;
 
 pub(crate) use bounded::run_bounded;
@@ -41,7 +63,7 @@ pub use exporter::missing_feature;
 pub use propagation::{extract_context, format_traceparent, parse_traceparent};
 pub(crate) use resource::{ResourceIdentity, resource};
 
-use pipeline::{CountingExporter, GatedProcessor, MetricsHandle, PipelineMetrics};
+use pipeline::PipelineMetrics;
 
 /// Why the trace pipeline could not start.
 ///
@@ -99,6 +121,8 @@ pub(crate) struct TraceHot {
     pub(crate) response_traceparent: ResponseTraceparent,
     /// The sampling rules, applied by the layer before the SDK.
     pub(crate) decider: sampling::Decider,
+    /// Where sampled spans go (`None`: not exporting).
+    pub(crate) queue: Option<&'static queue::SpanQueue>,
 }
 
 // The tracer holds trait objects (sampler, processors) that are not marked
@@ -166,55 +190,61 @@ impl Tracing {
                 inner: Arc::new(inner),
             });
         }
-        let mut builder = SdkTracerProvider::builder().with_resource(resource);
-        let exporting = tc.endpoint.is_some();
-        if let Some(endpoint) = &tc.endpoint {
-            metrics.capacity.set(tc.max_queue_size as i64);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("redline-otlp")
-                .enable_all()
-                .build()
-                .map_err(TraceError::Runtime)?;
-            let exporter = {
-                let _entered = runtime.enter();
-                exporter::build_exporter(tc, endpoint)?
-            };
-            *inner.runtime.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(runtime);
-            let exporter = CountingExporter::new(
-                exporter,
-                MetricsHandle(metrics.clone()),
-                endpoint.clone(),
-                redactor,
-            );
-            let batch = BatchConfigBuilder::default()
-                // Headroom over our own gate (see `GatedProcessor`).
-                .with_max_queue_size(tc.max_queue_size + 256)
-                .with_scheduled_delay(tc.schedule_delay)
-                .with_max_export_batch_size(tc.max_export_batch_size)
-                .build();
-            let processor = BatchSpanProcessor::new(exporter, batch);
-            builder = builder
-                .with_span_processor(GatedProcessor {
-                    inner: processor,
-                    max: tc.max_queue_size as i64,
-                    metrics: MetricsHandle(metrics.clone()),
-                })
-                .with_sampler(sampling::HonorDecision(sampler(tc.sampler)));
-        } else {
-            // Local mode: ids and propagation, nothing recorded.
-            builder = builder.with_sampler(Sampler::AlwaysOff);
-        }
-        let provider = builder.with_id_generator(sampling::PresetIds).build();
         let scope = InstrumentationScope::builder("redline")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
+        let exporting = tc.endpoint.is_some();
+        let mut builder = SdkTracerProvider::builder().with_sampler(sampler(tc.sampler));
+        #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+        let queue: Option<&'static queue::SpanQueue> = match &tc.endpoint {
+            Some(endpoint) => {
+                return Err(TraceError::Exporter {
+                    endpoint: endpoint.clone(),
+                    reason: missing_feature(tc.protocol)
+                        .unwrap_or("no OTLP transport in this build")
+                        .to_owned(),
+                });
+            }
+            None => {
+                let _ = redactor;
+                None
+            }
+        };
+        #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+        let queue = match &tc.endpoint {
+            Some(endpoint) => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("redline-otlp")
+                    .enable_all()
+                    .build()
+                    .map_err(TraceError::Runtime)?;
+                let (queue, processor) = start_export(
+                    tc, endpoint, &runtime, &resource, &scope, &metrics, redactor,
+                )?;
+                *inner.runtime.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(runtime);
+                builder = builder.with_span_processor(processor);
+                Some(queue)
+            }
+            None => None,
+        };
+        if !exporting {
+            // Local mode: ids and propagation, nothing recorded.
+            builder = builder.with_sampler(Sampler::AlwaysOff);
+        }
+        let provider = builder.with_resource(resource).build();
         let tracer = provider.tracer_with_scope(scope);
         inner.hot = Some(crate::leak::leak(TraceHot {
             tracer,
             exporting,
             response_traceparent: tc.response_traceparent,
-            decider: sampling::Decider::new(tc.sampler, exporting),
+            decider: sampling::Decider::with_tail(
+                tc.sampler,
+                exporting,
+                tc.keep_errors,
+                tc.slow_threshold,
+            ),
+            queue,
         }));
         inner.provider = Some(provider);
         Ok(Self {
@@ -342,6 +372,39 @@ impl Tracing {
     pub fn endpoint(&self) -> Option<&str> {
         self.inner.endpoint.as_deref()
     }
+}
+
+/// The export queue, its exporter thread and the SDK's processor feeding it.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+fn start_export(
+    tc: &TraceConfig,
+    endpoint: &str,
+    runtime: &tokio::runtime::Runtime,
+    resource: &Resource,
+    scope: &InstrumentationScope,
+    metrics: &PipelineMetrics,
+    redactor: crate::redact::Redactor,
+) -> Result<(&'static queue::SpanQueue, processor::QueueProcessor), TraceError> {
+    let sender = send::Sender::new(tc, endpoint, runtime)?;
+    let queue = crate::leak::leak(queue::SpanQueue::new(
+        queue::QueueSettings {
+            max_spans: tc.max_queue_size,
+            batch: tc.max_export_batch_size,
+            delay: tc.schedule_delay,
+            flush_timeout: tc.shutdown_timeout,
+        },
+        scope,
+        metrics.clone(),
+        redactor,
+    ));
+    export::spawn(
+        queue,
+        sender,
+        wire::request::resource_fields(resource),
+        endpoint.to_owned(),
+    )
+    .map_err(TraceError::Runtime)?;
+    Ok((queue, processor::QueueProcessor { queue }))
 }
 
 fn sampler(config: SamplerConfig) -> Sampler {

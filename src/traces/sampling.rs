@@ -12,28 +12,14 @@
 //!   agree on a trace.
 //!
 //! An unsampled request gets a non-recording span context with fresh ids
-//! and no SDK span. A sampled one is built by the SDK; two thread-local
-//! cells make the SDK keep the decision and the trace id already drawn: the
-//! [`PresetIds`] id generator hands out the preset trace id, and
-//! [`HonorDecision`] answers "record" when told to. Both are set right
-//! before the SDK call and cleared right after it, on the same thread.
+//! and no SDK span. A sampled one is recorded by redline itself
+//! (`crate::traces::record`), not by the SDK either.
 
-use std::cell::Cell;
-
-use opentelemetry::trace::{
-    Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId,
-};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, SamplingResult, ShouldSample,
-};
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 
 use super::SamplerConfig;
-
-thread_local! {
-    static PRESET_TRACE_ID: Cell<Option<u128>> = const { Cell::new(None) };
-    static FORCE_RECORD: Cell<bool> = const { Cell::new(false) };
-}
 
 /// How new traces (no valid parent, or a sampler that ignores parents) are
 /// decided.
@@ -50,15 +36,61 @@ pub(crate) enum Root {
 pub(crate) struct Decider {
     pub(crate) parent_based: bool,
     pub(crate) root: Root,
+    /// Requests the rules leave out are decided again when their response
+    /// starts (`REDLINE_TRACES_KEEP_ERRORS`, `REDLINE_TRACES_SLOW_THRESHOLD`).
+    pub(crate) tail: Option<Tail>,
+}
+
+/// What the end of a request can still decide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Tail {
+    pub(crate) keep_errors: bool,
+    /// Nanoseconds; `u64::MAX` when off.
+    pub(crate) slow_nanos: u64,
+}
+
+/// The decision taken when a request arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Head {
+    /// Recorded and exported: the caller's `traceparent` said sampled.
+    Parent,
+    /// Recorded and exported: the sampler's rule (always on, or the ratio).
+    Ratio,
+    /// Recorded, exported only if the request fails or is slow.
+    Tentative,
+    /// Not recorded.
+    Drop,
+}
+
+impl Head {
+    /// The `sampling.reason` of a span kept at its start.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Head::Parent => "parent",
+            _ => "ratio",
+        }
+    }
 }
 
 impl Decider {
     /// The rules of `config`; `exporting == false` (local mode) never samples.
+    #[cfg(test)]
     pub(crate) fn new(config: SamplerConfig, exporting: bool) -> Self {
+        Self::with_tail(config, exporting, false, None)
+    }
+
+    /// The rules of `config`, with what the end of a request may keep.
+    pub(crate) fn with_tail(
+        config: SamplerConfig,
+        exporting: bool,
+        keep_errors: bool,
+        slow: Option<std::time::Duration>,
+    ) -> Self {
         if !exporting {
             return Self {
                 parent_based: false,
                 root: Root::Never,
+                tail: None,
             };
         }
         let ratio = |r: f64| {
@@ -77,16 +109,38 @@ impl Decider {
             SamplerConfig::ParentBasedAlwaysOff => (true, Root::Never),
             SamplerConfig::ParentBasedTraceIdRatio(r) => (true, ratio(r)),
         };
-        Self { parent_based, root }
+        let tail = (keep_errors || slow.is_some()).then(|| Tail {
+            keep_errors,
+            slow_nanos: slow.map_or(u64::MAX, |d| d.as_nanos().min(u64::MAX as u128) as u64),
+        });
+        Self {
+            parent_based,
+            root,
+            tail,
+        }
     }
 
-    /// Whether a span with `parent` and trace id `trace_id` is sampled.
-    #[inline]
+    /// Whether a span with `parent` and trace id `trace_id` is sampled at
+    /// its start.
+    #[cfg(test)]
     pub(crate) fn sampled(&self, parent: &SpanContext, trace_id: TraceId) -> bool {
+        matches!(self.head(parent, trace_id), Head::Parent | Head::Ratio)
+    }
+
+    /// The decision at a request's start. A caller's sampled flag is
+    /// followed both ways by parent-based samplers (the end of the request
+    /// does not overrule it); what the root rule leaves out is tentative
+    /// when end-of-request rules are configured.
+    #[inline]
+    pub(crate) fn head(&self, parent: &SpanContext, trace_id: TraceId) -> Head {
         if self.parent_based && parent.is_valid() {
-            return parent.is_sampled();
+            return if parent.is_sampled() {
+                Head::Parent
+            } else {
+                Head::Drop
+            };
         }
-        match self.root {
+        let kept = match self.root {
             Root::Always => true,
             Root::Never => false,
             Root::Ratio(bound) => {
@@ -97,6 +151,11 @@ impl Decider {
                 ]);
                 (low >> 1) < bound
             }
+        };
+        match (kept, self.tail) {
+            (true, _) => Head::Ratio,
+            (false, Some(_)) => Head::Tentative,
+            (false, None) => Head::Drop,
         }
     }
 }
@@ -138,71 +197,11 @@ pub(crate) fn unsampled_context(
     parent.with_remote_span_context(sc)
 }
 
-/// Runs `build` (an SDK span start) with the decision "record" and, for a
-/// new trace, `trace_id` preset for the SDK to take.
-#[inline]
-pub(crate) fn build_sampled<T>(trace_id: TraceId, build: impl FnOnce() -> T) -> T {
-    PRESET_TRACE_ID.with(|c| c.set(Some(u128::from_be_bytes(trace_id.to_bytes()))));
-    FORCE_RECORD.with(|c| c.set(true));
-    let built = build();
-    // Cleared even if the SDK returned early without asking (provider shut
-    // down), so no later span on this thread inherits them.
-    PRESET_TRACE_ID.with(|c| c.set(None));
-    FORCE_RECORD.with(|c| c.set(false));
-    built
-}
-
-/// The SDK's id generator, honoring a preset trace id.
-#[derive(Debug, Default)]
-pub(crate) struct PresetIds;
-
-impl IdGenerator for PresetIds {
-    fn new_trace_id(&self) -> TraceId {
-        match PRESET_TRACE_ID.with(Cell::take) {
-            Some(id) => TraceId::from(id),
-            None => new_trace_id(),
-        }
-    }
-
-    fn new_span_id(&self) -> SpanId {
-        new_span_id()
-    }
-}
-
-/// The SDK's sampler: the configured one, except for a server span the
-/// layer already decided to record.
-#[derive(Debug, Clone)]
-pub(crate) struct HonorDecision(pub(crate) Sampler);
-
-impl ShouldSample for HonorDecision {
-    fn should_sample(
-        &self,
-        parent_context: Option<&Context>,
-        trace_id: TraceId,
-        name: &str,
-        span_kind: &SpanKind,
-        attributes: &[KeyValue],
-        links: &[Link],
-    ) -> SamplingResult {
-        if FORCE_RECORD.with(|c| c.replace(false)) {
-            let trace_state = parent_context
-                .map(|cx| cx.span().span_context().trace_state().clone())
-                .unwrap_or_default();
-            return SamplingResult {
-                decision: SamplingDecision::RecordAndSample,
-                attributes: Vec::new(),
-                trace_state,
-            };
-        }
-        self.0
-            .should_sample(parent_context, trace_id, name, span_kind, attributes, links)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::TraceState;
+    use opentelemetry::trace::{SpanKind, TraceState};
+    use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
 
     fn sdk_decision(sampler: &Sampler, parent: &Context, trace_id: TraceId) -> bool {
         let r = sampler.should_sample(Some(parent), trace_id, "x", &SpanKind::Server, &[], &[]);
@@ -280,23 +279,47 @@ mod tests {
     }
 
     #[test]
-    fn presets_are_used_once_and_cleared() {
-        let ids = PresetIds;
-        let sampler = HonorDecision(Sampler::AlwaysOff);
-        let preset = TraceId::from(42u128);
-        let (id, forced) = build_sampled(preset, || {
-            let id = ids.new_trace_id();
-            let r = sampler.should_sample(None, id, "x", &SpanKind::Server, &[], &[]);
-            (id, r.decision)
-        });
-        assert_eq!(id, preset);
-        assert_eq!(forced, SamplingDecision::RecordAndSample);
-        // Afterwards: random ids, and the configured sampler again.
-        assert_ne!(ids.new_trace_id(), preset);
-        let r = sampler.should_sample(None, preset, "x", &SpanKind::Server, &[], &[]);
-        assert_eq!(r.decision, SamplingDecision::Drop);
-        // Cleared even when the build never asked.
-        build_sampled(preset, || ());
-        assert_ne!(ids.new_trace_id(), preset);
+    fn end_of_request_rules_make_left_out_roots_tentative() {
+        let d = Decider::with_tail(
+            SamplerConfig::ParentBasedTraceIdRatio(0.0),
+            true,
+            true,
+            Some(std::time::Duration::from_millis(250)),
+        );
+        assert_eq!(
+            d.tail,
+            Some(Tail {
+                keep_errors: true,
+                slow_nanos: 250_000_000
+            })
+        );
+        let none = SpanContext::empty_context();
+        assert_eq!(d.head(&none, new_trace_id()), Head::Tentative);
+        let parent = |flags| {
+            SpanContext::new(
+                new_trace_id(),
+                new_span_id(),
+                flags,
+                true,
+                TraceState::default(),
+            )
+        };
+        // A caller's decision is followed both ways.
+        assert_eq!(
+            d.head(&parent(TraceFlags::SAMPLED), new_trace_id()),
+            Head::Parent
+        );
+        assert_eq!(
+            d.head(&parent(TraceFlags::default()), new_trace_id()),
+            Head::Drop
+        );
+        // Without end-of-request rules, left out is left out.
+        let plain = Decider::new(SamplerConfig::TraceIdRatio(0.0), true);
+        assert_eq!(plain.head(&none, new_trace_id()), Head::Drop);
+        let always = Decider::with_tail(SamplerConfig::AlwaysOn, true, true, None);
+        assert_eq!(always.head(&none, new_trace_id()), Head::Ratio);
+        // Local mode never records.
+        let local = Decider::with_tail(SamplerConfig::AlwaysOn, false, true, None);
+        assert_eq!(local.head(&none, new_trace_id()), Head::Drop);
     }
 }

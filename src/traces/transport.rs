@@ -31,7 +31,7 @@ pub(crate) struct Transport<'a> {
     not(any(feature = "otlp-grpc", feature = "otlp-http")),
     allow(dead_code)
 )]
-fn header_map(headers: &OtlpHeaders) -> Result<http::HeaderMap, String> {
+pub(crate) fn header_map(headers: &OtlpHeaders) -> Result<http::HeaderMap, String> {
     let mut map = http::HeaderMap::new();
     for (name, value) in &headers.0 {
         let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
@@ -43,7 +43,7 @@ fn header_map(headers: &OtlpHeaders) -> Result<http::HeaderMap, String> {
 
 /// Whether an endpoint is reached over TLS.
 #[cfg(all(feature = "tls", any(feature = "otlp-grpc", feature = "otlp-http")))]
-fn is_https(endpoint: &str) -> bool {
+pub(crate) fn is_https(endpoint: &str) -> bool {
     endpoint
         .get(..8)
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
