@@ -38,6 +38,12 @@ pub(crate) mod record {
 
         pub(crate) fn push_held(&self, _: Option<Vec<()>>) {}
 
+        pub(crate) fn encoded(&mut self, _: &[u8]) {}
+
+        pub(crate) fn encode_safe(_: &str, _: &str) -> Vec<u8> {
+            Vec::new()
+        }
+
         pub(crate) fn safe(&mut self, _: &str, _: &str) {}
 
         pub(crate) fn masked(&mut self, _: &str, _: &str) {}

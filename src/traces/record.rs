@@ -65,6 +65,19 @@ impl SpanRecord {
         }
     }
 
+    /// Attributes already encoded (see [`SpanRecord::encode_safe`]).
+    #[inline]
+    pub(crate) fn encoded(&mut self, attributes: &[u8]) {
+        self.attrs.extend_from_slice(attributes);
+    }
+
+    /// A safe string attribute, encoded for [`SpanRecord::encoded`].
+    pub(crate) fn encode_safe(key: &str, value: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        span::safe_str(&mut out, key, value);
+        out
+    }
+
     /// A string attribute known to be safe (a fixed name, a route template).
     #[inline]
     pub(crate) fn safe(&mut self, key: &str, value: &str) {
