@@ -339,3 +339,66 @@ impl SpanQueue {
         self.progress.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(max_spans: usize, batch: usize) -> SpanQueue {
+        let registry = prometheus::Registry::new();
+        SpanQueue::new(
+            QueueSettings {
+                max_spans,
+                batch,
+                delay: Duration::from_secs(3600),
+                flush_timeout: Duration::from_millis(50),
+            },
+            &InstrumentationScope::builder("redline").build(),
+            PipelineMetrics::register(&registry).unwrap(),
+            crate::redact::Redactor::default(),
+        )
+    }
+
+    #[test]
+    fn chunks_of_a_batch_bounded_in_spans_with_drops_counted() {
+        let q = queue(5, 2);
+        let app = InstrumentationScope::builder("app").build();
+        for i in 0..7u8 {
+            if i % 2 == 0 {
+                q.push(&[i]);
+            } else {
+                q.push_scoped(&app, &[i]);
+            }
+        }
+        assert_eq!(q.metrics.dropped_queue_full.get(), 2);
+        assert_eq!(q.metrics.queued.get(), 5);
+        let mut deadline = Instant::now() + Duration::from_secs(3600);
+        let mut sizes = Vec::new();
+        for _ in 0..2 {
+            match q.next(&mut deadline) {
+                Next::Export(chunk) => {
+                    // Each span is a `spans` field: tag, length 1, byte.
+                    let bytes: usize = chunk.spans.iter().map(Vec::len).sum();
+                    assert_eq!(bytes, 3 * chunk.count);
+                    sizes.push(chunk.count);
+                    q.recycle(chunk);
+                }
+                Next::Stop => panic!("not closed"),
+            }
+        }
+        assert_eq!(sizes, [2, 2], "full chunks leave at once");
+        assert_eq!(q.metrics.queued.get(), 1);
+        assert_eq!(q.scopes_since(0).len(), 2, "redline's scope and the app's");
+        // No exporter: a flush waits for its bound, then says so.
+        assert_eq!(q.flush(Duration::from_millis(20)), Drained::TimedOut);
+        // Closed: the last partial chunk leaves at once, then Stop.
+        assert_eq!(q.close(Duration::from_millis(1)), Drained::TimedOut);
+        assert!(matches!(q.next(&mut deadline), Next::Export(c) if c.count == 1));
+        assert!(matches!(q.next(&mut deadline), Next::Stop));
+        q.push(&[9]);
+        assert_eq!(q.metrics.dropped_shutdown.get(), 1);
+        q.exported(false);
+        q.exporter_stopped();
+        assert_eq!(q.flush(Duration::from_millis(20)), Drained::Delivered);
+    }
+}
