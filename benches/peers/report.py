@@ -100,12 +100,20 @@ def wrk_table(path):
             f"{statistics.median(added[mode]):+.2f} |"
         )
     guard = facts.get("guard_cores", "?")
+    other = statistics.median(float(r["other_cores"]) for r in kept)
     out.append("")
     out.append(
         f"{len(rounds)} rounds; {redone} redone for other CPU activity above {guard} cores"
-        + (f"; {marked} kept after 3 retries and marked" if marked else "; none marked")
-        + "."
+        + (f"; {marked} kept after the last retry and marked" if marked else "; none marked")
+        + f"; other activity during the kept runs: {other:.2f} cores (median)."
     )
+    if marked:
+        out.append("")
+        out.append(
+            f"**Disturbed**: {marked} of {len(rounds)} rounds ran while other work used the"
+            " machine's CPUs; their ratios measure that contention as much as the layers."
+            " Run again on a quiet machine before quoting them."
+        )
     return facts, notes, "\n".join(out)
 
 
@@ -166,10 +174,11 @@ own (`examples/otlp_sink.rs`, which discards bodies).
 ### Instructions per request (callgrind)
 
 `{cg_facts.get('command', '?')}`: the whole server process under callgrind
-(every thread, the exporters' included, and the flush on SIGTERM),
-`peer_client` sending N sequential requests over one keep-alive connection;
-per request = (I(N2) − I(N1)) / (N2 − N1). {machine(cg_facts)};
-{cg_facts.get('valgrind', 'valgrind')}.
+(every thread, the exporters' included, and the flush on SIGTERM; the
+counters are zeroed once it listens, since start-up varies by millions of
+instructions run to run), `peer_client` sending N sequential requests over
+one keep-alive connection; per request = (I(N2) − I(N1)) / (N2 − N1).
+{machine(cg_facts)}; {cg_facts.get('valgrind', 'valgrind')}.
 
 {cg}
 
