@@ -6,10 +6,10 @@
 # Expects to be sourced from the repository's root (the scripts cd there).
 
 PEERS=benches/peers
-MODES=(bare redline-metrics redline-traces100 redline-traces10 redline-access
+MODES=(bare redline-metrics redline-traces100 redline-traces10 redline-tail redline-access
   axum-prometheus otel-tower-metrics otel-tower-spans tower-http-trace)
 # The modes that export over OTLP/HTTP: each gets a sink of its own.
-declare -A EXPORTS=([redline-traces100]=1 [redline-traces10]=1
+declare -A EXPORTS=([redline-traces100]=1 [redline-traces10]=1 [redline-tail]=1
   [otel-tower-metrics]=1 [otel-tower-spans]=1 [tower-http-trace]=1)
 if [ -n "${PEER_MODES:-}" ]; then   # a subset, for a quick look: PEER_MODES="bare redline-metrics"
   read -r -a MODES <<< "$PEER_MODES"

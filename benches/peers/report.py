@@ -30,6 +30,7 @@ MODES = {
     "redline-metrics": "redline's layer, traces disabled (`config.traces.enabled = false`)",
     "redline-traces100": "redline: metrics + every request traced, exported over OTLP/HTTP",
     "redline-traces10": "redline: metrics + 10% of requests traced (`ParentBasedTraceIdRatio(0.1)`), exported",
+    "redline-tail": "redline: errors + slow (100 ms) + 10% of the rest traced, decided at the end of each request, exported",
     "redline-access": "redline: metrics + JSON access log line of every request (stdout, to /dev/null)",
     "axum-prometheus": "axum-prometheus `PrometheusMetricLayer::pair()` (metrics crate, Prometheus recorder)",
     "otel-tower-metrics": "opentelemetry-instrumentation-tower, `.with_tracing(false)`: metrics, OTLP/HTTP every 60 s",

@@ -23,6 +23,8 @@ pub enum Mode {
     /// redline's metrics and traces sampled at this ratio, exported over
     /// OTLP/HTTP.
     RedlineTraces(Ratio),
+    /// Every failed or slow request traced, and 10% of the rest.
+    RedlineTail,
     /// redline's metrics and its JSON access log of every request (stdout).
     RedlineAccess,
     /// axum-prometheus 0.10's layer (the `metrics` crate's Prometheus
@@ -50,11 +52,12 @@ pub enum Ratio {
 
 impl Mode {
     /// Every mode's name, as given on the command line.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "bare",
         "redline-metrics",
         "redline-traces100",
         "redline-traces10",
+        "redline-tail",
         "redline-access",
         "axum-prometheus",
         "otel-tower-metrics",
@@ -69,6 +72,7 @@ impl Mode {
             "redline-metrics" => Mode::RedlineMetrics,
             "redline-traces100" => Mode::RedlineTraces(Ratio::All),
             "redline-traces10" => Mode::RedlineTraces(Ratio::Tenth),
+            "redline-tail" => Mode::RedlineTail,
             "redline-access" => Mode::RedlineAccess,
             "axum-prometheus" => Mode::AxumPrometheus,
             "otel-tower-metrics" => Mode::OtelTowerMetrics,
@@ -85,6 +89,7 @@ impl Mode {
             Mode::RedlineMetrics => "redline-metrics",
             Mode::RedlineTraces(Ratio::All) => "redline-traces100",
             Mode::RedlineTraces(Ratio::Tenth) => "redline-traces10",
+            Mode::RedlineTail => "redline-tail",
             Mode::RedlineAccess => "redline-access",
             Mode::AxumPrometheus => "axum-prometheus",
             Mode::OtelTowerMetrics => "otel-tower-metrics",
@@ -106,6 +111,7 @@ impl Mode {
                 };
                 redline::instrument(app, redline::Kind::Traces(ratio), sink).await
             }
+            Mode::RedlineTail => redline::instrument(app, redline::Kind::Tail, sink).await,
             Mode::RedlineAccess => redline::instrument(app, redline::Kind::Access, sink).await,
             Mode::AxumPrometheus => axum_prometheus::instrument(app).await,
             Mode::OtelTowerMetrics => otel_tower::instrument(app, false, sink),

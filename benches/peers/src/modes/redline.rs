@@ -13,6 +13,9 @@ pub enum Kind {
     Metrics,
     /// Traces sampled at this ratio, exported over OTLP/HTTP.
     Traces(f64),
+    /// Errors, slow requests (100 ms) and 10% of the rest traced: the
+    /// decision at the end of each request.
+    Tail,
     /// The JSON access log of every request, to stdout; traces disabled.
     Access,
 }
@@ -33,6 +36,13 @@ pub async fn instrument(app: Router, kind: Kind, sink: &Sink) -> Instrumented {
             config.traces.enabled = false;
             config.logs.access_log = Some(tracing::Level::INFO);
             config.logs.access_log_sample = 1.0;
+        }
+        Kind::Tail => {
+            config.traces.endpoint = Some(sink.traces());
+            config.traces.protocol = redline::traces::OtlpProtocol::HttpProtobuf;
+            config.traces.sampler = redline::traces::SamplerConfig::ParentBasedTraceIdRatio(0.1);
+            config.traces.keep_errors = true;
+            config.traces.slow_threshold = Some(std::time::Duration::from_millis(100));
         }
         Kind::Traces(ratio) => {
             config.traces.endpoint = Some(sink.traces());
