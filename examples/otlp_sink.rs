@@ -1,4 +1,4 @@
-//! A cheap OTLP/HTTP receiver for load tests: accepts `POST /v1/traces`,
+//! A cheap OTLP/HTTP receiver for load tests: accepts `POST` on any path (`/v1/traces`, `/v1/metrics`, `/v1/logs`),
 //! reads and discards the body without decoding it, and answers with an
 //! empty `ExportTraceServiceResponse` (zero bytes of protobuf). It costs the
 //! benchmark as little CPU as a receiver can, so a wrk comparison measures
@@ -29,7 +29,7 @@ fn main() {
         let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
         let requests = Arc::new(AtomicU64::new(0));
         let bytes_in = Arc::new(AtomicU64::new(0));
-        println!("OTLP/HTTP sink on http://{addr}/v1/traces");
+        println!("OTLP/HTTP sink on http://{addr} (any path: /v1/traces, /v1/metrics, /v1/logs)");
         let accept = {
             let (requests, bytes_in) = (requests.clone(), bytes_in.clone());
             async move {
