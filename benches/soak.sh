@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Soak: the demo service (`target/release/redline`, crate demo/) under its own
+# paced load, every request traced and exported to a collector that accepts
+# and never answers; RSS, file descriptors and threads sampled every
+# INTERVAL seconds into a CSV, and the RSS slope fitted by least squares from
+# FIT_FROM seconds to the end (KB/min, and % of RSS per hour extrapolated;
+# target: flat, under 1%/h). Not part of CI: it runs for DURATION.
+#
+#   bash benches/soak.sh                                  # 1 h, 300 req/s, hung collector
+#   DURATION=600 COLLECTOR=none bash benches/soak.sh      # 10 min, no exporter
+#   DURATION=600 COLLECTOR=sink bash benches/soak.sh      # a collector that answers
+#   WRAP="heaptrack -o /tmp/soak.heaptrack" DURATION=900 RATE=100 bash benches/soak.sh
+#
+# Settings (environment):
+#   DURATION   seconds of load (3600)
+#   RATE       requests per second from the demo's generator, `--load` (300)
+#   COLLECTOR  hung: benches/support/hung_collector.py (accepts, never answers)
+#              none: no OTLP endpoint (trace context only, nothing exported)
+#              sink: examples/otlp_sink.rs, answers every request (http/protobuf)
+#   PROTOCOL   grpc (the default of OTEL_EXPORTER_OTLP_PROTOCOL) or http/protobuf;
+#              COLLECTOR=sink needs http/protobuf and sets it
+#   INTERVAL   seconds between samples (10)
+#   FIT_FROM   first second of the slope fit (120: minute 2 to the end)
+#   PORT       API port; admin PORT+1, collector PORT+2 (18300)
+#   OUT        directory for samples.csv, the logs and summary.txt
+#              (/tmp/redline-soak-COLLECTOR-DATE)
+#   TRIM       1: before stopping, call malloc_trim(0) in the server with gdb
+#              and sample RSS again (shows what the allocator keeps, not what
+#              is in use)
+#   WRAP       a command put before the server (heaptrack, valgrind …)
+#   BUILD      0: do not run cargo (the binary must exist)
+#   STOP       term: SIGTERM, a graceful shutdown (the default); kill: SIGKILL,
+#              so a heap profiler's "leaked" report is what was live at the end
+#   MALLOC_ARENA_MAX and other glibc variables are passed through.
+#
+# Everything is on loopback; the generator's rate is fixed (requests beyond
+# 256 in flight are skipped, never queued) and the whole run is bounded by
+# DURATION plus a minute. Every child is killed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-3600}
+RATE=${RATE:-300}
+COLLECTOR=${COLLECTOR:-hung}
+PROTOCOL=${PROTOCOL:-grpc}
+INTERVAL=${INTERVAL:-10}
+FIT_FROM=${FIT_FROM:-120}
+PORT=${PORT:-18300}
+TRIM=${TRIM:-0}
+WRAP=${WRAP:-}
+STOP=${STOP:-term}
+BUILD=${BUILD:-1}
+OUT=${OUT:-/tmp/redline-soak-$COLLECTOR-$(date +%Y%m%d-%H%M%S)}
+API=127.0.0.1:$PORT
+ADMIN=127.0.0.1:$((PORT + 1))
+COLL=127.0.0.1:$((PORT + 2))
+BIN=target/release/redline
+mkdir -p "$OUT"
+
+case $COLLECTOR in
+  hung | none) ;;
+  sink) PROTOCOL=http/protobuf ;;
+  *) echo "COLLECTOR must be hung, none or sink" >&2; exit 2 ;;
+esac
+
+if [[ $BUILD == 1 ]]; then
+  nice -n 10 cargo build --release -p redline-demo >&2
+  [[ $COLLECTOR == sink ]] && nice -n 10 cargo build --release --example otlp_sink >&2
+fi
+
+PIDS=()
+SERVER=
+cleanup() {
+  local p
+  for p in ${SERVER:+"$SERVER"} "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  for p in ${SERVER:+"$SERVER"} "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The collector.
+ENDPOINT=
+case $COLLECTOR in
+  hung)
+    python3 benches/support/hung_collector.py "$COLL" "$((DURATION + 60))" 64 \
+      > "$OUT/collector.log" 2>&1 & PIDS+=($!)
+    ENDPOINT=http://$COLL ;;
+  sink)
+    timeout "$((DURATION + 60))" target/release/examples/otlp_sink "$COLL" \
+      > "$OUT/collector.log" 2>&1 & PIDS+=($!)
+    ENDPOINT=http://$COLL ;;
+esac
+sleep 0.5
+
+# The server: defaults otherwise (access log of every request at info on
+# stdout, status page on), every request sampled. The access lines are
+# filtered out of the kept log (a million lines an hour); the rest is kept.
+# The demo stops by itself after DURATION + 30 s if this script dies.
+env_args=(REDLINE_LISTEN="$API" OTEL_TRACES_SAMPLER=always_on
+  OTEL_EXPORTER_OTLP_PROTOCOL="$PROTOCOL" REDLINE_UNKNOWN_VARIABLES=warn)
+[[ -n $ENDPOINT ]] && env_args+=(OTEL_EXPORTER_OTLP_ENDPOINT="$ENDPOINT")
+# shellcheck disable=SC2086
+env "${env_args[@]}" $WRAP "$BIN" --admin-listen "$ADMIN" --load "$RATE" \
+  --duration "$((DURATION + 30))" \
+  > >(grep --line-buffered -v '"target":"redline::access"' > "$OUT/server.log") \
+  2> "$OUT/server.err" &
+WRAPPER=$!
+PIDS+=("$WRAPPER")
+
+# The process to sample: the server itself, also under a wrapper.
+for _ in $(seq 100); do
+  if [[ -z $WRAP ]]; then SERVER=$WRAPPER  # env execs the binary
+  else SERVER=$(pgrep -n -f "$BIN --admin-listen $ADMIN" || true); fi
+  [[ -n $SERVER ]] && curl -sf "http://$ADMIN/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+[[ -n $SERVER ]] || { echo "server did not start; see $OUT/server.err" >&2; exit 1; }
+echo "soak: pid $SERVER, $RATE req/s for ${DURATION}s, collector $COLLECTOR ($PROTOCOL), samples in $OUT/samples.csv" >&2
+
+metric() { # name[{labels}] -> value, from one scrape in $SCRAPE
+  awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "" }' <<<"$SCRAPE"
+}
+requests() {
+  awk '/^http_server_request_duration_seconds_count/ { s += $2 } END { printf "%d", s }' <<<"$SCRAPE"
+}
+
+CSV=$OUT/samples.csv
+echo "t_s,rss_kb,rss_anon_kb,vm_kb,fds,threads,requests,spans_exported,dropped_queue_full,dropped_export_failed,export_errors,queue_spans" > "$CSV"
+sample() {
+  local t=$1 status rss anon vm thr fds
+  status=$(cat "/proc/$SERVER/status") || return 1
+  rss=$(awk '/^VmRSS:/ { print $2 }' <<<"$status")
+  anon=$(awk '/^RssAnon:/ { print $2 }' <<<"$status")
+  vm=$(awk '/^VmSize:/ { print $2 }' <<<"$status")
+  thr=$(awk '/^Threads:/ { print $2 }' <<<"$status")
+  fds=$(find "/proc/$SERVER/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  SCRAPE=$(curl -sf -m 5 "http://$ADMIN/metrics" || true)
+  echo "$t,$rss,$anon,$vm,$fds,$thr,$(requests),$(metric redline_trace_spans_exported_total),$(metric 'redline_trace_spans_dropped_total{reason="queue_full"}'),$(metric 'redline_trace_spans_dropped_total{reason="export_failed"}'),$(metric redline_trace_export_errors_total),$(metric redline_trace_queue_spans)" >> "$CSV"
+}
+
+START=$(date +%s.%N)
+n=0
+while :; do
+  t=$(awk -v s="$START" -v n="$(date +%s.%N)" 'BEGIN { printf "%d", n - s + 0.5 }')
+  sample "$t" || { echo "server gone at ${t}s; see $OUT/server.err" >&2; break; }
+  (( t >= DURATION )) && break
+  n=$((n + 1))
+  next=$(awk -v s="$START" -v i="$((n * INTERVAL))" -v n="$(date +%s.%N)" 'BEGIN { d = s + i - n; printf "%.3f", (d > 0 ? d : 0) }')
+  sleep "$next"
+done
+
+if [[ $TRIM == 1 ]] && [[ -d /proc/$SERVER ]]; then
+  before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER/status")
+  gdb -p "$SERVER" -batch -ex 'call (int) malloc_trim(0)' > "$OUT/trim.log" 2>&1 || true
+  after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER/status")
+  echo "malloc_trim(0): RSS $before -> $after KB" | tee "$OUT/trim.txt" >&2
+fi
+
+# Stop: SIGTERM to the server (graceful, traces flushed within
+# REDLINE_TRACES_SHUTDOWN_TIMEOUT) or SIGKILL, then the rest; a wrapper
+# (heaptrack) is given time to write its data.
+if [[ $STOP == kill ]]; then kill -9 "$SERVER" 2>/dev/null || true
+else kill "$SERVER" 2>/dev/null || true; fi
+for _ in $(seq 60); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.5; done
+[[ -n $WRAP ]] && for _ in $(seq 600); do kill -0 "$WRAPPER" 2>/dev/null || break; sleep 0.5; done
+SERVER=
+sleep 0.5
+
+# The slope: least squares of RSS (and RssAnon) over t >= FIT_FROM.
+awk -F, -v from="$FIT_FROM" -v rate="$RATE" -v coll="$COLLECTOR" -v proto="$PROTOCOL" '
+  NR == 1 { next }
+  NR == 2 { rss0 = $2; fd0 = $5; th0 = $6 }
+  {
+    last_t = $1; rss1 = $2; fd1 = $5; th1 = $6; req = $7; exp_ = $8; dq = $9; de = $10; ee = $11
+    if (fdmin == "" || $5 < fdmin) fdmin = $5; if ($5 > fdmax) fdmax = $5
+    if (thmin == "" || $6 < thmin) thmin = $6; if ($6 > thmax) thmax = $6
+    if ($1 < from) next
+    x = $1 / 60; n++; sx += x; sy += $2; sxx += x * x; sxy += x * $2; sa += $3; sxa += x * $3
+    if (n == 1) rssf = $2
+  }
+  END {
+    d = n * sxx - sx * sx
+    if (n < 3 || d == 0) { print "too few samples after " from " s"; exit 1 }
+    b = (n * sxy - sx * sy) / d; ba = (n * sxa - sx * sa) / d; mean = sy / n
+    printf "collector %s (%s), %d req/s, %d s, %d samples fitted (t >= %d s)\n", coll, proto, rate, last_t, n, from
+    printf "RSS %.1f MB at start, %.1f MB at %d s, %.1f MB at the end (mean %.1f MB over the fit)\n", rss0/1024, rssf/1024, from, rss1/1024, mean/1024
+    printf "RSS slope %+.1f KB/min = %+.2f%% of RSS per hour (RssAnon %+.1f KB/min)\n", b, b * 60 / mean * 100, ba
+    printf "fds %d -> %d (min %d, max %d); threads %d -> %d (min %d, max %d)\n", fd0, fd1, fdmin, fdmax, th0, th1, thmin, thmax
+    printf "requests %d; spans exported %s, dropped queue_full %s, export_failed %s; export errors %s\n", req, exp_, dq, de, ee
+  }' "$CSV" | tee "$OUT/summary.txt"
+echo "soak: $OUT" >&2
