@@ -13,6 +13,10 @@
 #   bash benches/connections_rss.sh
 #   MALLOC_ARENA_MAX=2 bash benches/connections_rss.sh
 #   CONNECTIONS=500 ROUNDS=1 IDLE=5 TRIM=0 bash benches/connections_rss.sh
+#   WRAP="heaptrack -o /tmp/conn.heaptrack" TRIM=0 bash benches/connections_rss.sh
+#
+# With WRAP (a profiler put before the server), the server is killed with
+# SIGKILL at the end, so the profiler's "leaked" report is what was live.
 #
 # Loopback only; bounded (each round 2 minutes at most). The server is killed
 # on exit.
@@ -24,6 +28,7 @@ IDLE=${IDLE:-30}
 TRIM=${TRIM:-1}
 PORT=${PORT:-18350}
 BUILD=${BUILD:-1}
+WRAP=${WRAP:-}
 BIN=target/release/redline
 API=127.0.0.1:$PORT
 ADMIN=127.0.0.1:$((PORT + 1))
@@ -36,10 +41,13 @@ if [[ $TRIM == 1 ]]; then
 fi
 LOG=$(mktemp /tmp/redline-connections-XXXXXX.log)
 ERR=${LOG%.log}.err
-REDLINE_LISTEN=$API LD_PRELOAD=$PRELOAD "$BIN" --admin-listen "$ADMIN" --duration 600 > "$LOG" 2> "$ERR" &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; sleep 0.5; kill -9 "$SERVER" 2>/dev/null || true' EXIT
+# shellcheck disable=SC2086
+REDLINE_LISTEN=$API LD_PRELOAD=$PRELOAD $WRAP "$BIN" --admin-listen "$ADMIN" --duration 600 > "$LOG" 2> "$ERR" &
+WRAPPER=$!
+SERVER=$WRAPPER
+trap 'kill "$SERVER" "$WRAPPER" 2>/dev/null || true; sleep 0.5; kill -9 "$SERVER" "$WRAPPER" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
+  [[ -n $WRAP ]] && SERVER=$(pgrep -n -f "$BIN --admin-listen $ADMIN" || true)
   curl -sf "http://$ADMIN/ready" >/dev/null 2>&1 && break
   sleep 0.2
 done
@@ -47,3 +55,7 @@ done
 for _ in $(seq 20); do curl -sf "http://$API/hello" >/dev/null; done
 echo "server pid $SERVER${MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX}; $CONNECTIONS connections x $ROUNDS rounds" >&2
 python3 benches/support/connections_rss.py "$SERVER" "$API" "$CONNECTIONS" "$ROUNDS" "$IDLE" "$TRIM" ${PRELOAD:+"$ERR"}
+if [[ -n $WRAP ]]; then
+  kill -9 "$SERVER" 2>/dev/null || true
+  for _ in $(seq 600); do kill -0 "$WRAPPER" 2>/dev/null || break; sleep 0.5; done
+fi

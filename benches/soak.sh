@@ -24,9 +24,13 @@
 #   PORT       API port; admin PORT+1, collector PORT+2 (18300)
 #   OUT        directory for samples.csv, the logs and summary.txt
 #              (/tmp/redline-soak-COLLECTOR-DATE)
-#   TRIM       1: before stopping, call malloc_trim(0) in the server with gdb
-#              and sample RSS again (shows what the allocator keeps, not what
-#              is in use)
+#   PROBE      1: preload benches/support/malloc_probe.c into the server and
+#              add glibc's own totals to every sample (malloc_stats(): bytes
+#              taken from the system, bytes in use), so heap growth and
+#              allocator retention can be told apart
+#   TRIM       1 (implies PROBE=1): before stopping, have malloc_trim(0)
+#              called in the server and sample RSS again (what it gives back
+#              was free memory the allocator kept, not memory in use)
 #   WRAP       a command put before the server (heaptrack, valgrind …)
 #   BUILD      0: do not run cargo (the binary must exist)
 #   STOP       term: SIGTERM, a graceful shutdown (the default); kill: SIGKILL,
@@ -47,6 +51,7 @@ INTERVAL=${INTERVAL:-10}
 FIT_FROM=${FIT_FROM:-120}
 PORT=${PORT:-18300}
 TRIM=${TRIM:-0}
+PROBE=${PROBE:-$TRIM}
 WRAP=${WRAP:-}
 STOP=${STOP:-term}
 BUILD=${BUILD:-1}
@@ -66,6 +71,13 @@ esac
 if [[ $BUILD == 1 ]]; then
   nice -n 10 cargo build --release -p redline-demo >&2
   [[ $COLLECTOR == sink ]] && nice -n 10 cargo build --release --example otlp_sink >&2
+fi
+
+PRELOAD=
+if [[ $PROBE == 1 ]]; then
+  mkdir -p target
+  cc -O2 -shared -fPIC -o target/malloc_probe.so benches/support/malloc_probe.c -lpthread
+  PRELOAD=$PWD/target/malloc_probe.so
 fi
 
 PIDS=()
@@ -99,6 +111,7 @@ sleep 0.5
 # The demo stops by itself after DURATION + 30 s if this script dies.
 env_args=(REDLINE_LISTEN="$API" OTEL_TRACES_SAMPLER=always_on
   OTEL_EXPORTER_OTLP_PROTOCOL="$PROTOCOL" REDLINE_UNKNOWN_VARIABLES=warn)
+[[ -n $PRELOAD ]] && env_args+=(LD_PRELOAD="$PRELOAD")
 [[ -n $ENDPOINT ]] && env_args+=(OTEL_EXPORTER_OTLP_ENDPOINT="$ENDPOINT")
 # shellcheck disable=SC2086
 env "${env_args[@]}" $WRAP "$BIN" --admin-listen "$ADMIN" --load "$RATE" \
@@ -125,8 +138,28 @@ requests() {
   awk '/^http_server_request_duration_seconds_count/ { s += $2 } END { printf "%d", s }' <<<"$SCRAPE"
 }
 
+# glibc's totals in KB ("system,in_use"), asked of the probe with SIGUSR1;
+# empty without it.
+malloc_totals() {
+  [[ -n $PRELOAD ]] || { echo ","; return; }
+  local err=$OUT/server.err before text
+  before=$(stat -c %s "$err")
+  kill -USR1 "$SERVER" 2>/dev/null || { echo ","; return; }
+  for _ in $(seq 25); do
+    sleep 0.1
+    text=$(tail -c +"$((before + 1))" "$err")
+    if grep -q "max mmap bytes" <<<"$text"; then
+      awk '/^Total/ { t = 1 } t && /system bytes/ { s = $4 } t && /in use bytes/ { u = $5; t = 0 }
+           END { printf "%d,%d", s / 1024, u / 1024 }' <<<"$text"
+      echo
+      return
+    fi
+  done
+  echo ","
+}
+
 CSV=$OUT/samples.csv
-echo "t_s,rss_kb,rss_anon_kb,vm_kb,fds,threads,requests,spans_exported,dropped_queue_full,dropped_export_failed,export_errors,queue_spans" > "$CSV"
+echo "t_s,rss_kb,rss_anon_kb,vm_kb,fds,threads,requests,spans_exported,dropped_queue_full,dropped_export_failed,export_errors,queue_spans,malloc_system_kb,malloc_in_use_kb" > "$CSV"
 sample() {
   local t=$1 status rss anon vm thr fds
   status=$(cat "/proc/$SERVER/status") || return 1
@@ -136,7 +169,7 @@ sample() {
   thr=$(awk '/^Threads:/ { print $2 }' <<<"$status")
   fds=$(find "/proc/$SERVER/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
   SCRAPE=$(curl -sf -m 5 "http://$ADMIN/metrics" || true)
-  echo "$t,$rss,$anon,$vm,$fds,$thr,$(requests),$(metric redline_trace_spans_exported_total),$(metric 'redline_trace_spans_dropped_total{reason="queue_full"}'),$(metric 'redline_trace_spans_dropped_total{reason="export_failed"}'),$(metric redline_trace_export_errors_total),$(metric redline_trace_queue_spans)" >> "$CSV"
+  echo "$t,$rss,$anon,$vm,$fds,$thr,$(requests),$(metric redline_trace_spans_exported_total),$(metric 'redline_trace_spans_dropped_total{reason="queue_full"}'),$(metric 'redline_trace_spans_dropped_total{reason="export_failed"}'),$(metric redline_trace_export_errors_total),$(metric redline_trace_queue_spans),$(malloc_totals)" >> "$CSV"
 }
 
 START=$(date +%s.%N)
@@ -152,9 +185,10 @@ done
 
 if [[ $TRIM == 1 ]] && [[ -d /proc/$SERVER ]]; then
   before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER/status")
-  gdb -p "$SERVER" -batch -ex 'call (int) malloc_trim(0)' > "$OUT/trim.log" 2>&1 || true
+  kill -USR2 "$SERVER"
+  sleep 2
   after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER/status")
-  echo "malloc_trim(0): RSS $before -> $after KB" | tee "$OUT/trim.txt" >&2
+  echo "malloc_trim(0) at the end: RSS $before -> $after KB (heap in use $(malloc_totals | cut -d, -f2) KB)" > "$OUT/trim.txt"
 fi
 
 # Stop: SIGTERM to the server (graceful, traces flushed within
@@ -177,6 +211,7 @@ awk -F, -v from="$FIT_FROM" -v rate="$RATE" -v coll="$COLLECTOR" -v proto="$PROT
     if (thmin == "" || $6 < thmin) thmin = $6; if ($6 > thmax) thmax = $6
     if ($1 < from) next
     x = $1 / 60; n++; sx += x; sy += $2; sxx += x * x; sxy += x * $2; sa += $3; sxa += x * $3
+    if ($14 != "") { hn++; hx += x; hy += $14; hxx += x * x; hxy += x * $14; if (hn == 1) h0 = $14; h1 = $14 }
     if (n == 1) rssf = $2
   }
   END {
@@ -186,7 +221,10 @@ awk -F, -v from="$FIT_FROM" -v rate="$RATE" -v coll="$COLLECTOR" -v proto="$PROT
     printf "collector %s (%s), %d req/s, %d s, %d samples fitted (t >= %d s)\n", coll, proto, rate, last_t, n, from
     printf "RSS %.1f MB at start, %.1f MB at %d s, %.1f MB at the end (mean %.1f MB over the fit)\n", rss0/1024, rssf/1024, from, rss1/1024, mean/1024
     printf "RSS slope %+.1f KB/min = %+.2f%% of RSS per hour (RssAnon %+.1f KB/min)\n", b, b * 60 / mean * 100, ba
+    if (hn > 2) printf "heap in use (glibc) %.1f -> %.1f MB, slope %+.1f KB/min\n", h0/1024, h1/1024, (hn * hxy - hx * hy) / (hn * hxx - hx * hx)
     printf "fds %d -> %d (min %d, max %d); threads %d -> %d (min %d, max %d)\n", fd0, fd1, fdmin, fdmax, th0, th1, thmin, thmax
     printf "requests %d; spans exported %s, dropped queue_full %s, export_failed %s; export errors %s\n", req, exp_, dq, de, ee
-  }' "$CSV" | tee "$OUT/summary.txt"
+  }' "$CSV" > "$OUT/summary.txt"
+[[ -f $OUT/trim.txt ]] && cat "$OUT/trim.txt" >> "$OUT/summary.txt"
+cat "$OUT/summary.txt"
 echo "soak: $OUT" >&2

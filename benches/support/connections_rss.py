@@ -8,13 +8,15 @@ the server's RSS at each step (benches/connections_rss.sh runs it).
 Each round opens CONNECTIONS connections at once (in steps of 200, so the
 listen backlog never overflows), sends one `GET /hello` on each and reads
 the answer, holds them all, then closes them all. After the rounds it waits
-IDLE_SECONDS, then (TRIM=1) has glibc's `malloc_trim(0)` called in the
+IDLE_SECONDS, opens and closes one more connection (the server's accept
+loop lets go of finished connection tasks when it accepts the next one),
+then (TRIM=1) has glibc's `malloc_trim(0)` called in the
 server (SIGUSR2 to benches/support/malloc_probe.c, preloaded) and reads RSS
 again: what the trim gives back was free memory the allocator kept, not
 memory in use. With SERVER_STDERR (where the probe writes), each step also
 has glibc's own totals (SIGUSR1: malloc_stats()): bytes taken from the
 system and bytes in use. Loopback only; every step bounded by a
-timeout. Prints one `step,rss_kb,rss_anon_kb,fds,threads` CSV line a step.
+timeout. Prints one CSV line a step.
 """
 
 import asyncio
@@ -126,6 +128,12 @@ def main():
         report(pid, f"round{r}_closed")
     time.sleep(idle)
     report(pid, f"idle_{idle:.0f}s")
+    # One more connection: the server's accept loop reaps the tasks of
+    # finished connections when it accepts the next one.
+    writer = loop.run_until_complete(asyncio.wait_for(one(host, int(port)), 20))
+    loop.run_until_complete(close_all([writer]))
+    time.sleep(1)
+    report(pid, "after_one_more_connection")
     if trim:
         # benches/support/malloc_probe.c, preloaded: SIGUSR2 trims.
         os.kill(pid, signal.SIGUSR2)
