@@ -9,7 +9,8 @@
 #   bash benches/soak.sh                                  # 1 h, 300 req/s, hung collector
 #   DURATION=600 COLLECTOR=none bash benches/soak.sh      # 10 min, no exporter
 #   DURATION=600 COLLECTOR=sink bash benches/soak.sh      # a collector that answers
-#   WRAP="heaptrack -o /tmp/soak.heaptrack" DURATION=900 RATE=100 bash benches/soak.sh
+#   WRAP="heaptrack -o /tmp/soak.heaptrack" DURATION=900 STOP=kill bash benches/soak.sh
+#   FIT_FROM=900 bash benches/soak.sh --summary /tmp/redline-soak-hung-…/samples.csv
 #
 # Settings (environment):
 #   DURATION   seconds of load (3600)
@@ -41,6 +42,37 @@
 # 256 in flight are skipped, never queued) and the whole run is bounded by
 # DURATION plus a minute. Every child is killed on exit.
 set -euo pipefail
+# The slope: least squares of RSS (and RssAnon, and glibc's heap in use when
+# sampled) over t >= FIT_FROM, with the fds and threads range.
+summarize() {
+  awk -F, -v from="$FIT_FROM" -v rate="$RATE" -v coll="$COLLECTOR" -v proto="$PROTOCOL" '
+    NR == 1 { next }
+    NR == 2 { rss0 = $2; fd0 = $5; th0 = $6 }
+    {
+      last_t = $1; rss1 = $2; fd1 = $5; th1 = $6; req = $7; exp_ = $8; dq = $9; de = $10; ee = $11
+      if (fdmin == "" || $5 < fdmin) fdmin = $5; if ($5 > fdmax) fdmax = $5
+      if (thmin == "" || $6 < thmin) thmin = $6; if ($6 > thmax) thmax = $6
+      if ($1 < from) next
+      x = $1 / 60; n++; sx += x; sy += $2; sxx += x * x; sxy += x * $2; sa += $3; sxa += x * $3
+      if ($14 != "") { hn++; hx += x; hy += $14; hxx += x * x; hxy += x * $14; if (hn == 1) h0 = $14; h1 = $14 }
+      if (n == 1) rssf = $2
+    }
+    END {
+      d = n * sxx - sx * sx
+      if (n < 3 || d == 0) { print "too few samples after " from " s"; exit 1 }
+      b = (n * sxy - sx * sy) / d; ba = (n * sxa - sx * sa) / d; mean = sy / n
+      printf "collector %s (%s), %d req/s, %d s, %d samples fitted (t >= %d s)\n", coll, proto, rate, last_t, n, from
+      printf "RSS %.1f MB at start, %.1f MB at %d s, %.1f MB at the end (mean %.1f MB over the fit)\n", rss0/1024, rssf/1024, from, rss1/1024, mean/1024
+      printf "RSS slope %+.1f KB/min = %+.2f%% of RSS per hour (RssAnon %+.1f KB/min)\n", b, b * 60 / mean * 100, ba
+      if (hn > 2) printf "heap in use (glibc) %.1f -> %.1f MB, slope %+.1f KB/min\n", h0/1024, h1/1024, (hn * hxy - hx * hy) / (hn * hxx - hx * hx)
+      printf "fds %d -> %d (min %d, max %d); threads %d -> %d (min %d, max %d)\n", fd0, fd1, fdmin, fdmax, th0, th1, thmin, thmax
+      printf "requests %d; spans exported %s, dropped queue_full %s, export_failed %s; export errors %s\n", req, exp_, dq, de, ee
+    }' "$1"
+}
+
+# The whole script is one function, read by bash before it runs: editing the
+# file during an hour-long run cannot change the run.
+main() {
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-3600}
@@ -201,30 +233,17 @@ for _ in $(seq 60); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.5; done
 SERVER=
 sleep 0.5
 
-# The slope: least squares of RSS (and RssAnon) over t >= FIT_FROM.
-awk -F, -v from="$FIT_FROM" -v rate="$RATE" -v coll="$COLLECTOR" -v proto="$PROTOCOL" '
-  NR == 1 { next }
-  NR == 2 { rss0 = $2; fd0 = $5; th0 = $6 }
-  {
-    last_t = $1; rss1 = $2; fd1 = $5; th1 = $6; req = $7; exp_ = $8; dq = $9; de = $10; ee = $11
-    if (fdmin == "" || $5 < fdmin) fdmin = $5; if ($5 > fdmax) fdmax = $5
-    if (thmin == "" || $6 < thmin) thmin = $6; if ($6 > thmax) thmax = $6
-    if ($1 < from) next
-    x = $1 / 60; n++; sx += x; sy += $2; sxx += x * x; sxy += x * $2; sa += $3; sxa += x * $3
-    if ($14 != "") { hn++; hx += x; hy += $14; hxx += x * x; hxy += x * $14; if (hn == 1) h0 = $14; h1 = $14 }
-    if (n == 1) rssf = $2
-  }
-  END {
-    d = n * sxx - sx * sx
-    if (n < 3 || d == 0) { print "too few samples after " from " s"; exit 1 }
-    b = (n * sxy - sx * sy) / d; ba = (n * sxa - sx * sa) / d; mean = sy / n
-    printf "collector %s (%s), %d req/s, %d s, %d samples fitted (t >= %d s)\n", coll, proto, rate, last_t, n, from
-    printf "RSS %.1f MB at start, %.1f MB at %d s, %.1f MB at the end (mean %.1f MB over the fit)\n", rss0/1024, rssf/1024, from, rss1/1024, mean/1024
-    printf "RSS slope %+.1f KB/min = %+.2f%% of RSS per hour (RssAnon %+.1f KB/min)\n", b, b * 60 / mean * 100, ba
-    if (hn > 2) printf "heap in use (glibc) %.1f -> %.1f MB, slope %+.1f KB/min\n", h0/1024, h1/1024, (hn * hxy - hx * hy) / (hn * hxx - hx * hx)
-    printf "fds %d -> %d (min %d, max %d); threads %d -> %d (min %d, max %d)\n", fd0, fd1, fdmin, fdmax, th0, th1, thmin, thmax
-    printf "requests %d; spans exported %s, dropped queue_full %s, export_failed %s; export errors %s\n", req, exp_, dq, de, ee
-  }' "$CSV" > "$OUT/summary.txt"
+summarize "$CSV" > "$OUT/summary.txt"
 [[ -f $OUT/trim.txt ]] && cat "$OUT/trim.txt" >> "$OUT/summary.txt"
 cat "$OUT/summary.txt"
 echo "soak: $OUT" >&2
+}
+if [[ ${1:-} == --summary ]]; then
+  # bash benches/soak.sh --summary DIR/samples.csv: the summary of a run
+  # again (FIT_FROM, RATE, COLLECTOR, PROTOCOL from the environment).
+  FIT_FROM=${FIT_FROM:-120} RATE=${RATE:-300} COLLECTOR=${COLLECTOR:-?} PROTOCOL=${PROTOCOL:-grpc}
+  summarize "$2"
+  exit
+fi
+main "$@"
+exit
