@@ -55,6 +55,8 @@ done
 for _ in $(seq 20); do curl -sf "http://$API/hello" >/dev/null; done
 echo "server pid $SERVER${MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX}; $CONNECTIONS connections x $ROUNDS rounds" >&2
 python3 benches/support/connections_rss.py "$SERVER" "$API" "$CONNECTIONS" "$ROUNDS" "$IDLE" "$TRIM" ${PRELOAD:+"$ERR"}
+# How long the trim took (it walks every arena).
+[[ $TRIM == 1 ]] && grep -h "malloc_trim" "$ERR" >&2
 if [[ -n $WRAP ]]; then
   kill -9 "$SERVER" 2>/dev/null || true
   for _ in $(seq 600); do kill -0 "$WRAPPER" 2>/dev/null || break; sleep 0.5; done

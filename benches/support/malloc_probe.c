@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
 static sigset_t probe_signals;
 
@@ -30,8 +31,12 @@ static void *probe_wait(void *unused) {
         if (sigwait(&probe_signals, &sig) != 0)
             continue;
         if (sig == SIGUSR2) {
+            struct timespec a, b;
+            clock_gettime(CLOCK_MONOTONIC, &a);
             int released = malloc_trim(0);
-            fprintf(stderr, "malloc_probe: malloc_trim(0) returned %d\n", released);
+            clock_gettime(CLOCK_MONOTONIC, &b);
+            fprintf(stderr, "malloc_probe: malloc_trim(0) returned %d in %.3f ms\n", released,
+                    (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
         }
         fprintf(stderr, "malloc_probe: malloc_stats\n");
         fflush(stderr);
