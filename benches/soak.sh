@@ -114,6 +114,7 @@ fi
 
 PIDS=()
 SERVER=
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local p
   for p in ${SERVER:+"$SERVER"} "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
