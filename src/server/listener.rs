@@ -335,6 +335,10 @@ pub(crate) fn serve_until(
         let mut failures = 0u32;
         loop {
             let (stream, peer) = tokio::select! {
+                // A finished connection's task leaves the set when it ends,
+                // not at the next accept: its cell holds the connection's
+                // whole future (about 5 KB).
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => {
                         failures = 0;

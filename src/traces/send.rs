@@ -133,9 +133,15 @@ fn http(t: &Transport<'_>) -> Result<Sender, String> {
 fn grpc(t: &Transport<'_>, runtime: &tokio::runtime::Runtime) -> Result<Sender, String> {
     let metadata =
         tonic::metadata::MetadataMap::from_headers(super::transport::header_map(t.headers)?);
+    // HTTP/2 keep-alive: see `transport::GRPC_KEEP_ALIVE_INTERVAL` (a
+    // collector that never answers otherwise keeps every timed-out
+    // export's stream in the connection's h2 store, for ever).
     let endpoint = tonic::transport::Endpoint::from_shared(t.endpoint.to_owned())
         .map_err(|e| e.to_string())?
-        .timeout(t.timeout);
+        .timeout(t.timeout)
+        .http2_keep_alive_interval(super::transport::GRPC_KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(super::transport::GRPC_KEEP_ALIVE_TIMEOUT)
+        .keep_alive_while_idle(false);
     #[cfg(feature = "tls")]
     let endpoint = if super::transport::is_https(t.endpoint) {
         endpoint
