@@ -69,13 +69,7 @@ impl AccessLog {
 
     #[inline]
     pub(crate) fn record(&self, metrics: &'static HttpMetricsInner, r: &Finished<'_>) {
-        let failed = matches!(
-            r.error,
-            ErrorType::ServerStatus
-                | ErrorType::HandlerError
-                | ErrorType::Panic
-                | ErrorType::BodyError
-        );
+        let failed = r.error.is_server_failure();
         let slow = r.nanos > self.slow_nanos;
         let level = if failed || slow {
             Level::WARN

@@ -94,6 +94,20 @@ pub enum ErrorType {
 }
 
 impl ErrorType {
+    /// Whether the request failed on the server's side: a 5xx, a handler
+    /// error, a panic or a body that failed (not a client that left). What
+    /// the access log, the status page and the server span call a failure.
+    #[inline]
+    pub(crate) fn is_server_failure(self) -> bool {
+        matches!(
+            self,
+            ErrorType::ServerStatus
+                | ErrorType::HandlerError
+                | ErrorType::Panic
+                | ErrorType::BodyError
+        )
+    }
+
     /// The label value, given the response status.
     pub(crate) fn label(self, status: u16) -> Option<&'static str> {
         match self {

@@ -137,13 +137,7 @@ impl RequestState {
         self.metrics
             .record(&key, elapsed, self.request_size, response_size, exemplar);
         // The status page's recent requests: one relaxed load unless kept.
-        let failed = matches!(
-            self.error,
-            ErrorType::ServerStatus
-                | ErrorType::HandlerError
-                | ErrorType::Panic
-                | ErrorType::BodyError
-        );
+        let failed = self.error.is_server_failure();
         if self.metrics.recent.wants(elapsed, failed) {
             self.offer_recent(elapsed, failed, span.as_deref());
         }

@@ -193,7 +193,7 @@ impl ServerSpan {
             r.keep = Keep::No;
             return;
         };
-        r.keep = if tail.keep_errors && is_failure(error) {
+        r.keep = if tail.keep_errors && error.is_server_failure() {
             Keep::Yes("error")
         } else if elapsed_nanos >= tail.slow_nanos {
             Keep::Yes("slow")
@@ -305,17 +305,9 @@ impl ServerSpan {
             &inputs.name,
             SpanKind::Server,
             elapsed_nanos,
-            if is_failure(error) { 2 } else { 0 },
+            if error.is_server_failure() { 2 } else { 0 },
         );
     }
-}
-
-/// Whether the request failed on the server's side.
-fn is_failure(error: ErrorType) -> bool {
-    matches!(
-        error,
-        ErrorType::ServerStatus | ErrorType::HandlerError | ErrorType::Panic | ErrorType::BodyError
-    )
 }
 
 impl Inputs {
