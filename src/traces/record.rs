@@ -1,6 +1,6 @@
-//! A span recorded without the SDK: what the HTTP layer knows about a
-//! sampled request, its attributes encoded (and masked) as they are
-//! learned, the whole span encoded and queued when it ends. No SDK span
+//! A span recorded without the SDK: the HTTP layer writes a kept request's
+//! attributes (masked where they come from the client) when it ends, then
+//! the whole span is encoded and queued. No SDK span
 //! object, no `KeyValue` per attribute, no copy of the request's strings.
 
 use opentelemetry::trace::{SpanContext, SpanKind};
@@ -19,21 +19,16 @@ pub(crate) struct SpanRecord {
     start_unix_nanos: u64,
     parent_span_id: [u8; 8],
     parent_is_remote: bool,
-    /// The parent's `tracestate`, masked (client input).
-    trace_state: Option<String>,
 }
 
 impl SpanRecord {
     /// Starts now, as a child of `parent` (an invalid one: a root span).
     #[inline]
     pub(crate) fn start(queue: &'static SpanQueue, parent: &SpanContext) -> Self {
-        let (parent_span_id, parent_is_remote, trace_state) = if parent.is_valid() {
-            let header = parent.trace_state().header();
-            let state = (!header.is_empty())
-                .then(|| proto::masked_trace_state(&queue.redactor, &header).into_owned());
-            (parent.span_id().to_bytes(), parent.is_remote(), state)
+        let (parent_span_id, parent_is_remote) = if parent.is_valid() {
+            (parent.span_id().to_bytes(), parent.is_remote())
         } else {
-            ([0; 8], false, None)
+            ([0; 8], false)
         };
         Self {
             queue,
@@ -41,7 +36,6 @@ impl SpanRecord {
             start_unix_nanos: unix_nanos(std::time::SystemTime::now()),
             parent_span_id,
             parent_is_remote,
-            trace_state,
         }
     }
 
@@ -109,7 +103,9 @@ impl SpanRecord {
     }
 
     /// Ends the span `elapsed_nanos` after its start and queues it.
-    /// `status`: 0 unset, 2 error (with an empty message).
+    /// `status`: 0 unset, 2 error (with an empty message). The span's
+    /// `tracestate` is `sc`'s (the caller's, client input): masked here,
+    /// only for a span that is exported.
     pub(crate) fn finish(
         self,
         sc: &SpanContext,
@@ -119,13 +115,15 @@ impl SpanRecord {
         status: u8,
     ) {
         let q = self.queue;
+        let header = sc.trace_state().header();
+        let trace_state = proto::masked_trace_state(&q.redactor, &header);
         with_scratch(|body, _| {
             span::head(
                 body,
                 &SpanHead {
                     trace_id: sc.trace_id().to_bytes(),
                     span_id: sc.span_id().to_bytes(),
-                    trace_state: self.trace_state.as_deref().unwrap_or(""),
+                    trace_state: &trace_state,
                     parent_span_id: self.parent_span_id,
                     parent_is_remote: self.parent_is_remote,
                     name,
