@@ -6,7 +6,8 @@
 //!  "span":{"name":"render","page":3}}
 //! ```
 //!
-//! - `timestamp` is RFC 3339 in UTC, with milliseconds;
+//! - `timestamp` is RFC 3339 in UTC, with milliseconds (the date and time
+//!   of the second cached per thread, see [`super::timestamp`]);
 //! - `level` and `target` come from the event;
 //! - `message` and the event's own fields sit at the top level;
 //! - `request_id` is the `x-request-id` of the request being served (from
@@ -42,7 +43,6 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::redact::{REDACTED, Redactor};
-use crate::timefmt::write_rfc3339_millis;
 
 /// The JSON line format (see the module docs), with [`SpanFields`] for the
 /// spans' fields.
@@ -114,7 +114,7 @@ impl JsonLines {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         line.push_str("{\"timestamp\":\"");
-        write_rfc3339_millis(line, std::time::SystemTime::now());
+        super::timestamp::write_millis(line, std::time::SystemTime::now());
         line.push_str("\",\"level\":\"");
         line.push_str(event.metadata().level().as_str());
         line.push_str("\",\"target\":");
@@ -339,10 +339,35 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The bytes that may start something to escape: `"`, `\`, the C0
+/// controls, DEL, and the first bytes of the C1 controls (`0xc2`) and of
+/// U+2028... (`0xe2`); the others are copied as they are.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table[0xc2] = true;
+    table[0xe2] = true;
+    table
+};
+
 /// The escaped characters of `s`, without quotes.
 fn push_json_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !SPECIAL[b as usize] {
+            i += 1;
+            continue;
+        }
         let escaped: Option<&str> = match b {
             b'"' => Some("\\\""),
             b'\\' => Some("\\\\"),
@@ -351,18 +376,21 @@ fn push_json_escaped(out: &mut String, s: &str) {
             b'\t' => Some("\\t"),
             0..=0x1f | 0x7f => None,
             // C1 controls U+0080-U+009F (some terminals act on them).
-            0xc2 if matches!(s.as_bytes().get(i + 1), Some(0x80..=0x9f)) => None,
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => None,
             // U+2028, U+2029 (line separators in JavaScript and some
             // viewers) and the bidirectional overrides U+202A-U+202E,
             // U+2066-U+2069, which reorder what a reader sees.
             0xe2 if matches!(
-                s.as_bytes().get(i + 1..i + 3),
+                bytes.get(i + 1..i + 3),
                 Some([0x80, 0xa8..=0xae] | [0x81, 0xa6..=0xa9])
             ) =>
             {
                 None
             }
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(&s[start..i]);
         match escaped {
@@ -370,14 +398,16 @@ fn push_json_escaped(out: &mut String, s: &str) {
             None if b >= 0x80 => {
                 let c = s[i..].chars().next().unwrap_or_default();
                 let _ = write!(out, "\\u{:04x}", c as u32);
-                start = i + c.len_utf8();
+                i += c.len_utf8();
+                start = i;
                 continue;
             }
             None => {
                 let _ = write!(out, "\\u{b:04x}");
             }
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
 }
@@ -575,6 +605,61 @@ mod tests {
                     proptest::prop_assert!(raw.is_some(), "{value:?}");
                 }
             }
+        }
+    }
+
+    /// The escaping as it was before the table of special bytes: one
+    /// `match` per byte (the reference the table must equal).
+    fn escaped_byte_by_byte(s: &str) -> String {
+        let mut out = String::new();
+        let mut start = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let escaped: Option<&str> = match b {
+                b'"' => Some("\\\""),
+                b'\\' => Some("\\\\"),
+                b'\n' => Some("\\n"),
+                b'\r' => Some("\\r"),
+                b'\t' => Some("\\t"),
+                0..=0x1f | 0x7f => None,
+                0xc2 if matches!(s.as_bytes().get(i + 1), Some(0x80..=0x9f)) => None,
+                0xe2 if matches!(
+                    s.as_bytes().get(i + 1..i + 3),
+                    Some([0x80, 0xa8..=0xae] | [0x81, 0xa6..=0xa9])
+                ) =>
+                {
+                    None
+                }
+                _ => continue,
+            };
+            out.push_str(&s[start..i]);
+            match escaped {
+                Some(e) => out.push_str(e),
+                None if b >= 0x80 => {
+                    let c = s[i..].chars().next().unwrap_or_default();
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                    start = i + c.len_utf8();
+                    continue;
+                }
+                None => {
+                    let _ = write!(out, "\\u{b:04x}");
+                }
+            }
+            start = i + 1;
+        }
+        out.push_str(&s[start..]);
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn the_table_escapes_as_the_byte_by_byte_match(
+            s in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{9f}\u{2020}-\u{206f}\"\\\\]){0,40}"
+        ) {
+            let mut out = String::new();
+            push_json_escaped(&mut out, &s);
+            proptest::prop_assert_eq!(out, escaped_byte_by_byte(&s));
         }
     }
 

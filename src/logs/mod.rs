@@ -52,6 +52,7 @@ mod output;
 pub mod rotation;
 mod security;
 mod stats;
+mod timestamp;
 
 use std::sync::{Mutex, PoisonError};
 
