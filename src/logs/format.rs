@@ -26,6 +26,10 @@
 //!   masked (see [`crate::redact`]), the message and span fields included;
 //!   the request id is masked like any other field.
 //!
+//! redline's access events (`redline::access`) are visited by
+//! [`access`]: the same line, without the per-field work their known
+//! fields do not need (safe values are escaped, not masked).
+//!
 //! Why not tracing-subscriber's JSON formatter: it cannot add the
 //! OpenTelemetry ids, and it nests the event's fields under `fields`.
 //! Strings are JSON-escaped, so a field cannot break the line or forge
@@ -44,6 +48,11 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::redact::{REDACTED, Redactor};
 
+mod access;
+#[cfg(test)]
+pub(crate) use access::MODULE as ACCESS_MODULE;
+pub(crate) use access::TARGET as ACCESS_TARGET;
+
 /// The JSON line format (see the module docs), with [`SpanFields`] for the
 /// spans' fields.
 ///
@@ -56,9 +65,20 @@ use crate::redact::{REDACTED, Redactor};
 /// let subscriber = tracing_subscriber::registry().with(layer);
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = 7, "signed in"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JsonLines {
     redactor: Redactor,
+    /// Which fields of the access line the redactor calls secret.
+    access: access::AccessFields,
+    /// Whether access events take [`access`]'s path (tests compare both).
+    access_path: bool,
+}
+
+impl Default for JsonLines {
+    /// The format with the default redactor.
+    fn default() -> Self {
+        Self::new(Redactor::default())
+    }
 }
 
 impl JsonLines {
@@ -69,7 +89,18 @@ impl JsonLines {
     /// # let _ = format;
     /// ```
     pub fn new(redactor: Redactor) -> Self {
-        Self { redactor }
+        Self {
+            access: access::AccessFields::new(&redactor),
+            redactor,
+            access_path: true,
+        }
+    }
+
+    /// The format with access events on the general path (tests).
+    #[cfg(test)]
+    pub(crate) fn without_access_path(mut self) -> Self {
+        self.access_path = false;
+        self
     }
 }
 
@@ -113,12 +144,13 @@ impl JsonLines {
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
+        let meta = event.metadata();
         line.push_str("{\"timestamp\":\"");
         super::timestamp::write_millis(line, std::time::SystemTime::now());
         line.push_str("\",\"level\":\"");
-        line.push_str(event.metadata().level().as_str());
+        line.push_str(meta.level().as_str());
         line.push_str("\",\"target\":");
-        push_json_str(line, event.metadata().target());
+        push_json_str(line, meta.target());
         let mut visitor = JsonVisitor {
             out: line,
             redactor: &self.redactor,
@@ -126,7 +158,14 @@ impl JsonLines {
             trace_id_seen: false,
             request_id_seen: false,
         };
-        event.record(&mut visitor);
+        if self.access_path && access::is_access(meta) {
+            event.record(&mut access::AccessVisitor {
+                inner: &mut visitor,
+                fields: &self.access,
+            });
+        } else {
+            event.record(&mut visitor);
+        }
         let trace_id_seen = visitor.trace_id_seen;
         let request_id_seen = visitor.request_id_seen;
         let cx = opentelemetry::Context::current();
@@ -246,6 +285,15 @@ impl JsonVisitor<'_> {
     fn key(&mut self, field: &Field) {
         self.out.push(',');
         let name = field.name();
+        self.note(name);
+        // `log` records forwarded by tracing-log carry these; keep the name.
+        push_json_str(self.out, name);
+        self.out.push(':');
+    }
+
+    /// Notes the fields that replace what the context would add.
+    #[inline]
+    fn note(&mut self, name: &str) {
         if name == "message" {
             self.message_seen = true;
         } else if name == "trace_id" {
@@ -253,9 +301,6 @@ impl JsonVisitor<'_> {
         } else if name == "request_id" {
             self.request_id_seen = true;
         }
-        // `log` records forwarded by tracing-log carry these; keep the name.
-        push_json_str(self.out, name);
-        self.out.push(':');
     }
 
     fn text_field(&mut self, field: &Field, value: &str) {
@@ -269,7 +314,13 @@ impl JsonVisitor<'_> {
     /// string.
     fn integer_field(&mut self, field: &Field, digits: &str) {
         self.key(field);
-        if self.redactor.is_sensitive_key(field.name()) {
+        let secret = self.redactor.is_sensitive_key(field.name());
+        self.integer_value(secret, digits);
+    }
+
+    /// An integer's value, its key written (see [`Self::integer_field`]).
+    fn integer_value(&mut self, secret: bool, digits: &str) {
+        if secret {
             push_json_str(self.out, REDACTED);
         } else if digits.len() >= 13 {
             match self.redactor.mask(digits) {
@@ -317,17 +368,24 @@ impl Visit for JsonVisitor<'_> {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
+        self.f64_value(value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field);
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+}
+
+impl JsonVisitor<'_> {
+    /// A float's value, its key written.
+    fn f64_value(&mut self, value: f64) {
         if value.is_finite() {
             self.out.push_str(ryu::Buffer::new().format_finite(value));
         } else {
             // JSON has no NaN or infinities.
             push_json_str(self.out, &value.to_string());
         }
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
-        self.out.push_str(if value { "true" } else { "false" });
     }
 }
 

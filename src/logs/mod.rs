@@ -57,7 +57,9 @@ mod timestamp;
 use std::sync::{Mutex, PoisonError};
 
 pub use config::{LogConfig, LogOutput};
-pub(crate) use format::push_json_str;
+#[cfg(test)]
+pub(crate) use format::ACCESS_MODULE;
+pub(crate) use format::{ACCESS_TARGET, push_json_str};
 pub use format::{JsonLines, SpanFields};
 pub use layer::LogLayer;
 pub use otlp::{LogExport, LogExportConfig, LogExportError, LogsExporter};
