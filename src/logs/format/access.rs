@@ -6,7 +6,8 @@
 //!
 //! | field | written |
 //! |---|---|
-//! | `http.route`, `request_id` | masked (decoded form included), then escaped |
+//! | `http.route` | masked (decoded form included), then escaped |
+//! | `request_id` | escaped; masked too when the redactor masks more than the default one (extra keys or patterns): the layer keeps only an id the default redactor leaves as it is ([`looks_like_data`]) |
 //! | `http.request.method`, `error.type`, `trace_id`, `span_id`, `message` | escaped, not masked: a fixed table (`GET`... `_OTHER`), a fixed label set, hex ids, the literal `request` |
 //! | `http.response.status_code`, `duration_ms`, `response_size`, `slow` | as the general path writes numbers and booleans |
 //!
@@ -16,6 +17,7 @@
 //! table does not know goes through the general path.
 //!
 //! [`JsonLines`]: super::JsonLines
+//! [`looks_like_data`]: crate::redact::looks_like_data
 
 use std::fmt::{self, Write as _};
 
@@ -39,6 +41,10 @@ enum Kind {
     Fixed,
     /// Client- or application-chosen text: masked, then escaped.
     Text,
+    /// The request id, which the layer keeps only when the default
+    /// redactor leaves it as it is: masked only by a redactor that masks
+    /// more, then escaped.
+    Checked,
     /// A number or a boolean.
     Value,
 }
@@ -60,7 +66,7 @@ const FIELDS: [(&str, &str, Kind); 11] = [
     ("duration_ms", ",\"duration_ms\":", Kind::Value),
     ("response_size", ",\"response_size\":", Kind::Value),
     ("error.type", ",\"error.type\":", Kind::Fixed),
-    ("request_id", ",\"request_id\":", Kind::Text),
+    ("request_id", ",\"request_id\":", Kind::Checked),
     ("trace_id", ",\"trace_id\":", Kind::Fixed),
     ("span_id", ",\"span_id\":", Kind::Fixed),
     ("slow", ",\"slow\":", Kind::Value),
@@ -91,16 +97,19 @@ pub(super) fn is_access(meta: &Metadata<'_>) -> bool {
     meta.target() == TARGET && meta.module_path() == Some(MODULE)
 }
 
-/// Which access fields the redactor calls secret (by name), decided once.
+/// What the redactor makes of the access fields, decided once: which it
+/// calls secret (by name), and whether checked ids need masking.
 #[derive(Debug, Clone)]
 pub(super) struct AccessFields {
     secret: [bool; FIELDS.len()],
+    mask_checked: bool,
 }
 
 impl AccessFields {
     pub(super) fn new(redactor: &Redactor) -> Self {
         Self {
             secret: FIELDS.map(|(name, _, _)| redactor.is_sensitive_key(name)),
+            mask_checked: !redactor.masks_no_more_than_default(),
         }
     }
 }
@@ -124,7 +133,9 @@ impl AccessVisitor<'_, '_> {
     fn text(&mut self, i: usize, value: &str) {
         if self.key(i) {
             push_json_str(self.inner.out, REDACTED);
-        } else if FIELDS[i].2 == Kind::Text {
+        } else if FIELDS[i].2 == Kind::Text
+            || (FIELDS[i].2 == Kind::Checked && self.fields.mask_checked)
+        {
             let masked = self.inner.redactor.mask(value);
             push_json_str(self.inner.out, &masked);
         } else {
@@ -233,18 +244,33 @@ mod tests {
     }
 
     #[test]
-    fn secret_names_are_decided_by_the_redactor() {
+    fn secret_names_and_checked_ids_are_decided_by_the_redactor() {
         use crate::redact::RedactConfig;
         let default = AccessFields::new(&Redactor::default());
         assert!(!default.secret.iter().any(|s| *s));
-        let keys = AccessFields::new(
-            &Redactor::new(&RedactConfig {
-                keys: vec!["request_id".into()],
-                ..Default::default()
-            })
-            .unwrap(),
-        );
+        assert!(!default.mask_checked);
+        let with = |config: RedactConfig| AccessFields::new(&Redactor::new(&config).unwrap());
+        let keys = with(RedactConfig {
+            keys: vec!["request_id".into()],
+            ..Default::default()
+        });
         assert!(keys.secret[7]);
         assert!(!keys.secret[2]);
+        assert!(keys.mask_checked, "extra keys mask more");
+        let headers = with(RedactConfig {
+            headers: vec!["x-session".into()],
+            ..Default::default()
+        });
+        assert!(headers.mask_checked, "extra headers are keys too");
+        let patterns = with(RedactConfig {
+            patterns: vec!["order-[0-9]+".into()],
+            ..Default::default()
+        });
+        assert!(patterns.mask_checked, "patterns mask more");
+        let allow = with(RedactConfig {
+            allow: vec!["ops@example.com".into()],
+            ..Default::default()
+        });
+        assert!(!allow.mask_checked, "allowed values only mask less");
     }
 }
