@@ -207,6 +207,35 @@ mod tests {
     /// Requests through the layer; each access line as written by the
     /// access path and by the general path, with `redactor`.
     fn lines(redactor: &Redactor, traces: bool) -> (Vec<String>, Vec<String>) {
+        let requests = [
+            (
+                "/users/jane%40example.com",
+                Some("01JD8Z6Q0V2M4K7T9X3B5N8C1E"),
+                None,
+            ),
+            (
+                "/users/7",
+                Some("order-42"),
+                Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            ),
+            ("/fail", None, None),
+            ("/missing", Some("a\"b\\c"), None),
+            // Data, not an id: the layer drops it, and the access path,
+            // which writes checked ids unmasked, must never see it.
+            ("/users/8", Some("4242424242424242"), None),
+        ];
+        lines_of(redactor, traces, &requests)
+    }
+
+    /// A request: path, `x-request-id`, `traceparent`.
+    type Sent<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+    /// The access lines of `requests` (see [`lines`]).
+    fn lines_of(
+        redactor: &Redactor,
+        traces: bool,
+        requests: &[Sent<'_>],
+    ) -> (Vec<String>, Vec<String>) {
         let mut config = crate::Config {
             admin_listen: None,
             system_metrics: false,
@@ -249,25 +278,8 @@ mod tests {
                     .event_format(JsonLines::new(redactor.clone()).without_access_path())
                     .with_writer(move || g.clone()),
             );
-        let requests = [
-            (
-                "/users/jane%40example.com",
-                Some("01JD8Z6Q0V2M4K7T9X3B5N8C1E"),
-                None,
-            ),
-            (
-                "/users/7",
-                Some("order-42"),
-                Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
-            ),
-            ("/fail", None, None),
-            ("/missing", Some("a\"b\\c"), None),
-            // Data, not an id: the layer drops it, and the access path,
-            // which writes checked ids unmasked, must never see it.
-            ("/users/8", Some("4242424242424242"), None),
-        ];
         tracing::subscriber::with_default(subscriber, || {
-            for (path, id, parent) in requests {
+            for &(path, id, parent) in requests {
                 let mut req = http::Request::get(path);
                 if let Some(id) = id {
                     req = req.header("x-request-id", id);
@@ -368,6 +380,27 @@ mod tests {
 
     /// An event's target and module path.
     type Origin = (String, Option<String>);
+
+    /// Issue 17: the general path masked trace ids like any text, so an
+    /// id with a Luhn-valid run of digits lost it (one in a few hundred
+    /// random ids) and no longer led to its trace. The access path writes
+    /// the ids as the span has them.
+    #[test]
+    fn trace_ids_are_written_as_they_are() {
+        let trace_id = "4242424242424242abcdefabcdefabcd";
+        assert_ne!(
+            Redactor::default().mask(trace_id),
+            trace_id,
+            "masking changes it"
+        );
+        let parent = format!("00-{trace_id}-0781234512345678-01");
+        let (fast, _) = lines_of(
+            &Redactor::default(),
+            true,
+            &[("/users/9", None, Some(parent.as_str()))],
+        );
+        assert_eq!(untimed(&fast[0])["trace_id"], trace_id);
+    }
 
     /// Where each event seen came from.
     #[derive(Clone, Default)]
