@@ -14,8 +14,9 @@
 //!   waits to be woken only when it found the queue empty; the first line
 //!   after such a pause wakes it (one `futex` call by that thread).
 //! - **Whole lines, in order.** The worker hands the batch to the output
-//!   (`LineBuffer`, see `output`) line by line, as the lines came, so
-//!   the output's accounting and its 64 KiB writes are as they were.
+//!   (`LineBuffer`, see `output`) in pieces of whole lines of at most
+//!   64 KiB (the output's buffer), so the output's accounting and its
+//!   64 KiB writes are as they were, and a rotation never splits a line.
 //! - **Flushed at shutdown.** Dropping the [`QueueGuard`] (at
 //!   `Telemetry::flush_logs` or when the `Telemetry` goes) lets the worker
 //!   write what is queued and waits for it, at most [`SHUTDOWN_WAIT`] (an
@@ -37,7 +38,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long the worker lets lines gather after a write.
-pub(crate) const GATHER: Duration = Duration::from_millis(2);
+pub(crate) const GATHER: Duration = Duration::from_millis(10);
 
 /// How long dropping the guard waits for the worker to write what is
 /// queued.
@@ -238,8 +239,8 @@ fn work(shared: &Shared, mut out: Box<dyn Write + Send>) {
         };
         // The output counts (and on failure keeps or loses) whole lines;
         // it never fails a write (see `output::LineBuffer`).
-        for line in batch.split_inclusive(|&b| b == b'\n') {
-            let _ = out.write_all(line);
+        for piece in line_pieces(&batch, super::output::CAPACITY) {
+            let _ = out.write_all(piece);
         }
         let _ = out.flush();
         batch.clear();
@@ -253,6 +254,31 @@ fn work(shared: &Shared, mut out: Box<dyn Write + Send>) {
         }
         std::thread::sleep(GATHER);
     }
+}
+
+/// `bytes` cut after a `\n` into pieces of at most `max` bytes; a line
+/// longer than `max` is a piece of its own.
+fn line_pieces(bytes: &[u8], max: usize) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = if rest.len() <= max {
+            rest.len()
+        } else {
+            match rest[..max].iter().rposition(|&b| b == b'\n') {
+                Some(newline) => newline + 1,
+                None => rest[max..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |newline| max + newline + 1),
+            }
+        };
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
 }
 
 #[cfg(test)]
@@ -295,23 +321,26 @@ mod tests {
         drop(guard);
         assert_eq!(dropped.get(), 0);
         let (writes, flushes) = out.0.lock().unwrap().clone();
-        assert_eq!(writes.len(), 20_000, "one write per line");
         let mut next = [0usize; 4];
         for w in &writes {
             let text = std::str::from_utf8(w).unwrap();
-            assert!(text.ends_with('\n') && text.matches('\n').count() == 1);
-            let t: usize = text[1..2].parse().unwrap();
-            let i: usize = text[3..8].parse().unwrap();
-            assert_eq!(i, next[t], "each thread's lines in order");
-            next[t] += 1;
+            assert!(text.ends_with('\n'), "whole lines");
+            assert!(w.len() <= super::super::output::CAPACITY);
+            for line in text.lines() {
+                let t: usize = line[1..2].parse().unwrap();
+                let i: usize = line[3..8].parse().unwrap();
+                assert_eq!(i, next[t], "each thread's lines in order");
+                next[t] += 1;
+            }
         }
+        assert_eq!(next, [5_000; 4], "every line once");
         // A flush per batch: far fewer than lines.
         assert!(flushes < 2_000, "{flushes} flushes for 20000 lines");
     }
 
     #[test]
     fn a_full_queue_drops_and_counts_and_shutdown_writes_the_rest() {
-        /// (entered a write, released, writes done), and its condition.
+        /// (entered a write, released, lines written), and its condition.
         type Gate = (Mutex<(bool, bool, usize)>, Condvar);
         /// Blocks its writes until released.
         #[derive(Clone, Default)]
@@ -325,7 +354,7 @@ mod tests {
                 while !s.1 {
                     s = cv.wait(s).unwrap();
                 }
-                s.2 += 1;
+                s.2 += buf.iter().filter(|&&b| b == b'\n').count();
                 Ok(buf.len())
             }
             fn flush(&mut self) -> io::Result<()> {
@@ -356,6 +385,27 @@ mod tests {
         // After shutdown: discarded, not counted (nothing writes them).
         queue.write_all(b"late\n").unwrap();
         assert_eq!(dropped.get(), 12);
+    }
+
+    #[test]
+    fn pieces_are_whole_lines_of_at_most_the_limit() {
+        let text = b"a\nbb\nccc\ndddddddddd\ne\n";
+        for max in 1..30 {
+            let pieces: Vec<&[u8]> = line_pieces(text, max).collect();
+            assert_eq!(pieces.concat(), text, "max {max}");
+            for p in &pieces {
+                assert!(p.ends_with(b"\n"), "max {max}: {p:?}");
+                let lines = p.iter().filter(|&&b| b == b'\n').count();
+                assert!(p.len() <= max || lines == 1, "max {max}: {p:?}");
+            }
+        }
+        let pieces: Vec<&[u8]> = line_pieces(b"a\nbb\nccc\n", 6).collect();
+        assert_eq!(pieces, [&b"a\nbb\n"[..], b"ccc\n"]);
+        assert_eq!(line_pieces(b"", 4).count(), 0);
+        assert_eq!(
+            line_pieces(b"no newline", 4).collect::<Vec<_>>(),
+            [b"no newline"]
+        );
     }
 
     /// An output that never returns does not hang the guard's drop.
