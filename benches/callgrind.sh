@@ -43,3 +43,6 @@ for mode in instrumented axum-instrumented; do
   on=$(( $(STATUS=on count off "$mode") / N ))
   echo "status page ($mode): $off off, $on on, $(( on - off )) added per request"
 done
+echo
+# The access line's cost (also on its own: benches/callgrind_access.sh).
+bash benches/callgrind_access.sh "$N"

@@ -2,9 +2,15 @@
 //!
 //! - `mask/*`: throughput of `Redactor::mask` on realistic log lines, in
 //!   bytes per second (criterion prints MiB/s);
-//! - `access_line/*`: one access-log event formatted by the JSON line
-//!   format, which masks every field: the masking cost a request pays when
-//!   its access line is written;
+//! - `access_line/*`: one access-log-like event formatted by the JSON line
+//!   format's general path, which masks every field, and the fields masked
+//!   alone (`json_masked`, `fields_mask_only`);
+//! - `access_line/request/*`: a request through redline's layer (traces
+//!   on, with an `x-request-id`) with the access log off, with its line
+//!   formatted by `JsonLines` to a sink (`sink`: the formatting and
+//!   `tracing`'s dispatch), and through redline's logging layer to a file
+//!   (`logging_layer`: also the non-blocking buffer's channel). Subtract
+//!   `off` for the cost of one line to the request's thread;
 //! - the rate limiter's cost per request, measured side by side: the same
 //!   axum router through `Telemetry::instrument`, without and with a quota
 //!   that never refuses, in interleaved rounds (printed first: the median
@@ -126,7 +132,84 @@ fn rate_limiter_paired(rounds: usize, per_round: u32) -> (f64, f64, f64) {
     )
 }
 
+/// One request through `svc`, its body read to the end.
+fn request_through<S, B>(svc: &mut S)
+where
+    S: Service<http::Request<http_body_util::Full<bytes::Bytes>>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body + Unpin,
+{
+    let request = http::Request::get("/hello")
+        .header("x-request-id", "01JD8Z6Q0V2M4K7T9X3B5N8C1E")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let mut body = ready(svc.call(request)).unwrap().into_body();
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    while let std::task::Poll::Ready(Some(Ok(frame))) =
+        std::pin::Pin::new(&mut body).poll_frame(&mut cx)
+    {
+        black_box(frame);
+    }
+}
+
+/// `access_line/request/*` (see the module docs).
+fn access_requests(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("redline-bench-access-{}", std::process::id()));
+    let mut config = redline::Config {
+        admin_listen: None,
+        system_metrics: false,
+        process_metrics: false,
+        ..Default::default()
+    };
+    config.logs.output = redline::logs::LogOutput::File;
+    config.logs.file = dir.join("access.log");
+    let t = redline::Telemetry::builder()
+        .config(config)
+        .build()
+        .unwrap();
+    let hello = tower::service_fn(
+        |_req: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(b"hello\n"),
+            )))
+        },
+    );
+    let layer = t
+        .http_layer()
+        .with_route_extractor(redline::http::RouteFn(|uri: &http::Uri| {
+            (uri.path() == "/hello").then_some("/hello")
+        }));
+    let mut off = tower::Layer::layer(&layer.clone().access_log(false), hello);
+    let mut on = tower::Layer::layer(&layer, hello);
+    let mut group = c.benchmark_group("access_line/request");
+    // The same subscriber for `off` and `sink`: JSON lines to a sink.
+    let sink = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .fmt_fields(redline::logs::SpanFields::default())
+            .event_format(redline::logs::JsonLines::default())
+            .with_writer(std::io::sink),
+    );
+    tracing::subscriber::with_default(sink, || {
+        group.bench_function("off", |b| b.iter(|| request_through(&mut off)));
+        group.bench_function("sink", |b| b.iter(|| request_through(&mut on)));
+    });
+    let logging = tracing_subscriber::registry().with(t.logging_layer().unwrap());
+    tracing::subscriber::with_default(logging, || {
+        group.bench_function("logging_layer", |b| b.iter(|| request_through(&mut on)));
+    });
+    group.finish();
+    t.flush_logs();
+    let snap = t.log_stats().snapshot();
+    println!(
+        "access_line/request/logging_layer: {} lines written, {} dropped",
+        snap.lines_written, snap.lines_dropped
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn bench(c: &mut Criterion) {
+    access_requests(c);
+
     let (bare, limited, ratio) = rate_limiter_paired(21, 20_000);
     println!(
         "rate limiter, 21 interleaved rounds of 20000 requests (256 clients): \

@@ -10,6 +10,15 @@
 //! `sampled` (every request recorded; the export queue is made large and
 //! the export delay long, so the count is the request path, not the
 //! exporter).
+//!
+//! `ACCESS=on` adds the JSON access log of every request: redline's logging
+//! layer installed as the global subscriber, lines to stdout through the
+//! non-blocking buffer (made large enough that none is dropped; the lines
+//! written and dropped are printed to stderr at the end), and each request
+//! carries an `x-request-id`. `ACCESS=off` is the same with the access log
+//! off. The difference is what one access line costs the request's thread
+//! (the writer thread's work is not counted: `--toggle-collect` counts the
+//! thread that runs the loop).
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -30,7 +39,7 @@ use support::ready;
 /// this function only (`--toggle-collect`), so start-up work, whose count
 /// varies run to run (the TSC clock's calibration), stays out.
 #[inline(never)]
-fn run<S, B>(mut svc: S, n: u64)
+fn run<S, B>(mut svc: S, n: u64, request_id: Option<&'static str>)
 where
     S: Service<Request<Full<Bytes>>, Response = Response<B>>,
     S::Error: std::fmt::Debug,
@@ -38,9 +47,11 @@ where
 {
     let mut cx = Context::from_waker(Waker::noop());
     for _ in 0..n {
-        let req = Request::get("/hello")
-            .body(Full::new(Bytes::new()))
-            .unwrap();
+        let mut req = Request::get("/hello");
+        if let Some(id) = request_id {
+            req = req.header("x-request-id", id);
+        }
+        let req = req.body(Full::new(Bytes::new())).unwrap();
         let mut body = ready(svc.call(req)).unwrap().into_body();
         while let Poll::Ready(Some(Ok(frame))) = std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
             black_box(frame);
@@ -80,12 +91,22 @@ fn main() {
             std::process::exit(2);
         }
     }
+    let access = std::env::var("ACCESS").ok();
+    let request_id = access.as_ref().map(|_| "01JD8Z6Q0V2M4K7T9X3B5N8C1E");
+    if let Some(access) = &access {
+        config.logs.access_log = (access == "on").then_some(tracing::Level::INFO);
+        config.logs.output = redline::logs::LogOutput::Stdout;
+        config.logs.buffer_lines = (n as usize + 16).max(65_536);
+    }
     let telemetry = redline::Telemetry::builder()
         .config(config)
         .build()
         .unwrap();
+    if access.is_some() {
+        telemetry.install_logging().unwrap();
+    }
     match mode.as_str() {
-        "bare" => run(hello, n),
+        "bare" => run(hello, n, request_id),
         "instrumented" => {
             let layer = telemetry
                 .http_layer()
@@ -95,16 +116,20 @@ fn main() {
             // One warm-up request creates the series (the cold path), so the
             // measured requests are all "label values already seen".
             let svc = layer.layer(hello);
-            run(svc, n)
+            run(svc, n, request_id)
         }
         "axum-bare" | "axum-noop" | "axum-instrumented" => {
             let router: axum::Router =
                 axum::Router::new().route("/hello", axum::routing::get(|| async { "hello\n" }));
             match mode.as_str() {
-                "axum-bare" => run(router, n),
+                "axum-bare" => run(router, n, request_id),
                 // A pass-through layer: what axum's per-route layering costs.
-                "axum-noop" => run(router.layer(tower::layer::layer_fn(|inner| inner)), n),
-                _ => run(router.layer(telemetry.http_layer()), n),
+                "axum-noop" => run(
+                    router.layer(tower::layer::layer_fn(|inner| inner)),
+                    n,
+                    request_id,
+                ),
+                _ => run(router.layer(telemetry.http_layer()), n, request_id),
             }
         }
         other => {
@@ -113,5 +138,13 @@ fn main() {
             );
             std::process::exit(2);
         }
+    }
+    if access.is_some() {
+        telemetry.flush_logs();
+        let snap = telemetry.log_stats().snapshot();
+        eprintln!(
+            "access lines: {} written, {} dropped",
+            snap.lines_written, snap.lines_dropped
+        );
     }
 }

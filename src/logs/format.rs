@@ -6,7 +6,8 @@
 //!  "span":{"name":"render","page":3}}
 //! ```
 //!
-//! - `timestamp` is RFC 3339 in UTC, with milliseconds;
+//! - `timestamp` is RFC 3339 in UTC, with milliseconds (the date and time
+//!   of the second cached per thread, see [`super::timestamp`]);
 //! - `level` and `target` come from the event;
 //! - `message` and the event's own fields sit at the top level;
 //! - `request_id` is the `x-request-id` of the request being served (from
@@ -25,6 +26,10 @@
 //!   masked (see [`crate::redact`]), the message and span fields included;
 //!   the request id is masked like any other field.
 //!
+//! redline's access events (`redline::access`) are visited by
+//! [`access`]: the same line, without the per-field work their known
+//! fields do not need (safe values are escaped, not masked).
+//!
 //! Why not tracing-subscriber's JSON formatter: it cannot add the
 //! OpenTelemetry ids, and it nests the event's fields under `fields`.
 //! Strings are JSON-escaped, so a field cannot break the line or forge
@@ -42,7 +47,11 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::redact::{REDACTED, Redactor};
-use crate::timefmt::write_rfc3339_millis;
+
+mod access;
+#[cfg(test)]
+pub(crate) use access::MODULE as ACCESS_MODULE;
+pub(crate) use access::TARGET as ACCESS_TARGET;
 
 /// The JSON line format (see the module docs), with [`SpanFields`] for the
 /// spans' fields.
@@ -56,9 +65,20 @@ use crate::timefmt::write_rfc3339_millis;
 /// let subscriber = tracing_subscriber::registry().with(layer);
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = 7, "signed in"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JsonLines {
     redactor: Redactor,
+    /// Which fields of the access line the redactor calls secret.
+    access: access::AccessFields,
+    /// Whether access events take [`access`]'s path (tests compare both).
+    access_path: bool,
+}
+
+impl Default for JsonLines {
+    /// The format with the default redactor.
+    fn default() -> Self {
+        Self::new(Redactor::default())
+    }
 }
 
 impl JsonLines {
@@ -69,7 +89,18 @@ impl JsonLines {
     /// # let _ = format;
     /// ```
     pub fn new(redactor: Redactor) -> Self {
-        Self { redactor }
+        Self {
+            access: access::AccessFields::new(&redactor),
+            redactor,
+            access_path: true,
+        }
+    }
+
+    /// The format with access events on the general path (tests).
+    #[cfg(test)]
+    pub(crate) fn without_access_path(mut self) -> Self {
+        self.access_path = false;
+        self
     }
 }
 
@@ -113,12 +144,13 @@ impl JsonLines {
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
+        let meta = event.metadata();
         line.push_str("{\"timestamp\":\"");
-        write_rfc3339_millis(line, std::time::SystemTime::now());
+        super::timestamp::write_millis(line, std::time::SystemTime::now());
         line.push_str("\",\"level\":\"");
-        line.push_str(event.metadata().level().as_str());
+        line.push_str(meta.level().as_str());
         line.push_str("\",\"target\":");
-        push_json_str(line, event.metadata().target());
+        push_json_str(line, meta.target());
         let mut visitor = JsonVisitor {
             out: line,
             redactor: &self.redactor,
@@ -126,7 +158,14 @@ impl JsonLines {
             trace_id_seen: false,
             request_id_seen: false,
         };
-        event.record(&mut visitor);
+        if self.access_path && access::is_access(meta) {
+            event.record(&mut access::AccessVisitor {
+                inner: &mut visitor,
+                fields: &self.access,
+            });
+        } else {
+            event.record(&mut visitor);
+        }
         let trace_id_seen = visitor.trace_id_seen;
         let request_id_seen = visitor.request_id_seen;
         let cx = opentelemetry::Context::current();
@@ -246,6 +285,15 @@ impl JsonVisitor<'_> {
     fn key(&mut self, field: &Field) {
         self.out.push(',');
         let name = field.name();
+        self.note(name);
+        // `log` records forwarded by tracing-log carry these; keep the name.
+        push_json_str(self.out, name);
+        self.out.push(':');
+    }
+
+    /// Notes the fields that replace what the context would add.
+    #[inline]
+    fn note(&mut self, name: &str) {
         if name == "message" {
             self.message_seen = true;
         } else if name == "trace_id" {
@@ -253,9 +301,6 @@ impl JsonVisitor<'_> {
         } else if name == "request_id" {
             self.request_id_seen = true;
         }
-        // `log` records forwarded by tracing-log carry these; keep the name.
-        push_json_str(self.out, name);
-        self.out.push(':');
     }
 
     fn text_field(&mut self, field: &Field, value: &str) {
@@ -269,7 +314,13 @@ impl JsonVisitor<'_> {
     /// string.
     fn integer_field(&mut self, field: &Field, digits: &str) {
         self.key(field);
-        if self.redactor.is_sensitive_key(field.name()) {
+        let secret = self.redactor.is_sensitive_key(field.name());
+        self.integer_value(secret, digits);
+    }
+
+    /// An integer's value, its key written (see [`Self::integer_field`]).
+    fn integer_value(&mut self, secret: bool, digits: &str) {
+        if secret {
             push_json_str(self.out, REDACTED);
         } else if digits.len() >= 13 {
             match self.redactor.mask(digits) {
@@ -317,17 +368,24 @@ impl Visit for JsonVisitor<'_> {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
+        self.f64_value(value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field);
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+}
+
+impl JsonVisitor<'_> {
+    /// A float's value, its key written.
+    fn f64_value(&mut self, value: f64) {
         if value.is_finite() {
             self.out.push_str(ryu::Buffer::new().format_finite(value));
         } else {
             // JSON has no NaN or infinities.
             push_json_str(self.out, &value.to_string());
         }
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
-        self.out.push_str(if value { "true" } else { "false" });
     }
 }
 
@@ -339,10 +397,35 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The bytes that may start something to escape: `"`, `\`, the C0
+/// controls, DEL, and the first bytes of the C1 controls (`0xc2`) and of
+/// U+2028... (`0xe2`); the others are copied as they are.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table[0xc2] = true;
+    table[0xe2] = true;
+    table
+};
+
 /// The escaped characters of `s`, without quotes.
 fn push_json_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !SPECIAL[b as usize] {
+            i += 1;
+            continue;
+        }
         let escaped: Option<&str> = match b {
             b'"' => Some("\\\""),
             b'\\' => Some("\\\\"),
@@ -351,18 +434,21 @@ fn push_json_escaped(out: &mut String, s: &str) {
             b'\t' => Some("\\t"),
             0..=0x1f | 0x7f => None,
             // C1 controls U+0080-U+009F (some terminals act on them).
-            0xc2 if matches!(s.as_bytes().get(i + 1), Some(0x80..=0x9f)) => None,
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => None,
             // U+2028, U+2029 (line separators in JavaScript and some
             // viewers) and the bidirectional overrides U+202A-U+202E,
             // U+2066-U+2069, which reorder what a reader sees.
             0xe2 if matches!(
-                s.as_bytes().get(i + 1..i + 3),
+                bytes.get(i + 1..i + 3),
                 Some([0x80, 0xa8..=0xae] | [0x81, 0xa6..=0xa9])
             ) =>
             {
                 None
             }
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(&s[start..i]);
         match escaped {
@@ -370,14 +456,16 @@ fn push_json_escaped(out: &mut String, s: &str) {
             None if b >= 0x80 => {
                 let c = s[i..].chars().next().unwrap_or_default();
                 let _ = write!(out, "\\u{:04x}", c as u32);
-                start = i + c.len_utf8();
+                i += c.len_utf8();
+                start = i;
                 continue;
             }
             None => {
                 let _ = write!(out, "\\u{b:04x}");
             }
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
 }
@@ -575,6 +663,61 @@ mod tests {
                     proptest::prop_assert!(raw.is_some(), "{value:?}");
                 }
             }
+        }
+    }
+
+    /// The escaping as it was before the table of special bytes: one
+    /// `match` per byte (the reference the table must equal).
+    fn escaped_byte_by_byte(s: &str) -> String {
+        let mut out = String::new();
+        let mut start = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let escaped: Option<&str> = match b {
+                b'"' => Some("\\\""),
+                b'\\' => Some("\\\\"),
+                b'\n' => Some("\\n"),
+                b'\r' => Some("\\r"),
+                b'\t' => Some("\\t"),
+                0..=0x1f | 0x7f => None,
+                0xc2 if matches!(s.as_bytes().get(i + 1), Some(0x80..=0x9f)) => None,
+                0xe2 if matches!(
+                    s.as_bytes().get(i + 1..i + 3),
+                    Some([0x80, 0xa8..=0xae] | [0x81, 0xa6..=0xa9])
+                ) =>
+                {
+                    None
+                }
+                _ => continue,
+            };
+            out.push_str(&s[start..i]);
+            match escaped {
+                Some(e) => out.push_str(e),
+                None if b >= 0x80 => {
+                    let c = s[i..].chars().next().unwrap_or_default();
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                    start = i + c.len_utf8();
+                    continue;
+                }
+                None => {
+                    let _ = write!(out, "\\u{b:04x}");
+                }
+            }
+            start = i + 1;
+        }
+        out.push_str(&s[start..]);
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn the_table_escapes_as_the_byte_by_byte_match(
+            s in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{9f}\u{2020}-\u{206f}\"\\\\]){0,40}"
+        ) {
+            let mut out = String::new();
+            push_json_escaped(&mut out, &s);
+            proptest::prop_assert_eq!(out, escaped_byte_by_byte(&s));
         }
     }
 

@@ -16,13 +16,13 @@ use std::any::TypeId;
 use tracing::span;
 use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
-use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_subscriber::filter::{Filtered, LevelFilter};
 use tracing_subscriber::layer::{Context, Layer, Layered};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, reload};
 
 use super::otlp::{Lines, LogSink};
+use super::queue::{DroppedLines, QueueGuard};
 use super::rotation::RotatingFile;
 use super::{JsonLines, LogConfig, LogError, LogOutput, LogStats, LogStatsLayer, SpanFields};
 
@@ -85,12 +85,12 @@ pub(crate) struct Parts {
     /// The filter as installed (with the audit floor).
     pub(crate) directives: String,
     /// Flush the non-blocking buffers when dropped.
-    pub(crate) guards: Vec<WorkerGuard>,
+    pub(crate) guards: Vec<QueueGuard>,
     /// The file writer, for its statistics.
     pub(crate) file: Option<RotatingFile>,
     /// Lines dropped by each non-blocking buffer, by output (`stdout`,
     /// `file`).
-    pub(crate) dropped: Vec<(&'static str, ErrorCounter)>,
+    pub(crate) dropped: Vec<(&'static str, DroppedLines)>,
 }
 
 /// A JSON-lines fmt layer writing to `w`.
@@ -122,12 +122,12 @@ where
     let mut guards = Vec::new();
     let mut dropped = Vec::new();
     let mut non_blocking = |writer: Box<dyn std::io::Write + Send>, output: &'static str| {
-        let (w, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(true)
-            .buffered_lines_limit(config.buffer_lines)
-            .thread_name(&format!("redline-log-{output}"))
-            .finish(writer);
-        dropped.push((output, w.error_counter()));
+        let (w, lost, guard) = super::queue::start(
+            writer,
+            config.buffer_lines,
+            &format!("redline-log-{output}"),
+        );
+        dropped.push((output, lost));
         guards.push(guard);
         w
     };
@@ -150,9 +150,9 @@ where
                     source,
                 }
             })?;
-        // Buffered like stdout (see `output`): the worker flushes when its
-        // queue is empty, a rotation never splits a write, and every line
-        // lost is counted.
+        // Buffered like stdout (see `output`): the worker flushes after each
+        // batch it takes from its queue, a rotation never splits a write,
+        // and every line lost is counted.
         let w = non_blocking(Box::new(stats.file_writer(rotating.clone())), "file");
         (
             Some(json_layer(Lines::new(Some(w), otlp.take()), redactor)),

@@ -49,14 +49,18 @@ mod format;
 mod layer;
 pub mod otlp;
 mod output;
+mod queue;
 pub mod rotation;
 mod security;
 mod stats;
+mod timestamp;
 
 use std::sync::{Mutex, PoisonError};
 
 pub use config::{LogConfig, LogOutput};
-pub(crate) use format::push_json_str;
+#[cfg(test)]
+pub(crate) use format::ACCESS_MODULE;
+pub(crate) use format::{ACCESS_TARGET, push_json_str};
 pub use format::{JsonLines, SpanFields};
 pub use layer::LogLayer;
 pub use otlp::{LogExport, LogExportConfig, LogExportError, LogsExporter};
@@ -121,7 +125,7 @@ pub(crate) struct LogControl {
     reload: Mutex<Option<layer::Reload>>,
     filter: Mutex<String>,
     /// Flush the non-blocking buffers when dropped (with the `Telemetry`).
-    guards: Mutex<Vec<tracing_appender::non_blocking::WorkerGuard>>,
+    guards: Mutex<Vec<queue::QueueGuard>>,
 }
 
 impl LogControl {
@@ -276,16 +280,9 @@ mod tests {
     fn the_drop_counter_is_exact_when_the_buffer_is_full() {
         let stats = LogStats::new();
         let gate = Gate::default();
-        let (mut writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(true)
-            .buffered_lines_limit(16)
-            .finish(gate.clone());
-        stats
-            .inner
-            .dropped
-            .lock()
-            .unwrap()
-            .push(("stdout", writer.error_counter()));
+        let (mut writer, lost, guard) =
+            queue::start(Box::new(gate.clone()), 16, "redline-log-test");
+        stats.inner.dropped.lock().unwrap().push(("stdout", lost));
         // The first line reaches the writer, which then blocks.
         writer.write_all(b"line 0\n").unwrap();
         {

@@ -1,18 +1,20 @@
 //! The last step of a log output: a 64 KiB buffer of whole lines in front
-//! of stdout or the rotating file, written by the non-blocking worker
-//! thread, that counts every line it loses and why.
+//! of stdout or the rotating file, written by the worker thread of the
+//! output's non-blocking queue (see `queue`), that counts every line it
+//! loses and why.
 //!
 //! Why not `std::io::BufWriter`: when its write fails it keeps its bytes
-//! and fails the next call, so the line handed in is dropped by
-//! `tracing_appender`'s worker without a count (the worker ignores write
-//! errors), and nobody knows how many lines a full disk cost.
+//! and fails the next call, so the line handed in is dropped by the worker
+//! without a count (a worker has nobody to report a write error to), and
+//! nobody knows how many lines a full disk cost.
 //! [`LineBuffer`] knows the lines it holds: a line is either written, or
 //! counted lost (`redline_log_lines_lost_total{output,reason}`), exactly.
 //!
 //! Behaviour: lines are gathered until the next would overflow the buffer
-//! or the worker's queue is empty (the worker then flushes), so under load
-//! many lines share one `write(2)`; a crash loses at most the 64 KiB
-//! gathered. When a write fails, the gathered lines are kept (they are the
+//! or the worker has written the batch it took from its queue (the worker
+//! then flushes; under load a batch holds the lines of a few
+//! milliseconds), so many lines share one `write(2)`; a crash loses at
+//! most the 64 KiB gathered, and what was queued. When a write fails, the gathered lines are kept (they are the
 //! oldest) and written by the first write that works; lines arriving
 //! meanwhile that do not fit are lost and counted. At shutdown, what cannot
 //! be written is counted lost.

@@ -29,7 +29,7 @@
 //! - this writer is unbuffered (one `write(2)` per `write` call), and the
 //!   direct [`MakeWriter`] use needs no flush. redline's own file output
 //!   (`REDLINE_LOG_OUTPUT=file`) puts a 64 KiB buffer in front of it,
-//!   flushed whenever the writer thread's queue is empty: under a steady
+//!   flushed after each batch the writer thread takes: under a steady
 //!   stream of lines a crash can lose up to 64 KiB of them. A buffer
 //!   whose write failed (a full disk) is kept and written once a write
 //!   succeeds again; lines that arrive while it is full and failing are

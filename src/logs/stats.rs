@@ -47,7 +47,7 @@ pub(crate) struct Inner {
     pub(crate) file: Mutex<Option<RotatingFile>>,
     /// Lines dropped because a non-blocking buffer was full, per output
     /// (`stdout`, `file`).
-    pub(crate) dropped: Mutex<Vec<(&'static str, tracing_appender::non_blocking::ErrorCounter)>>,
+    pub(crate) dropped: Mutex<Vec<(&'static str, super::queue::DroppedLines)>>,
     descs: Vec<Desc>,
 }
 
@@ -237,7 +237,7 @@ impl LogStats {
                 .unwrap_or_else(PoisonError::into_inner)
                 .iter()
                 .filter(|(o, _)| *o == output)
-                .map(|(_, c)| c.dropped_lines() as u64)
+                .map(|(_, c)| c.get())
                 .sum()
         };
         let mut outputs = vec![("stdout", &i.stdout)];
@@ -299,7 +299,7 @@ impl LogStats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|(_, c)| c.dropped_lines() as u64)
+            .map(|(_, c)| c.get())
             .sum()
     }
 }
@@ -344,8 +344,8 @@ impl<S: Subscriber> Layer<S> for LogStatsLayer {
 }
 
 /// Stdout, counted, behind a 64 KiB buffer of whole lines (see `output`).
-/// The non-blocking worker writes every line it has queued, then flushes
-/// when its queue is empty, so under load many lines share one `write(2)`.
+/// The non-blocking queue's worker writes every line of the batch it took,
+/// then flushes, so under load many lines share one `write(2)`.
 /// Why: `Stdout` is line-buffered, and one system call per line made the
 /// full access log cost 0.58 of bare throughput in `benches/wrk_access.sh`
 /// (see `docs/PERFORMANCE.md`).

@@ -432,6 +432,16 @@ impl Redactor {
             || key_matches(folded, self.inner.keys.iter().map(String::as_str))
     }
 
+    /// Whether this redactor masks nothing the default one leaves as it is:
+    /// no extra keys (header names included) and no patterns; allowed
+    /// values only mask less. Text for which [`looks_like_data`] is false
+    /// comes out of [`Redactor::mask`] unchanged then (the access line
+    /// writes the request id the layer checked so, without masking it
+    /// again).
+    pub(crate) fn masks_no_more_than_default(&self) -> bool {
+        self.inner.keys.is_empty() && self.inner.patterns.is_empty()
+    }
+
     fn key_kind(&self, key: &str) -> KeyKind {
         if !self.is_sensitive_key(key) {
             KeyKind::Plain

@@ -8,8 +8,9 @@
 
 use std::io::{self, Write};
 
-use tracing_appender::non_blocking::NonBlocking;
 use tracing_subscriber::fmt::MakeWriter;
+
+use crate::logs::queue::LineQueue;
 
 /// The OTLP side of the log output: turns a JSON line into a log record
 /// and hands it to the bounded, non-blocking export pipeline. Cheap to
@@ -48,13 +49,13 @@ impl LogSink {
 /// configured), the OTLP sink alone.
 #[derive(Clone)]
 pub(crate) struct Lines {
-    json: Option<NonBlocking>,
+    json: Option<LineQueue>,
     otlp: Option<LogSink>,
 }
 
 impl Lines {
     /// Lines to `json`, and to `otlp` when given.
-    pub(crate) fn new(json: Option<NonBlocking>, otlp: Option<LogSink>) -> Self {
+    pub(crate) fn new(json: Option<LineQueue>, otlp: Option<LogSink>) -> Self {
         Self { json, otlp }
     }
 }
@@ -64,7 +65,7 @@ impl<'a> MakeWriter<'a> for Lines {
 
     fn make_writer(&'a self) -> Self::Writer {
         LinesWriter {
-            json: self.json.clone(),
+            json: self.json.as_ref(),
             otlp: self.otlp.as_ref(),
         }
     }
@@ -72,7 +73,7 @@ impl<'a> MakeWriter<'a> for Lines {
 
 /// One event's writer (see [`Lines`]).
 pub(crate) struct LinesWriter<'a> {
-    json: Option<NonBlocking>,
+    json: Option<&'a LineQueue>,
     otlp: Option<&'a LogSink>,
 }
 
@@ -84,16 +85,13 @@ impl Write for LinesWriter<'_> {
         if let Some(sink) = self.otlp {
             sink.emit(buf);
         }
-        match &mut self.json {
-            Some(w) => w.write_all(buf).map(|()| buf.len()),
-            None => Ok(buf.len()),
+        if let Some(queue) = self.json {
+            queue.push(buf);
         }
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.json {
-            Some(w) => w.flush(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 }
