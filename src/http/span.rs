@@ -18,7 +18,7 @@ use super::metrics::HttpMetricsInner;
 use crate::headers::{BAGGAGE, TRACEPARENT};
 use crate::traces::held::TentativeTrace;
 use crate::traces::propagation::{baggage_attributes, extract_context, traceparent_bytes};
-use crate::traces::record::SpanRecord;
+use crate::traces::record::{Attributes, SpanRecord};
 use crate::traces::sampling::{Head, Tail};
 use crate::traces::{ResponseTraceparent, TraceHot, sampling};
 
@@ -278,10 +278,7 @@ impl ServerSpan {
     pub(crate) fn end(mut self, status: u16, error: ErrorType, elapsed_nanos: u64) {
         self.decide(error, elapsed_nanos);
         let Some(Recorded {
-            mut rec,
-            inputs,
-            keep,
-            ..
+            rec, inputs, keep, ..
         }) = self.recorded.take()
         else {
             return;
@@ -293,14 +290,6 @@ impl ServerSpan {
             return;
         };
         rec.push_held(held);
-        inputs.write(&mut rec);
-        rec.encoded(FixedAttributes::get().reason(reason));
-        if status != 0 {
-            rec.int("http.response.status_code", status as i64);
-        }
-        if let Some(e) = error.label(status) {
-            rec.safe("error.type", e);
-        }
         // Server spans: 5xx and failures are errors, 4xx are not (the
         // client's mistake), nor a client that left.
         rec.finish(
@@ -309,6 +298,16 @@ impl ServerSpan {
             SpanKind::Server,
             elapsed_nanos,
             if error.is_server_failure() { 2 } else { 0 },
+            |attrs| {
+                inputs.write(attrs);
+                attrs.encoded(FixedAttributes::get().reason(reason));
+                if status != 0 {
+                    attrs.int("http.response.status_code", status as i64);
+                }
+                if let Some(e) = error.label(status) {
+                    attrs.safe("error.type", e);
+                }
+            },
         );
     }
 }
@@ -345,14 +344,7 @@ impl<'h> Propagation<'h> {
 impl Inputs {
     /// The HTTP server span's attributes (semantic conventions), masked
     /// where they come from the client.
-    fn write(&self, rec: &mut SpanRecord) {
-        // The fixed attributes take about 300 bytes: one allocation for all.
-        let text = |v: &Option<http::HeaderValue>| v.as_ref().map_or(0, |v| v.len());
-        rec.reserve(
-            352 + self.uri.path().len().min(1024)
-                + text(&self.user_agent).min(512)
-                + text(&self.request_id),
-        );
+    fn write(&self, rec: &mut Attributes<'_>) {
         let fixed = FixedAttributes::get();
         rec.encoded(&fixed.method[self.method as usize]);
         if let Some(m) = &self.method_original {

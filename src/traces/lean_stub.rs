@@ -25,12 +25,13 @@ pub(crate) mod record {
     /// Never made: starting one needs a [`SpanQueue`].
     pub(crate) struct SpanRecord;
 
+    /// Never made: only [`SpanRecord::finish`] would.
+    pub(crate) struct Attributes<'a>(std::marker::PhantomData<&'a ()>);
+
     impl SpanRecord {
         pub(crate) fn start(queue: &'static SpanQueue, _: &SpanContext) -> Self {
             match queue.never {}
         }
-
-        pub(crate) fn reserve(&mut self, _: usize) {}
 
         pub(crate) fn release_held(&self, _: &SpanContext) -> Option<Vec<()>> {
             None
@@ -38,18 +39,29 @@ pub(crate) mod record {
 
         pub(crate) fn push_held(&self, _: Option<Vec<()>>) {}
 
-        pub(crate) fn encoded(&mut self, _: &[u8]) {}
-
         pub(crate) fn encode_safe(_: &str, _: &str) -> Vec<u8> {
             Vec::new()
         }
+
+        pub(crate) fn finish(
+            self,
+            _: &SpanContext,
+            _: &str,
+            _: SpanKind,
+            _: u64,
+            _: u8,
+            _: impl FnOnce(&mut Attributes<'_>),
+        ) {
+        }
+    }
+
+    impl Attributes<'_> {
+        pub(crate) fn encoded(&mut self, _: &[u8]) {}
 
         pub(crate) fn safe(&mut self, _: &str, _: &str) {}
 
         pub(crate) fn masked(&mut self, _: &str, _: &str) {}
 
         pub(crate) fn int(&mut self, _: &str, _: i64) {}
-
-        pub(crate) fn finish(self, _: &SpanContext, _: &str, _: SpanKind, _: u64, _: u8) {}
     }
 }

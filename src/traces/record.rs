@@ -1,7 +1,8 @@
 //! A span recorded without the SDK: the HTTP layer writes a kept request's
-//! attributes (masked where they come from the client) when it ends, then
-//! the whole span is encoded and queued. No SDK span
-//! object, no `KeyValue` per attribute, no copy of the request's strings.
+//! attributes (masked where they come from the client) when it ends,
+//! straight into this thread's encoding buffer after the span's head, and
+//! the span is queued. No SDK span object, no `KeyValue` per attribute, no
+//! copy of the request's strings, no buffer of its own.
 
 use opentelemetry::trace::{SpanContext, SpanKind};
 
@@ -14,8 +15,6 @@ use super::wire::span::{self, SpanHead, unix_nanos};
 /// A span in progress.
 pub(crate) struct SpanRecord {
     queue: &'static SpanQueue,
-    /// `attributes` fields, written as they came.
-    attrs: Vec<u8>,
     start_unix_nanos: u64,
     parent_span_id: [u8; 8],
     parent_is_remote: bool,
@@ -32,17 +31,10 @@ impl SpanRecord {
         };
         Self {
             queue,
-            attrs: Vec::new(),
             start_unix_nanos: unix_nanos(std::time::SystemTime::now()),
             parent_span_id,
             parent_is_remote,
         }
-    }
-
-    /// Room for `bytes` of attributes, so writing them allocates once.
-    #[inline]
-    pub(crate) fn reserve(&mut self, bytes: usize) {
-        self.attrs.reserve(bytes);
     }
 
     /// Stops holding the spans of `sc`'s trace (see [`super::held`]) and
@@ -59,53 +51,17 @@ impl SpanRecord {
         }
     }
 
-    /// Attributes already encoded (see [`SpanRecord::encode_safe`]).
-    #[inline]
-    pub(crate) fn encoded(&mut self, attributes: &[u8]) {
-        self.attrs.extend_from_slice(attributes);
-    }
-
-    /// A safe string attribute, encoded for [`SpanRecord::encoded`].
+    /// A safe string attribute, encoded for [`Attributes::encoded`].
     pub(crate) fn encode_safe(key: &str, value: &str) -> Vec<u8> {
         let mut out = Vec::new();
         span::safe_str(&mut out, key, value);
         out
     }
 
-    /// A string attribute known to be safe (a fixed name, a route template).
-    #[inline]
-    pub(crate) fn safe(&mut self, key: &str, value: &str) {
-        span::safe_str(&mut self.attrs, key, value);
-    }
-
-    /// A string attribute from the client: masked, or `[REDACTED]` whole
-    /// when the key names a secret. For the layer's own keys that answer
-    /// was found once ([`SpanQueue::sensitive_keys`]).
-    #[inline]
-    pub(crate) fn masked(&mut self, key: &str, value: &str) {
-        let q = self.queue;
-        if LAYER_KEYS.contains(&key) {
-            let value = if q.sensitive_keys.contains(&key) {
-                std::borrow::Cow::Borrowed(crate::redact::REDACTED)
-            } else {
-                q.redactor.mask(value)
-            };
-            span::safe_str(&mut self.attrs, key, &value);
-        } else {
-            span::masked_str(&mut self.attrs, &q.redactor, key, value);
-        }
-    }
-
-    /// An integer attribute.
-    #[inline]
-    pub(crate) fn int(&mut self, key: &str, value: i64) {
-        span::int(&mut self.attrs, key, value);
-    }
-
-    /// Ends the span `elapsed_nanos` after its start and queues it.
-    /// `status`: 0 unset, 2 error (with an empty message). The span's
-    /// `tracestate` is `sc`'s (the caller's, client input): masked here,
-    /// only for a span that is exported.
+    /// Ends the span `elapsed_nanos` after its start and queues it, with
+    /// the attributes `attributes` writes. `status`: 0 unset, 2 error (with
+    /// an empty message). The span's `tracestate` is `sc`'s (the caller's,
+    /// client input): masked here, only for a span that is exported.
     pub(crate) fn finish(
         self,
         sc: &SpanContext,
@@ -113,6 +69,7 @@ impl SpanRecord {
         kind: SpanKind,
         elapsed_nanos: u64,
         status: u8,
+        attributes: impl FnOnce(&mut Attributes<'_>),
     ) {
         let q = self.queue;
         let header = sc.trace_state().header();
@@ -133,9 +90,57 @@ impl SpanRecord {
                     end_unix_nanos: self.start_unix_nanos.saturating_add(elapsed_nanos),
                 },
             );
-            body.extend_from_slice(&self.attrs);
+            attributes(&mut Attributes {
+                out: body,
+                queue: q,
+            });
             span::status(body, status, "");
             q.push(body);
         });
+    }
+}
+
+/// Writes a span's attributes into its encoding (see
+/// [`SpanRecord::finish`]).
+pub(crate) struct Attributes<'a> {
+    out: &'a mut Vec<u8>,
+    queue: &'static SpanQueue,
+}
+
+impl Attributes<'_> {
+    /// Attributes already encoded (see [`SpanRecord::encode_safe`]).
+    #[inline]
+    pub(crate) fn encoded(&mut self, attributes: &[u8]) {
+        self.out.extend_from_slice(attributes);
+    }
+
+    /// A string attribute known to be safe (a fixed name, a route template).
+    #[inline]
+    pub(crate) fn safe(&mut self, key: &str, value: &str) {
+        span::safe_str(self.out, key, value);
+    }
+
+    /// A string attribute from the client: masked, or `[REDACTED]` whole
+    /// when the key names a secret. For the layer's own keys that answer
+    /// was found once ([`SpanQueue::sensitive_keys`]).
+    #[inline]
+    pub(crate) fn masked(&mut self, key: &str, value: &str) {
+        let q = self.queue;
+        if LAYER_KEYS.contains(&key) {
+            let value = if q.sensitive_keys.contains(&key) {
+                std::borrow::Cow::Borrowed(crate::redact::REDACTED)
+            } else {
+                q.redactor.mask(value)
+            };
+            span::safe_str(self.out, key, &value);
+        } else {
+            span::masked_str(self.out, &q.redactor, key, value);
+        }
+    }
+
+    /// An integer attribute.
+    #[inline]
+    pub(crate) fn int(&mut self, key: &str, value: i64) {
+        span::int(self.out, key, value);
     }
 }
