@@ -48,6 +48,9 @@ struct Recorded {
     keep: Keep,
     /// What a tentative span is kept for.
     tail: Option<Tail>,
+    /// Its trace id is marked tentative (see `traces::held::Marks`), until
+    /// it ends.
+    marked: bool,
 }
 
 /// Whether a recorded span is exported.
@@ -162,9 +165,13 @@ impl ServerSpan {
             false,
             parent_sc.trace_state().clone(),
         );
+        let tentative = head == Head::Tentative;
+        let marked = tentative && rec.mark_tentative(&sc);
         let mut cx = parent.with_remote_span_context(sc);
-        let keep = if head == Head::Tentative {
-            cx = cx.with_value(TentativeTrace);
+        let keep = if tentative {
+            if !marked {
+                cx = cx.with_value(TentativeTrace);
+            }
             Keep::Undecided
         } else {
             Keep::Yes(head.reason())
@@ -176,6 +183,7 @@ impl ServerSpan {
                 inputs,
                 keep,
                 tail: hot.decider.tail,
+                marked,
             }),
             response_header: hot.response_traceparent,
         }
@@ -278,13 +286,20 @@ impl ServerSpan {
     pub(crate) fn end(mut self, status: u16, error: ErrorType, elapsed_nanos: u64) {
         self.decide(error, elapsed_nanos);
         let Some(Recorded {
-            rec, inputs, keep, ..
+            rec,
+            inputs,
+            keep,
+            marked,
+            ..
         }) = self.recorded.take()
         else {
             return;
         };
         let span = self.cx.span();
         let sc = span.span_context();
+        if marked {
+            rec.unmark_tentative(sc);
+        }
         let held = rec.release_held(sc);
         let Keep::Yes(reason) = keep else {
             return;
@@ -338,6 +353,16 @@ impl<'h> Propagation<'h> {
             }
         }
         seen
+    }
+}
+
+impl Drop for ServerSpan {
+    /// A span dropped without [`ServerSpan::end`] (a panic on the way)
+    /// leaves no mark behind.
+    fn drop(&mut self) {
+        if let Some(r) = self.recorded.as_ref().filter(|r| r.marked) {
+            r.rec.unmark_tentative(self.cx.span().span_context());
+        }
     }
 }
 

@@ -5,14 +5,17 @@
 //! they wait here, keyed by trace id, and leave with the server span or are
 //! forgotten with it.
 //!
-//! A trace is watched only once a child starts in it (the context of a
-//! tentative request carries [`TentativeTrace`]), so a request without
-//! children costs nothing here. Bounded: at most [`MAX_TRACES`] traces and
-//! [`MAX_SPANS`] spans each; beyond, spans are dropped and counted.
+//! A trace is watched only once a child starts in it, so a request without
+//! children costs nothing here. A child knows its request is tentative by
+//! its trace id, marked in a small table ([`Marks`]) while the request
+//! runs; when the table's slot is taken by another request, by a value of
+//! the request's context ([`TentativeTrace`]) instead. Bounded: at most
+//! [`MAX_TRACES`] traces and [`MAX_SPANS`] spans each; beyond, spans are
+//! dropped and counted.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use opentelemetry::InstrumentationScope;
 
@@ -21,9 +24,73 @@ pub(crate) const MAX_TRACES: usize = 1024;
 /// Most spans held per trace.
 pub(crate) const MAX_SPANS: usize = 128;
 
-/// The mark of a tentative request's context (a value of the context).
+/// The mark of a tentative request's context (a value of the context),
+/// when its trace id could not be marked in [`Marks`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TentativeTrace;
+
+/// Slots in [`Marks`] (a power of two; 32 KiB).
+const MARK_SLOTS: usize = 4096;
+
+/// The trace ids of tentative requests in flight, one per slot, chosen by
+/// the id: marking, unmarking and asking are an atomic operation each.
+///
+/// Why not only [`TentativeTrace`] in the context: a context value costs a
+/// map, two `Arc`s and their frees per request (about 1,000 instructions
+/// a tentative request, callgrind, `redline-tail` in `benches/peers`), and
+/// most tentative requests are left out. A slot holds the id's last
+/// 8 bytes (the random part; 0 means free): a request whose slot is taken
+/// falls back to the context value, so a mark is never lost. Two traces in
+/// flight with the same last 8 bytes would share a mark (a chance of 2^-64
+/// a pair): a child of the other would then be held, and dropped with it.
+pub(crate) struct Marks {
+    slots: Box<[AtomicU64]>,
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Self {
+            slots: (0..MARK_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl Marks {
+    /// The value kept for `trace_id` and its slot.
+    #[inline]
+    fn slot(&self, trace_id: [u8; 16]) -> (u64, &AtomicU64) {
+        let mut low = [0; 8];
+        low.copy_from_slice(&trace_id[8..]);
+        let key = u64::from_le_bytes(low);
+        let index = (key ^ (key >> 32)) as usize & (MARK_SLOTS - 1);
+        (key, &self.slots[index])
+    }
+
+    /// Marks `trace_id` as tentative; `false` when its slot is taken (or
+    /// the id's last 8 bytes are zero): mark the context instead.
+    #[inline]
+    pub(crate) fn mark(&self, trace_id: [u8; 16]) -> bool {
+        let (key, slot) = self.slot(trace_id);
+        key != 0
+            && slot
+                .compare_exchange(0, key, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Removes the mark [`Marks::mark`] made.
+    #[inline]
+    pub(crate) fn unmark(&self, trace_id: [u8; 16]) {
+        let (key, slot) = self.slot(trace_id);
+        let _ = slot.compare_exchange(key, 0, Ordering::Release, Ordering::Relaxed);
+    }
+
+    /// Whether `trace_id` is marked.
+    #[inline]
+    pub(crate) fn is_marked(&self, trace_id: [u8; 16]) -> bool {
+        let (key, slot) = self.slot(trace_id);
+        key != 0 && slot.load(Ordering::Acquire) == key
+    }
+}
 
 /// One held span: its scope and its encoded body.
 pub(crate) type HeldSpan = (InstrumentationScope, Vec<u8>);
@@ -34,6 +101,8 @@ pub(crate) struct Held {
     traces: Mutex<HashMap<[u8; 16], Vec<HeldSpan>>>,
     /// Traces watched: the fast path (zero) takes no lock.
     watched: AtomicUsize,
+    /// Tentative requests in flight.
+    pub(crate) marks: Marks,
 }
 
 /// What [`Held::hold`] did with a span.
@@ -120,5 +189,34 @@ mod tests {
             assert!(held.watch((i as u128).to_be_bytes()));
         }
         assert!(!held.watch([0xff; 16]), "bounded in traces");
+    }
+
+    #[test]
+    fn marks_are_exact_and_a_taken_slot_refuses() {
+        let marks = Marks::default();
+        let id = |high: u64, low: u64| ((high as u128) << 64 | low as u128).to_be_bytes();
+        let a = id(1, 0x1234_5678_9abc_def0);
+        assert!(!marks.is_marked(a));
+        assert!(marks.mark(a));
+        assert!(marks.is_marked(a));
+        // The same slot, another id: refused (the caller marks its
+        // context), and neither is mistaken for the other.
+        let b = id(1, 0x1234_5678_9abc_def0 + MARK_SLOTS as u64 * (1 << 32 | 1));
+        assert_eq!(marks.slot(a).1 as *const _, marks.slot(b).1 as *const _);
+        assert!(!marks.mark(b));
+        assert!(!marks.is_marked(b));
+        marks.unmark(b);
+        assert!(marks.is_marked(a), "another id's unmark leaves the mark");
+        marks.unmark(a);
+        assert!(!marks.is_marked(a));
+        assert!(marks.mark(b));
+        // Ids whose last 8 bytes are zero are never marked.
+        assert!(!marks.mark(id(7, 0)));
+        assert!(!marks.is_marked(id(7, 0)));
+        // Only the last 8 bytes count (the documented 2^-64 sharing).
+        assert!(marks.is_marked(id(
+            2,
+            0x1234_5678_9abc_def0 + MARK_SLOTS as u64 * (1 << 32 | 1)
+        )));
     }
 }

@@ -39,6 +39,12 @@ pub(crate) mod record {
 
         pub(crate) fn push_held(&self, _: Option<Vec<()>>) {}
 
+        pub(crate) fn mark_tentative(&self, _: &SpanContext) -> bool {
+            false
+        }
+
+        pub(crate) fn unmark_tentative(&self, _: &SpanContext) {}
+
         pub(crate) fn encode_safe(_: &str, _: &str) -> Vec<u8> {
             Vec::new()
         }

@@ -25,11 +25,11 @@ impl SpanProcessor for QueueProcessor {
     /// A span started inside a tentative request: its trace's spans are
     /// held from now on (see [`super::held`]).
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        if cx.get::<TentativeTrace>().is_some() {
-            use opentelemetry::trace::Span as _;
-            self.queue
-                .held
-                .watch(span.span_context().trace_id().to_bytes());
+        use opentelemetry::trace::Span as _;
+        let held = &self.queue.held;
+        let trace_id = span.span_context().trace_id().to_bytes();
+        if held.marks.is_marked(trace_id) || cx.get::<TentativeTrace>().is_some() {
+            held.watch(trace_id);
         }
     }
 

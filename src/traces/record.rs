@@ -44,6 +44,20 @@ impl SpanRecord {
         self.queue.held.release(sc.trace_id().to_bytes())
     }
 
+    /// Marks `sc`'s trace as tentative for the spans that start in it
+    /// (see [`super::held::Marks`]); `false` when the context must carry
+    /// the mark instead.
+    #[inline]
+    pub(crate) fn mark_tentative(&self, sc: &SpanContext) -> bool {
+        self.queue.held.marks.mark(sc.trace_id().to_bytes())
+    }
+
+    /// Removes the mark [`SpanRecord::mark_tentative`] made.
+    #[inline]
+    pub(crate) fn unmark_tentative(&self, sc: &SpanContext) {
+        self.queue.held.marks.unmark(sc.trace_id().to_bytes());
+    }
+
     /// Queues spans that were held for this one, which is kept.
     pub(crate) fn push_held(&self, held: Option<Vec<HeldSpan>>) {
         for (scope, body) in held.into_iter().flatten() {
