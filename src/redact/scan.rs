@@ -170,6 +170,10 @@ impl Summary {
         // Length of the digit run ending just before the current byte.
         let mut run = 0usize;
         for (i, &c) in b.iter().enumerate() {
+            if PLAIN[c as usize] {
+                run = 0;
+                continue;
+            }
             let next_digit = b.get(i + 1).is_some_and(u8::is_ascii_digit);
             match c {
                 b'0'..=b'9' => {
@@ -218,6 +222,31 @@ impl Summary {
         s
     }
 }
+
+/// The bytes that change nothing in a [`Summary`] but end a digit run:
+/// most of a typical path or line (lower-case letters but `b`, `/`, `_`,
+/// bytes of non-ASCII characters...), skipped with one lookup (a path costs
+/// about half the instructions it did, callgrind).
+const PLAIN: [bool; 256] = {
+    let mut plain = [true; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        plain[c as usize] = false;
+        c += 1;
+    }
+    let mut c = b'A';
+    while c <= b'Z' {
+        plain[c as usize] = false;
+        c += 1;
+    }
+    let special = b"@=:%bB+( -.";
+    let mut i = 0;
+    while i < special.len() {
+        plain[special[i] as usize] = false;
+        i += 1;
+    }
+    plain
+};
 
 /// Escapes control characters, Unicode line/paragraph separators and
 /// bidirectional overrides (`\n`, `\u{1b}`, `\u{202e}`...).
