@@ -165,28 +165,9 @@ mod tests {
     use tower::{Layer as _, Service as _};
     use tracing_subscriber::layer::SubscriberExt;
 
+    use crate::logs::capture::Capture;
     use crate::logs::{JsonLines, SpanFields};
     use crate::redact::{RedactConfig, Redactor};
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Capture {
-        fn lines(&self) -> Vec<String> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-            text.lines().map(str::to_owned).collect()
-        }
-    }
 
     fn ready<F: std::future::Future>(f: F) -> F::Output {
         let mut f = std::pin::pin!(f);

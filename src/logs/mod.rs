@@ -43,6 +43,8 @@
 //! was installed: `Telemetry::set_log_filter`, `PUT /logs/level`,
 //! `GET /logs/info` and `Telemetry::flush_logs` work either way.
 
+#[cfg(test)]
+pub(crate) mod capture;
 mod config;
 mod filter;
 mod format;
